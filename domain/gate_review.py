@@ -1,0 +1,185 @@
+"""Gate review value objects and the pure rules a gate decision rests on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from enum import Enum
+from uuid import UUID
+
+from domain.checks import as_tuple, require_text
+from domain.errors import InvalidValue, RuleViolation
+from domain.policy import Actor, DecisionPolicy
+
+
+class Vote(str, Enum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    ABSTAIN = "abstain"
+
+
+class Decision(str, Enum):
+    GO = "GO"
+    CONDITIONAL_GO = "CONDITIONAL_GO"
+    HOLD = "HOLD"
+    RECYCLE = "RECYCLE"
+    KILL = "KILL"
+
+    @property
+    def advances(self) -> bool:
+        return self in (Decision.GO, Decision.CONDITIONAL_GO)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    title: str
+    link: str = ""
+    content_hash: str = ""
+
+    def __post_init__(self) -> None:
+        require_text(self.title, "evidence title")
+
+
+@dataclass(frozen=True)
+class ConditionSpec:
+    id: UUID
+    description: str
+    owner: str
+    due: date
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, UUID):
+            raise InvalidValue("a condition needs a UUID id")
+        require_text(self.description, "condition description")
+        require_text(self.owner, "condition owner")
+        if not isinstance(self.due, date):
+            raise InvalidValue("a condition needs a due date")
+
+
+@dataclass(frozen=True)
+class VoteRecord:
+    """The current vote of ``voter`` (whose authority), cast by ``cast_by`` (who typed it)."""
+
+    voter: str
+    cast_by: str
+    vote: Vote
+    rationale: str
+    evidence: tuple[Evidence, ...]
+    cast_at: datetime
+
+
+@dataclass(frozen=True)
+class Review:
+    """The open review of one gate; ``votes`` holds each voter's current vote."""
+
+    gate: str
+    requested_by: Actor
+    evidence: tuple[Evidence, ...]
+    requested_at: datetime
+    due: date
+    votes: tuple[VoteRecord, ...] = ()
+
+    @property
+    def votes_by_voter(self) -> dict[str, VoteRecord]:
+        return {v.voter: v for v in self.votes}
+
+    def vote_of(self, voter: str) -> VoteRecord | None:
+        return self.votes_by_voter.get(voter)
+
+    def with_vote(self, record: VoteRecord) -> Review:
+        others = tuple(v for v in self.votes if v.voter != record.voter)
+        return replace(self, votes=(*others, record))
+
+    def with_evidence(self, evidence: tuple[Evidence, ...], due: date) -> Review:
+        """Amended evidence: earlier votes approved something else, so they are dropped."""
+        return replace(self, evidence=evidence, due=due, votes=())
+
+
+@dataclass(frozen=True)
+class Condition:
+    id: UUID
+    gate: str
+    description: str
+    owner: str
+    due: date
+    closed: bool = False
+    closed_by: Actor | None = None
+    closing_note: str = ""
+    closed_at: datetime | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return not self.closed
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    gate: str
+    decision: Decision
+    rationale: str
+    decided_by: Actor
+    votes: tuple[VoteRecord, ...]
+    seen_position: int | None
+    conditions: tuple[ConditionSpec, ...]
+    timestamp: datetime
+
+
+def evidence_tuple(evidence: Iterable[Evidence]) -> tuple[Evidence, ...]:
+    items = as_tuple(evidence, "evidence")
+    if not all(isinstance(e, Evidence) for e in items):
+        raise InvalidValue("evidence items must be Evidence")
+    return items
+
+
+def resolve_voters(entries: Iterable[str], holders: Mapping[str, tuple[str, ...]]) -> set[str]:
+    """Resolve role names ("sponsor") to the people holding them; others are person ids."""
+    people: set[str] = set()
+    for entry in entries:
+        people.update(holders.get(entry, (entry,)))
+    return people
+
+
+def approval_shortfall(
+    policy: DecisionPolicy, votes: Iterable[VoteRecord], mandatory: set[str], eligible: set[str]
+) -> list[str]:
+    """What is still missing before a GO may be decided (empty when nothing is)."""
+    current = {v.voter: v.vote for v in votes if v.voter in eligible}
+    approvals = sum(1 for v in current.values() if v is Vote.APPROVE)
+    missing = []
+    if approvals < policy.quorum:
+        missing.append(f"quorum needs {policy.quorum} approvals, has {approvals}")
+    for voter in sorted(mandatory):
+        if current.get(voter) is not Vote.APPROVE:
+            missing.append(f"mandatory voter {voter} has not approved")
+    return missing
+
+
+def check_conditions(
+    decision: Decision, conditions: tuple[ConditionSpec, ...], known_ids: set[UUID]
+) -> None:
+    if not all(isinstance(c, ConditionSpec) for c in conditions):
+        raise InvalidValue("conditions must be ConditionSpec values")
+    if decision is Decision.CONDITIONAL_GO and not conditions:
+        raise InvalidValue("CONDITIONAL_GO needs at least one condition")
+    if decision is not Decision.CONDITIONAL_GO and conditions:
+        raise InvalidValue(f"{decision.value} takes no conditions")
+    ids = [c.id for c in conditions]
+    if len(set(ids)) != len(ids) or known_ids.intersection(ids):
+        raise InvalidValue("condition ids must be new and unique")
+
+
+def check_seen_position(seen_position: int | None) -> None:
+    if seen_position is None:
+        return
+    if isinstance(seen_position, bool) or not isinstance(seen_position, int):
+        raise InvalidValue("seen_position must be an integer")
+    if seen_position < 0:
+        raise InvalidValue("seen_position must not be negative")
+
+
+def check_no_open_conditions(conditions: Iterable[Condition]) -> None:
+    still_open = [c for c in conditions if c.is_open]
+    if still_open:
+        listed = "; ".join(f"{c.description} (owner {c.owner}, due {c.due})" for c in still_open)
+        raise RuleViolation(f"open conditions must be closed first: {listed}")

@@ -1,0 +1,212 @@
+"""Roles, actors and the governance rules a portfolio's projects follow."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from enum import Enum
+
+from domain.checks import freeze, require_text
+from domain.errors import InvalidValue, NotFound
+from domain.money import Money
+
+
+class Role(str, Enum):
+    PMO_ADMIN = "pmo_admin"
+    PM = "pm"
+    SPONSOR = "sponsor"
+    GATEKEEPER = "gatekeeper"
+    CHAIR = "chair"
+    STAKEHOLDER = "stakeholder"
+    AUDITOR = "auditor"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acted: ``person`` did it, using ``on_behalf_of``'s authority if delegated."""
+
+    person: str
+    on_behalf_of: str | None = None
+    correlation_id: str | None = None
+
+    def __post_init__(self) -> None:
+        require_text(self.person, "actor person")
+        if self.on_behalf_of is not None:
+            require_text(self.on_behalf_of, "on_behalf_of")
+
+    @property
+    def acting_as(self) -> str:
+        """The person whose authority is used."""
+        return self.on_behalf_of or self.person
+
+    @property
+    def people(self) -> tuple[str, ...]:
+        """Everyone involved in the act (for separation of duties)."""
+        if self.on_behalf_of and self.on_behalf_of != self.person:
+            return (self.person, self.on_behalf_of)
+        return (self.person,)
+
+    def involves_any(self, people: tuple[str, ...]) -> bool:
+        return any(p in people for p in self.people)
+
+
+@dataclass(frozen=True)
+class RoleAssignment:
+    person: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class RequiredSignOff:
+    deliverable: str
+    signer_role: str | None = None
+    signer: str | None = None
+
+    def __post_init__(self) -> None:
+        require_text(self.deliverable, "sign-off deliverable")
+
+
+@dataclass(frozen=True)
+class DecisionPolicy:
+    """``mandatory_voters`` hold role names (resolved against the project) or person ids."""
+
+    quorum: int = 1
+    mandatory_voters: tuple[str, ...] = ()
+    chair_must_confirm: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.quorum, bool) or not isinstance(self.quorum, int) or self.quorum < 1:
+            raise InvalidValue(f"quorum must be an integer >= 1, got {self.quorum!r}")
+        freeze(self, "mandatory_voters", "mandatory voters")
+        for voter in self.mandatory_voters:
+            require_text(voter, "mandatory voter")
+
+
+@dataclass(frozen=True)
+class GateDefinition:
+    name: str
+    opens_stage: str
+    policy: DecisionPolicy
+    required_signoffs: tuple[RequiredSignOff, ...] = ()
+    vote_due_days: int = 10
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        require_text(self.name, "gate name")
+        require_text(self.opens_stage, "stage opened by the gate")
+        freeze(self, "required_signoffs", "required sign-offs")
+        if isinstance(self.vote_due_days, bool) or not isinstance(self.vote_due_days, int):
+            raise InvalidValue("vote_due_days must be an integer")
+        if self.vote_due_days < 1:
+            raise InvalidValue("vote_due_days must be at least 1")
+
+
+@dataclass(frozen=True)
+class GovernanceTemplate:
+    name: str
+    version: int
+    gates: tuple[GateDefinition, ...]
+
+    def __post_init__(self) -> None:
+        require_text(self.name, "template name")
+        if isinstance(self.version, bool) or not isinstance(self.version, int):
+            raise InvalidValue("template version must be an integer")
+        freeze(self, "gates", "gates")
+        if not self.gates:
+            raise InvalidValue("a governance template needs at least one gate")
+        names = [g.name for g in self.gates]
+        if len(set(names)) != len(names):
+            raise InvalidValue(f"gate names must be unique, got {names}")
+
+    def index_of(self, name: str) -> int:
+        for index, gate in enumerate(self.gates):
+            if gate.name == name:
+                return index
+        raise NotFound(f"gate {name!r} is not in template {self.name!r} v{self.version}")
+
+    def gate(self, name: str) -> GateDefinition:
+        return self.gates[self.index_of(name)]
+
+
+_DEFAULT_GATES = (
+    ("G0", "Mandate", "Initiation", ()),
+    ("G1", "Business case", "Planning", ("Business case",)),
+    ("G2", "Plan", "Execution", ("Project plan",)),
+    ("G3", "Readiness", "Closure", ()),
+    ("G4", "Closure", "Closed", ()),
+)
+
+
+def default_template() -> GovernanceTemplate:
+    """The five-gate template: G0 Mandate .. G4 Closure, sponsor mandatory from G1."""
+    gates = tuple(
+        GateDefinition(
+            name=name,
+            title=title,
+            opens_stage=stage,
+            policy=DecisionPolicy(
+                quorum=2,
+                mandatory_voters=() if name == "G0" else (Role.SPONSOR.value,),
+                chair_must_confirm=True,
+            ),
+            required_signoffs=tuple(
+                RequiredSignOff(deliverable=d, signer_role=Role.SPONSOR.value) for d in signoffs
+            ),
+        )
+        for name, title, stage, signoffs in _DEFAULT_GATES
+    )
+    return GovernanceTemplate(name="Default stage-gate", version=1, gates=gates)
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    cost_pct: Decimal
+    schedule_days: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.cost_pct, Decimal) or not self.cost_pct.is_finite():
+            raise InvalidValue("cost tolerance must be a finite Decimal percentage")
+        if self.cost_pct < 0:
+            raise InvalidValue("cost tolerance must not be negative")
+        if isinstance(self.schedule_days, bool) or not isinstance(self.schedule_days, int):
+            raise InvalidValue("schedule tolerance must be a whole number of days")
+        if self.schedule_days < 0:
+            raise InvalidValue("schedule tolerance must not be negative")
+
+
+@dataclass(frozen=True)
+class Baseline:
+    budget: Money
+    start: date
+    end: date
+    scope: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.budget, Money):
+            raise InvalidValue("baseline budget must be Money")
+        if self.budget.is_negative():
+            raise InvalidValue("baseline budget must not be negative")
+        if not isinstance(self.start, date) or not isinstance(self.end, date):
+            raise InvalidValue("baseline start and end dates are required")
+        if self.end < self.start:
+            raise InvalidValue(f"baseline ends ({self.end}) before it starts ({self.start})")
+        if not isinstance(self.scope, str):
+            raise InvalidValue("baseline scope must be text")
+
+
+@dataclass(frozen=True)
+class Board:
+    members: tuple[str, ...]
+    chair: str
+
+    def __post_init__(self) -> None:
+        freeze(self, "members", "board members")
+        if not self.members:
+            raise InvalidValue("a board needs at least one member")
+        for member in self.members:
+            require_text(member, "board member")
+        if len(set(self.members)) != len(self.members):
+            raise InvalidValue("board members must be unique")
+        if self.chair not in self.members:
+            raise InvalidValue(f"the chair {self.chair!r} must be a board member")

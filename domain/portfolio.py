@@ -1,0 +1,132 @@
+"""Portfolio aggregate: objectives, budget envelope, governance board, template, roles.
+
+No ``from __future__ import annotations`` here: eventsourcing inspects the @event
+methods' annotations to define the event classes.
+"""
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.checks import as_tuple, require_text
+from domain.errors import InvalidValue, RuleViolation
+from domain.money import Money
+from domain.policy import Actor, Board, GovernanceTemplate, Role, RoleAssignment
+
+PORTFOLIO_ASSIGNABLE_ROLES = frozenset({Role.STAKEHOLDER, Role.AUDITOR})
+
+
+class Portfolio(Aggregate):
+    @classmethod
+    def create(
+        cls,
+        id: UUID,
+        name: str,
+        objectives: tuple[str, ...],
+        envelope: Money,
+        board: Board,
+        template: GovernanceTemplate,
+        by: Actor,
+    ) -> "Portfolio":
+        require_text(name, "portfolio name")
+        objectives = as_tuple(objectives, "objectives")
+        for objective in objectives:
+            require_text(objective, "objective")
+        if not isinstance(envelope, Money) or envelope.is_negative():
+            raise InvalidValue("the budget envelope must be non-negative Money")
+        if not isinstance(board, Board) or not isinstance(template, GovernanceTemplate):
+            raise InvalidValue("a portfolio needs a Board and a GovernanceTemplate")
+        return cls(
+            id=id,
+            name=name,
+            objectives=objectives,
+            envelope=envelope,
+            board=board,
+            template=template,
+            by=by,
+        )
+
+    @event("Created")
+    def __init__(
+        self,
+        id: UUID,
+        name: str,
+        objectives: tuple[str, ...],
+        envelope: Money,
+        board: Board,
+        template: GovernanceTemplate,
+        by: Actor,
+    ) -> None:
+        self.name = name
+        self.objectives = objectives
+        self.envelope = envelope
+        self.board = board
+        self.template = template
+        self.roles: tuple[RoleAssignment, ...] = ()
+        self.created_by = by
+
+    # --- queries ---------------------------------------------------------------
+
+    @property
+    def chair(self) -> str:
+        return self.board.chair
+
+    def is_gatekeeper(self, person: str) -> bool:
+        return person in self.board.members
+
+    def roles_of(self, person: str) -> frozenset[Role]:
+        roles = {a.role for a in self.roles if a.person == person}
+        if self.is_gatekeeper(person):
+            roles.add(Role.GATEKEEPER)
+        if person == self.board.chair:
+            roles.add(Role.CHAIR)
+        return frozenset(roles)
+
+    # --- commands --------------------------------------------------------------
+
+    def change_board(self, board: Board, by: Actor) -> None:
+        if not isinstance(board, Board):
+            raise InvalidValue("board must be a Board")
+        if board == self.board:
+            raise RuleViolation("the board is unchanged")
+        self._board_changed(previous=self.board, board=board, by=by)
+
+    @event("BoardChanged")
+    def _board_changed(self, previous: Board, board: Board, by: Actor) -> None:
+        self.board = board
+
+    def assign_role(self, person: str, role: Role, by: Actor) -> None:
+        require_text(person, "person")
+        role = _assignable(role)
+        if RoleAssignment(person, role) in self.roles:
+            raise RuleViolation(f"{person} already holds the {role.value} role")
+        self._role_assigned(person=person, role=role, by=by)
+
+    @event("RoleAssigned")
+    def _role_assigned(self, person: str, role: Role, by: Actor) -> None:
+        self.roles = (*self.roles, RoleAssignment(person, role))
+
+    def revoke_role(self, person: str, role: Role, by: Actor) -> None:
+        role = _assignable(role)
+        if RoleAssignment(person, role) not in self.roles:
+            raise RuleViolation(f"{person} does not hold the {role.value} role")
+        self._role_revoked(person=person, role=role, by=by)
+
+    @event("RoleRevoked")
+    def _role_revoked(self, person: str, role: Role, by: Actor) -> None:
+        revoked = RoleAssignment(person, role)
+        self.roles = tuple(a for a in self.roles if a != revoked)
+
+
+def _assignable(role: Role | str) -> Role:
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise InvalidValue(f"unknown role {role!r}") from exc
+    if role not in PORTFOLIO_ASSIGNABLE_ROLES:
+        allowed = ", ".join(sorted(r.value for r in PORTFOLIO_ASSIGNABLE_ROLES))
+        raise InvalidValue(
+            f"{role.value} cannot be assigned on a portfolio (board roles come from the "
+            f"board; assignable: {allowed})"
+        )
+    return role

@@ -1,0 +1,176 @@
+"""Project state, roles and administrative lifecycle; ``Project`` adds the gate reviews.
+
+No ``from __future__ import annotations`` here: eventsourcing inspects the @event
+methods' annotations to define the event classes. Inside @event bodies
+``self.modified_on`` is the timestamp of the event being applied (see ``Event``).
+"""
+
+from enum import Enum
+from typing import Any
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.checks import require_text
+from domain.errors import InvalidValue, RuleViolation
+from domain.gate_review import Condition, DecisionRecord, Review
+from domain.policy import Actor, Baseline, Board, GateDefinition, Role
+
+PROJECT_ROLES = (Role.PM, Role.SPONSOR, Role.STAKEHOLDER)
+SINGLE_HOLDER_ROLES = (Role.PM, Role.SPONSOR)
+
+
+class ProjectStatus(str, Enum):
+    PROPOSED = "proposed"
+    ACTIVE = "active"
+    ON_HOLD = "on_hold"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL = (ProjectStatus.CLOSED, ProjectStatus.CANCELLED)
+
+
+class ProjectBase(Aggregate):
+    """State set by ``Project.__init__``: name, portfolio_id, pm, sponsor, stakeholders,
+    baseline, tolerances, template, status, stage, gates_passed, review, decisions,
+    conditions, created_by."""
+
+    class Event(Aggregate.Event):
+        def mutate(self, aggregate: Any) -> Any:
+            # Expose this event's timestamp to the @event body (replay safe).
+            if aggregate is not None:
+                aggregate.modified_on = self.timestamp
+            return super().mutate(aggregate)
+
+    # --- queries ---------------------------------------------------------------
+
+    @property
+    def next_gate(self) -> str | None:
+        gates = self.template.gates
+        return gates[self.gates_passed].name if self.gates_passed < len(gates) else None
+
+    @property
+    def open_conditions(self) -> tuple[Condition, ...]:
+        return tuple(c for c in self.conditions if c.is_open)
+
+    def gate_definition(self, gate: str) -> GateDefinition:
+        return self.template.gate(gate)
+
+    def roles_of(self, person: str) -> frozenset[Role]:
+        roles = set()
+        if person == self.pm:
+            roles.add(Role.PM)
+        if person == self.sponsor:
+            roles.add(Role.SPONSOR)
+        if person in self.stakeholders:
+            roles.add(Role.STAKEHOLDER)
+        return frozenset(roles)
+
+    def role_holders(self, board: Board | None = None) -> dict[str, tuple[str, ...]]:
+        """Role name -> people, used to resolve a policy's mandatory voters."""
+        holders = {
+            Role.PM.value: (self.pm,),
+            Role.SPONSOR.value: (self.sponsor,),
+            Role.STAKEHOLDER.value: self.stakeholders,
+        }
+        if board is not None:
+            holders[Role.CHAIR.value] = (board.chair,)
+            holders[Role.GATEKEEPER.value] = board.members
+        return holders
+
+    # --- roles -----------------------------------------------------------------
+
+    def assign_role(self, person: str, role: Role, by: Actor) -> None:
+        """PM and sponsor have one holder each (the new one replaces the old one)."""
+        require_text(person, "person")
+        role = _project_role(role)
+        if role in self.roles_of(person):
+            raise RuleViolation(f"{person} already holds the {role.value} role")
+        other = {Role.PM: self.sponsor, Role.SPONSOR: self.pm}.get(role)
+        if person == other:
+            raise RuleViolation("the PM and the sponsor must be different people")
+        self._role_assigned(person=person, role=role, by=by)
+
+    @event("RoleAssigned")
+    def _role_assigned(self, person: str, role: Role, by: Actor) -> None:
+        if role is Role.PM:
+            self.pm = person
+        elif role is Role.SPONSOR:
+            self.sponsor = person
+        else:
+            self.stakeholders = (*self.stakeholders, person)
+
+    def revoke_role(self, person: str, role: Role, by: Actor) -> None:
+        role = _project_role(role)
+        if role not in self.roles_of(person):
+            raise RuleViolation(f"{person} does not hold the {role.value} role")
+        if role in SINGLE_HOLDER_ROLES:
+            raise RuleViolation(f"the {role.value} role is replaced by assigning a successor")
+        self._role_revoked(person=person, role=role, by=by)
+
+    @event("RoleRevoked")
+    def _role_revoked(self, person: str, role: Role, by: Actor) -> None:
+        self.stakeholders = tuple(p for p in self.stakeholders if p != person)
+
+    # --- administrative lifecycle ------------------------------------------------
+
+    def cancel(self, reason: str, by: Actor) -> None:
+        require_text(reason, "reason")
+        self._require_not_terminal("cancelled")
+        self._cancelled(reason=reason, by=by)
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str, by: Actor) -> None:
+        self.status = ProjectStatus.CANCELLED
+        self.review = None
+
+    def put_on_hold(self, reason: str, by: Actor) -> None:
+        require_text(reason, "reason")
+        if self.status not in (ProjectStatus.PROPOSED, ProjectStatus.ACTIVE):
+            raise RuleViolation(f"a {self.status.value} project cannot be put on hold")
+        self._put_on_hold(reason=reason, by=by)
+
+    @event("PutOnHold")
+    def _put_on_hold(self, reason: str, by: Actor) -> None:
+        self.status = ProjectStatus.ON_HOLD
+
+    def resume(self, reason: str, by: Actor) -> None:
+        require_text(reason, "reason")
+        if self.status is not ProjectStatus.ON_HOLD:
+            raise RuleViolation(f"only a project on hold can resume, this one is {self.status}")
+        self._resumed(reason=reason, by=by)
+
+    @event("Resumed")
+    def _resumed(self, reason: str, by: Actor) -> None:
+        self.status = ProjectStatus.ACTIVE if self.gates_passed else ProjectStatus.PROPOSED
+
+    def rebaseline(self, baseline: Baseline, reason: str, by: Actor) -> None:
+        require_text(reason, "reason")
+        if not isinstance(baseline, Baseline):
+            raise InvalidValue("baseline must be a Baseline")
+        if baseline.budget.currency != self.baseline.budget.currency:
+            raise InvalidValue("a re-baseline keeps the budget currency")
+        self._require_not_terminal("re-baselined")
+        self._rebaselined(previous=self.baseline, baseline=baseline, reason=reason, by=by)
+
+    @event("Rebaselined")
+    def _rebaselined(self, previous: Baseline, baseline: Baseline, reason: str, by: Actor) -> None:
+        self.baseline = baseline
+
+    def _require_not_terminal(self, what: str) -> None:
+        if self.status in TERMINAL:
+            raise RuleViolation(f"a {self.status.value} project cannot be {what}")
+
+    # Declared for readers and type checkers; assigned in Project.__init__.
+    review: Review | None
+    decisions: tuple[DecisionRecord, ...]
+
+
+def _project_role(role: Role | str) -> Role:
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise InvalidValue(f"unknown role {role!r}") from exc
+    if role not in PROJECT_ROLES:
+        raise InvalidValue(f"{role.value} is not a project role (pm, sponsor, stakeholder)")
+    return role

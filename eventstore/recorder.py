@@ -1,0 +1,192 @@
+"""The asyncpg application recorder: eventsourcing's ``ApplicationRecorder``, async.
+
+Method names, arguments and results mirror ``eventsourcing.persistence.ApplicationRecorder``
+and it takes and returns the library's ``StoredEvent`` and ``Notification``.
+Inserts take the same EXCLUSIVE table lock ``PostgresApplicationRecorder`` takes, so
+notification ids are issued in commit order: gapless for readers, never interleaved
+between concurrent transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID
+
+import asyncpg
+from eventsourcing.persistence import Notification, StoredEvent
+
+from eventstore.errors import VersionConflict
+from eventstore.schema import StoreNames, quote_ident
+
+
+class AsyncApplicationRecorder:
+    """Async recorder over an asyncpg pool for one store (schema and tables)."""
+
+    def __init__(self, pool: asyncpg.Pool, names: StoreNames | None = None) -> None:
+        self.pool = pool
+        self.names = names or StoreNames()
+        ev = self.names.q(self.names.events)
+        self._lock_sql = f"LOCK TABLE {ev} IN EXCLUSIVE MODE"
+        self._insert_sql = (
+            f"INSERT INTO {ev} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::bytea[]) "
+            "RETURNING notification_id"
+        )
+        self._notify_sql = f"NOTIFY {quote_ident(self.names.channel)}"
+        self._select_events_sql = (
+            f"SELECT originator_id, originator_version, topic, state FROM {ev} "
+            "WHERE originator_id = $1 AND ($2::bigint IS NULL OR originator_version > $2) "
+            "AND ($3::bigint IS NULL OR originator_version <= $3) "
+        )
+        self._select_originator_notifications_sql = (
+            f"SELECT notification_id, originator_id, originator_version, topic, state "
+            f"FROM {ev} WHERE originator_id = $1 "
+            "AND ($2::bigint IS NULL OR notification_id <= $2) ORDER BY originator_version"
+        )
+        self._max_sql = f"SELECT MAX(notification_id) FROM {ev}"
+        self._ev = ev
+
+    async def insert_events(
+        self, stored_events: Sequence[StoredEvent], *, conn: asyncpg.Connection | None = None
+    ) -> Sequence[int] | None:
+        """Insert events atomically and return their notification ids.
+
+        With ``conn`` the insert joins the caller's open transaction (the unit of work);
+        otherwise it runs in a transaction of its own.
+        """
+        if not stored_events:
+            return []
+        if conn is not None:
+            return await self._insert(conn, stored_events)
+        async with self.pool.acquire() as c, c.transaction():
+            return await self._insert(c, stored_events)
+
+    async def _insert(
+        self, conn: asyncpg.Connection, stored_events: Sequence[StoredEvent]
+    ) -> list[int]:
+        args = (
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [e.state for e in stored_events],
+        )
+        await conn.execute(self._lock_sql)
+        try:
+            rows = await conn.fetch(self._insert_sql, *args)
+        except asyncpg.UniqueViolationError as exc:
+            raise VersionConflict(str(exc)) from exc
+        await conn.execute(self._notify_sql)
+        return [r[0] for r in rows]
+
+    async def select_events(
+        self,
+        originator_id: UUID | str,
+        *,
+        gt: int | None = None,
+        lte: int | None = None,
+        desc: bool = False,
+        limit: int | None = None,
+    ) -> Sequence[StoredEvent]:
+        """The events of one aggregate, by version."""
+        sql = self._select_events_sql + (
+            "ORDER BY originator_version DESC" if desc else "ORDER BY originator_version ASC"
+        )
+        params: list[object] = [_uuid(originator_id), gt, lte]
+        if limit is not None:
+            sql += " LIMIT $4"
+            params.append(limit)
+        async with self.pool.acquire() as c:
+            rows = await c.fetch(sql, *params)
+        return [StoredEvent(_uuid(r[0]), r[1], r[2], bytes(r[3])) for r in rows]
+
+    async def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = None,
+        topics: Sequence[str] = (),
+        *,
+        inclusive_of_start: bool = True,
+    ) -> Sequence[Notification]:
+        """Events in notification order from ``start``, at most ``limit`` of them."""
+        where: list[str] = []
+        params: list[object] = []
+        if start is not None:
+            params.append(start)
+            where.append(f"notification_id {'>=' if inclusive_of_start else '>'} ${len(params)}")
+        if stop is not None:
+            params.append(stop)
+            where.append(f"notification_id <= ${len(params)}")
+        if topics:
+            params.append(list(topics))
+            where.append(f"topic = ANY(${len(params)}::text[])")
+        params.append(limit)
+        sql = (
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            f"FROM {self._ev}"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + f" ORDER BY notification_id LIMIT ${len(params)}"
+        )
+        async with self.pool.acquire() as c:
+            rows = await c.fetch(sql, *params)
+        return [_notification(r) for r in rows]
+
+    async def select_originator_notifications(
+        self, originator_id: UUID, *, lte_position: int | None = None
+    ) -> Sequence[Notification]:
+        """One aggregate's events with their positions, up to a position (as-of reads)."""
+        async with self.pool.acquire() as c:
+            rows = await c.fetch(
+                self._select_originator_notifications_sql, originator_id, lte_position
+            )
+        return [_notification(r) for r in rows]
+
+    async def max_notification_id(self) -> int | None:
+        """The highest notification id, or None for an empty store."""
+        async with self.pool.acquire() as c:
+            return await c.fetchval(self._max_sql)
+
+
+class AsyncSnapshotStore:
+    """Snapshots in eventsourcing's aggregate-recorder layout (no notification ids)."""
+
+    def __init__(self, pool: asyncpg.Pool, names: StoreNames | None = None) -> None:
+        self.pool = pool
+        self.names = names or StoreNames()
+        table = self.names.q(self.names.snapshots)
+        self._insert_sql = (
+            f"INSERT INTO {table} (originator_id, originator_version, topic, state) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"
+        )
+        self._latest_sql = (
+            f"SELECT originator_id, originator_version, topic, state FROM {table} "
+            "WHERE originator_id = $1 AND ($2::bigint IS NULL OR originator_version <= $2) "
+            "ORDER BY originator_version DESC LIMIT 1"
+        )
+
+    async def insert_events(self, stored_events: Sequence[StoredEvent]) -> None:
+        """Store snapshots; storing one twice is harmless."""
+        async with self.pool.acquire() as c:
+            await c.executemany(
+                self._insert_sql,
+                [(e.originator_id, e.originator_version, e.topic, e.state) for e in stored_events],
+            )
+
+    async def latest(self, originator_id: UUID, lte: int | None = None) -> StoredEvent | None:
+        """The newest snapshot of an aggregate at or below version ``lte``."""
+        async with self.pool.acquire() as c:
+            r = await c.fetchrow(self._latest_sql, originator_id, lte)
+        return None if r is None else StoredEvent(_uuid(r[0]), r[1], r[2], bytes(r[3]))
+
+
+def _uuid(value: UUID | str) -> UUID:
+    if type(value) is UUID:
+        return value
+    # asyncpg returns its own UUID subclass; hand out plain ones.
+    return UUID(int=value.int) if isinstance(value, UUID) else UUID(str(value))
+
+
+def _notification(r: asyncpg.Record) -> Notification:
+    return Notification(
+        id=r[0], originator_id=_uuid(r[1]), originator_version=r[2], topic=r[3], state=bytes(r[4])
+    )

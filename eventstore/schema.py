@@ -1,0 +1,109 @@
+"""Schema creation: the tables ``eventsourcing.postgres`` lays out, plus Gateledger's own.
+
+The events, snapshots and tracking tables match, statement for statement, what
+``PostgresApplicationRecorder``, ``PostgresAggregateRecorder`` (snapshots) and
+``PostgresTrackingRecorder`` create with ``originator_id_type="uuid"``, so the library's
+own recorders read and write the same store. Everything is created idempotently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+_AUTOVACUUM = (
+    "WITH (autovacuum_enabled = true, autovacuum_vacuum_threshold = 100000000, "
+    "autovacuum_vacuum_scale_factor = 0.5, autovacuum_analyze_threshold = 1000, "
+    "autovacuum_analyze_scale_factor = 0.01)"
+)
+
+
+def quote_ident(name: str) -> str:
+    """Quote an SQL identifier (schema or table name)."""
+    if not name or len(name) > 63:
+        raise ValueError(f"invalid identifier: {name!r}")
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class StoreNames:
+    """Schema and table names of one store."""
+
+    schema: str = "public"
+    events: str = "stored_events"
+    snapshots: str = "snapshots"
+    tracking: str = "notification_tracking"
+
+    def q(self, table: str) -> str:
+        """The schema-qualified, quoted name of ``table``."""
+        return f"{quote_ident(self.schema)}.{quote_ident(table)}"
+
+    @property
+    def channel(self) -> str:
+        """The NOTIFY channel: eventsourcing uses the events table's name."""
+        return self.events.replace(".", "_")
+
+
+def ddl(names: StoreNames) -> list[str]:
+    """The statements that create the store, in order."""
+    s = quote_ident(names.schema)
+    ev = names.q(names.events)
+    snap = names.q(names.snapshots)
+    trk = names.q(names.tracking)
+    idx = quote_ident(f"{names.events}_notification_id_idx")
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {s}",
+        f"CREATE TABLE IF NOT EXISTS {ev} (originator_id uuid NOT NULL, "
+        "originator_version bigint NOT NULL, topic text, state bytea, "
+        "notification_id bigserial, PRIMARY KEY (originator_id, originator_version)) "
+        + _AUTOVACUUM,
+        f"CREATE UNIQUE INDEX IF NOT EXISTS {idx} ON {ev} (notification_id ASC)",
+        f"CREATE TABLE IF NOT EXISTS {snap} (originator_id uuid NOT NULL, "
+        "originator_version bigint NOT NULL, topic text, state bytea, "
+        "PRIMARY KEY (originator_id, originator_version)) " + _AUTOVACUUM,
+        f"CREATE TABLE IF NOT EXISTS {trk} (application_name text, notification_id bigint, "
+        "PRIMARY KEY (application_name))" + _AUTOVACUUM,
+        # eventsourcing marks a single-row tracking table with this row; without it the
+        # library would try to migrate the table from the legacy multi-row layout.
+        f"INSERT INTO {trk} VALUES ('__migration__', 1) ON CONFLICT DO NOTHING",
+        f"CREATE TABLE IF NOT EXISTS {names.q('gl_idempotency')} ("
+        "principal text NOT NULL, key text NOT NULL, request_hash text NOT NULL, "
+        "response bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), "
+        "PRIMARY KEY (principal, key))",
+        f"CREATE TABLE IF NOT EXISTS {names.q('gl_settings')} ("
+        "key text PRIMARY KEY, value text NOT NULL)",
+    ]
+
+
+def composite_type_ddl(names: StoreNames) -> str:
+    """eventsourcing's ``stored_event_uuid`` composite type (no IF NOT EXISTS in SQL)."""
+    return (
+        f"CREATE TYPE {names.q('stored_event_uuid')} AS (originator_id uuid, "
+        "originator_version bigint, topic text, state bytea)"
+    )
+
+
+# A global advisory-lock key so that two processes creating the same schema at once
+# do not race on CREATE TYPE / CREATE TABLE.
+_SCHEMA_LOCK = 7_318_262_001
+
+
+async def create_schema(conn: asyncpg.Connection, names: StoreNames) -> None:
+    """Create the store's schema, tables, type and indexes if they do not exist."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
+        for statement in ddl(names):
+            await conn.execute(statement)
+        exists = await conn.fetchval(
+            "SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
+            "WHERE t.typname = 'stored_event_uuid' AND n.nspname = $1",
+            names.schema,
+        )
+        if not exists:
+            await conn.execute(composite_type_ddl(names))
+
+
+async def drop_schema(conn: asyncpg.Connection, schema: str) -> None:
+    """Drop a whole schema (tests and throwaway stores only)."""
+    await conn.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")

@@ -1,0 +1,57 @@
+"""Shared fixtures: a real PostgreSQL for every test that touches storage.
+
+With ``DATABASE_URL`` set, tests use that server; otherwise a throwaway embedded
+PostgreSQL is started once per test session. Each test gets a store in a schema of its
+own (dropped afterwards), so tests never see each other's events. A database that
+cannot be reached fails the tests: nothing here ever skips.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from eventstore.database import Store, open_store
+from eventstore.embedded import start_embedded
+from eventstore.schema import StoreNames, drop_schema
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        yield url
+        return
+    tmp = Path(tempfile.mkdtemp(prefix="gateledger-test-"))
+    yield start_embedded(tmp, throwaway=True)
+
+
+@pytest.fixture
+def schema_name() -> str:
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def store(database_url: str, schema_name: str) -> AsyncIterator[Store]:
+    s = await open_store(database_url, StoreNames(schema=schema_name), min_size=1, max_size=40)
+    try:
+        yield s
+    finally:
+        async with s.pool.acquire() as conn:
+            await drop_schema(conn, schema_name)
+        await s.close()
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    c = await asyncpg.connect(database_url)
+    try:
+        yield c
+    finally:
+        await c.close()
