@@ -1,0 +1,81 @@
+"""The composition root: ``create_app(settings)`` wires store, routes and errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from api.auth import provide_principal
+from api.controllers.gates import GateController
+from api.controllers.health import health
+from api.controllers.portfolios import PortfolioController
+from api.controllers.projects import ProjectController
+from api.errors import EXCEPTION_HANDLERS
+from api.settings import Settings
+from eventstore.database import Store, open_store
+from eventstore.embedded import start_embedded
+from eventstore.schema import StoreNames
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def database_url(settings: Settings) -> str:
+    """``DATABASE_URL`` if configured, else the embedded PostgreSQL in the data folder."""
+    if settings.database_url:
+        return settings.database_url
+    return start_embedded(settings.data_dir)
+
+
+async def provide_store(state: State) -> Store:
+    return state.store
+
+
+def create_app(settings: Settings) -> Litestar:
+    """Build the HTTP application for these settings."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        store = await open_store(database_url(settings), StoreNames(schema=settings.schema))
+        app.state.store = store
+        try:
+            yield
+        finally:
+            await store.close()
+
+    api = Router(
+        path=API_PREFIX,
+        route_handlers=[health, PortfolioController, ProjectController, GateController],
+    )
+    return Litestar(
+        route_handlers=[api],
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        dependencies={"store": Provide(provide_store), "principal": Provide(provide_principal)},
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        cors_config=CORSConfig(allow_origins=[]),
+        openapi_config=OpenAPIConfig(
+            title="Gateledger",
+            version="0.1.0",
+            description="Event-sourced governance: stage gates, change requests, audit.",
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+    )

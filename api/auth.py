@@ -1,0 +1,86 @@
+"""Bearer JWT authentication: HS256 with the configured secret, or RS256 with a public key."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import jwt
+import msgspec
+from litestar import Request
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+
+from api.settings import Settings
+
+GLOBAL_ROLES = ("pmo_admin", "auditor")
+
+
+class Principal(msgspec.Struct, frozen=True):
+    """The authenticated caller, from the token's claims."""
+
+    sub: str
+    name: str = ""
+    roles: tuple[str, ...] = ()
+
+    def has(self, role: str) -> bool:
+        return role in self.roles
+
+
+def mint_token(
+    settings: Settings, person: str, roles: Sequence[str] = (), name: str = "", ttl: int = 0
+) -> str:
+    """A signed HS256 token for local use (``gateledger token``)."""
+    unknown = [r for r in roles if r not in GLOBAL_ROLES]
+    if unknown:
+        raise ValueError(f"unknown role(s) {unknown}; token roles are {list(GLOBAL_ROLES)}")
+    now = int(time.time())
+    claims = {
+        "sub": person,
+        "name": name or person,
+        "roles": list(roles),
+        "iat": now,
+        "exp": now + (ttl or settings.token_ttl_seconds),
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
+
+
+def decode_token(settings: Settings, token: str) -> Principal:
+    """Verify signature and expiry; raise 401 with a clear reason otherwise."""
+    try:
+        header = jwt.get_unverified_header(token)
+        alg = header.get("alg")
+        if alg == "RS256" and settings.jwt_public_key:
+            key = settings.jwt_public_key
+        elif alg == "HS256":
+            key = settings.jwt_secret
+        else:
+            raise NotAuthorizedException(f"tokens signed with {alg!r} are not accepted")
+        claims = jwt.decode(
+            token, key, algorithms=[alg], options={"require": ["sub", "exp"]}, leeway=5
+        )
+    except jwt.ExpiredSignatureError:
+        raise NotAuthorizedException("the token has expired") from None
+    except jwt.InvalidTokenError as exc:
+        raise NotAuthorizedException(f"invalid token: {exc}") from None
+    sub, roles = claims.get("sub"), claims.get("roles", [])
+    if not isinstance(sub, str) or not sub or len(sub) > 200:
+        raise NotAuthorizedException("invalid token: bad 'sub' claim")
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise NotAuthorizedException("invalid token: 'roles' must be a list of strings")
+    return Principal(sub=sub, name=str(claims.get("name", "")), roles=tuple(roles))
+
+
+async def provide_principal(request: Request) -> Principal:
+    """Dependency: the caller, from ``Authorization: Bearer <JWT>``."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthorizedException("missing bearer token: send 'Authorization: Bearer <JWT>'")
+    settings: Settings = request.app.state.settings
+    return decode_token(settings, token.strip())
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    """403 unless the caller holds one of the global roles."""
+    if not any(principal.has(r) for r in roles):
+        raise PermissionDeniedException(f"this needs the role {' or '.join(roles)}")

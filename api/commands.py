@@ -1,0 +1,56 @@
+"""What every command handler shares: options from headers, the actor, the answer."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+
+from litestar import Request, Response
+
+from api.auth import Principal
+from api.errors import ProblemError
+from api.schemas import CommandAnswer
+from domain.errors import NotAllowed
+from domain.policy import Actor
+from workflows.uow import CommandOptions, CommandResult
+
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+MAX_KEY = 200
+
+
+async def command_options(request: Request, principal: Principal) -> CommandOptions:
+    """If-Match, Idempotency-Key and the request hash the key is bound to."""
+    if_match = request.headers.get("if-match")
+    expected = None
+    if if_match is not None and if_match.strip() != "*":
+        found = _ETAG.match(if_match)
+        if not found:
+            raise ProblemError(400, 'If-Match must be a version as sent in ETag, e.g. "3"')
+        expected = int(found.group(1))
+    key = request.headers.get("idempotency-key")
+    if key is not None and not (0 < len(key) <= MAX_KEY):
+        raise ProblemError(400, f"Idempotency-Key must be 1 to {MAX_KEY} characters")
+    body = await request.body()
+    digest = hashlib.sha256(
+        request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
+    ).hexdigest()
+    return CommandOptions(
+        principal=principal.sub, expected_version=expected, idempotency_key=key, request_hash=digest
+    )
+
+
+def actor_for(request: Request, principal: Principal, on_behalf_of: str | None = None) -> Actor:
+    """The actor of a command: the caller, acting for someone only through delegation."""
+    if on_behalf_of is not None and on_behalf_of != principal.sub:
+        # Delegations arrive with the change-requests issue; until then nobody may
+        # act for someone else.
+        raise NotAllowed(f"{principal.sub} holds no active delegation from {on_behalf_of}")
+    correlation = request.headers.get("x-request-id") or str(uuid.uuid4())
+    return Actor(person=principal.sub, on_behalf_of=None, correlation_id=correlation[:100])
+
+
+def answer(result: CommandResult, status: int = 200) -> Response[CommandAnswer]:
+    """The command's answer with its ETag."""
+    body = CommandAnswer(result.id, result.version, result.position, result.details)
+    return Response(body, status_code=status, headers={"ETag": f'"{result.version}"'})

@@ -1,0 +1,110 @@
+"""Gate reviews: request, vote, decide, close conditions."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, Request, Response, post
+from litestar.params import Parameter
+
+from api.auth import Principal
+from api.commands import actor_for, answer, command_options
+from api.schemas import CastVote, CloseCondition, CommandAnswer, DecideGate, RequestReview
+from domain.gate_review import Decision, Evidence, Vote
+from eventstore.database import Store
+from workflows import gates
+
+Gate = Parameter(max_length=50, description="gate name, e.g. G1")
+
+
+class GateController(Controller):
+    path = "/projects/{project_id:uuid}"
+    tags = ["gates"]
+
+    @post("/gates/{gate:str}/review", operation_id="requestGateReview", summary="PM requests")
+    async def request_review(
+        self,
+        project_id: UUID,
+        data: RequestReview,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        gate: str = Gate,
+    ) -> Response[CommandAnswer]:
+        result = await gates.request_review(
+            store,
+            project_id=project_id,
+            gate=gate,
+            evidence=[Evidence(e.title, e.link, e.content_hash) for e in data.evidence],
+            by=actor_for(request, principal),
+            options=await command_options(request, principal),
+        )
+        return answer(result)
+
+    @post("/gates/{gate:str}/votes", operation_id="castGateVote", summary="Vote on a gate")
+    async def vote(
+        self,
+        project_id: UUID,
+        data: CastVote,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        gate: str = Gate,
+    ) -> Response[CommandAnswer]:
+        result = await gates.cast_vote(
+            store,
+            project_id=project_id,
+            gate=gate,
+            vote=Vote(data.vote),
+            rationale=data.rationale,
+            by=actor_for(request, principal, data.on_behalf_of),
+            options=await command_options(request, principal),
+        )
+        return answer(result)
+
+    @post("/gates/{gate:str}/decision", operation_id="decideGate", summary="Chair decides")
+    async def decide(
+        self,
+        project_id: UUID,
+        data: DecideGate,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        gate: str = Gate,
+    ) -> Response[CommandAnswer]:
+        result = await gates.decide_gate(
+            store,
+            project_id=project_id,
+            gate=gate,
+            decision=Decision(data.decision),
+            rationale=data.rationale,
+            conditions=[(c.description, c.owner, c.due) for c in data.conditions],
+            seen_position=data.seen_position,
+            by=actor_for(request, principal, data.on_behalf_of),
+            options=await command_options(request, principal),
+        )
+        return answer(result)
+
+    @post(
+        "/conditions/{condition_id:uuid}/close",
+        operation_id="closeCondition",
+        summary="Close a condition",
+    )
+    async def close_condition(
+        self,
+        project_id: UUID,
+        condition_id: UUID,
+        data: CloseCondition,
+        request: Request,
+        principal: Principal,
+        store: Store,
+    ) -> Response[CommandAnswer]:
+        result = await gates.close_condition(
+            store,
+            project_id=project_id,
+            condition_id=condition_id,
+            note=data.note,
+            by=actor_for(request, principal),
+            options=await command_options(request, principal),
+        )
+        return answer(result)

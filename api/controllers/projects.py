@@ -1,0 +1,138 @@
+"""Projects: create (pmo_admin), current state, as-of state, history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+
+from api.auth import Principal, require_role
+from api.commands import actor_for, answer, command_options
+from api.errors import ProblemError
+from api.schemas import CancelProject, CommandAnswer, CreateProject
+from api.views import ProjectView, project_view
+from domain.money import Money
+from domain.policy import Baseline, Tolerances
+from domain.project import Project
+from eventstore.database import Store
+from eventstore.loader import load_aggregate, load_aggregate_as_of
+from workflows import portfolios
+from workflows.errors import UnknownAggregate
+
+
+async def load_project(store: Store, project_id: UUID) -> Project:
+    found = await load_aggregate(store, project_id)
+    if not isinstance(found, Project):
+        raise UnknownAggregate(f"project {project_id} not found")
+    return found
+
+
+def parse_as_of(value: str) -> tuple[int | None, datetime | None]:
+    """``as_of`` is an event position (digits) or an RFC 3339 time."""
+    if value.isdigit():
+        return int(value), None
+    try:
+        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ProblemError(
+            422, "as_of must be an event position or an RFC 3339 time", slug="validation"
+        ) from None
+    if at.tzinfo is None:
+        raise ProblemError(422, "as_of time needs a timezone (e.g. Z)", slug="validation")
+    return None, at
+
+
+class ProjectController(Controller):
+    path = "/projects"
+    tags = ["projects"]
+
+    @post("/", operation_id="createProject", summary="Create a project (pmo_admin)")
+    async def create(
+        self, data: CreateProject, request: Request, principal: Principal, store: Store
+    ) -> Response[CommandAnswer]:
+        require_role(principal, "pmo_admin")
+        b, t = data.baseline, data.tolerances
+        result = await portfolios.create_project(
+            store,
+            portfolio_id=data.portfolio_id,
+            name=data.name,
+            pm=data.pm,
+            sponsor=data.sponsor,
+            baseline=Baseline(
+                Money(Decimal(b.budget.amount), b.budget.currency), b.start, b.end, b.scope
+            ),
+            tolerances=Tolerances(Decimal(t.cost_pct), t.schedule_days),
+            by=actor_for(request, principal),
+            options=await command_options(request, principal),
+        )
+        return answer(result, 201)
+
+    @get("/{project_id:uuid}", operation_id="getProject", summary="Current or as-of state")
+    async def read(
+        self,
+        project_id: UUID,
+        store: Store,
+        as_of: str | None = Parameter(
+            default=None, max_length=40, description="event position or RFC 3339 time"
+        ),
+    ) -> Response[ProjectView]:
+        if as_of is None:
+            project = await load_project(store, project_id)
+            view = project_view(project)
+        else:
+            position, at = parse_as_of(as_of)
+            found, used = await load_aggregate_as_of(store, project_id, position=position, at=at)
+            if not isinstance(found, Project):
+                raise UnknownAggregate(f"project {project_id} did not exist at {as_of}")
+            project, view = found, project_view(found, used)
+        return Response(view, headers={"ETag": f'"{project.version}"'})
+
+    @get("/{project_id:uuid}/history", operation_id="getProjectHistory", summary="Event history")
+    async def history(self, project_id: UUID, store: Store) -> list[dict[str, Any]]:
+        notes = await store.events.select_originator_notifications(project_id)
+        if not notes:
+            raise UnknownAggregate(f"project {project_id} not found")
+        return [history_entry(store, n) for n in notes]
+
+    @post("/{project_id:uuid}/cancel", operation_id="cancelProject", summary="Cancel (pmo_admin)")
+    async def cancel(
+        self,
+        project_id: UUID,
+        data: CancelProject,
+        request: Request,
+        principal: Principal,
+        store: Store,
+    ) -> Response[CommandAnswer]:
+        require_role(principal, "pmo_admin")
+        result = await portfolios.cancel_project(
+            store,
+            project_id=project_id,
+            reason=data.reason,
+            by=actor_for(request, principal),
+            options=await command_options(request, principal),
+        )
+        return answer(result)
+
+
+def history_entry(store: Store, note: Any) -> dict[str, Any]:
+    event = store.mapper.to_domain_event(note)
+    data = {
+        k: v
+        for k, v in vars(event).items()
+        if k not in ("originator_id", "originator_version", "timestamp", "originator_topic", "by")
+    }
+    by = getattr(event, "by", None)
+    return {
+        "position": note.id,
+        "version": note.originator_version,
+        "type": note.topic.split(":")[-1],
+        "at": event.timestamp,
+        "actor": getattr(by, "person", None),
+        "on_behalf_of": getattr(by, "on_behalf_of", None),
+        "data": msgspec.to_builtins(data, builtin_types=(datetime,), str_keys=True),
+    }

@@ -1,0 +1,131 @@
+"""The one exception map: every error leaves as RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from domain.errors import DomainError, InvalidValue, NotAllowed, NotFound, RuleViolation
+from eventstore.errors import DatabaseUnavailable
+from workflows.errors import (
+    ConcurrencyConflict,
+    IdempotencyKeyReused,
+    PreconditionFailed,
+    UnknownAggregate,
+    WorkflowError,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM = "application/problem+json"
+TYPE_BASE = "https://gateledger.dev/problems/"
+
+_STATUS: list[tuple[type[Exception], int, str]] = [
+    (NotAllowed, 403, "not-allowed"),
+    (RuleViolation, 409, "rule-violation"),
+    (InvalidValue, 422, "invalid-value"),
+    (NotFound, 404, "not-found"),
+    (UnknownAggregate, 404, "not-found"),
+    (PreconditionFailed, 412, "precondition-failed"),
+    (ConcurrencyConflict, 409, "conflict"),
+    (IdempotencyKeyReused, 422, "idempotency-key-reused"),
+]
+
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    412: "Precondition failed",
+    413: "Request body too large",
+    422: "Invalid request",
+    428: "Precondition required",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service unavailable",
+}
+
+
+class ProblemError(Exception):
+    """Raise from a handler to answer with a specific problem."""
+
+    def __init__(
+        self, status: int, detail: str, *, slug: str = "", headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.slug, self.headers = status, detail, slug, headers or {}
+
+
+def problem(
+    request: Request,
+    status: int,
+    detail: str,
+    slug: str = "",
+    extra: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": TYPE_BASE + (slug or str(status)),
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update(extra or {})
+    return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def _domain_or_workflow(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    for cls, status, slug in _STATUS:
+        if isinstance(exc, cls):
+            return problem(request, status, getattr(exc, "message", str(exc)), slug)
+    return problem(request, 409, str(exc), "conflict")
+
+
+def _validation(request: Request, exc: ValidationException) -> Response[dict[str, Any]]:
+    detail = str(exc.detail or "invalid request")
+    lowered = detail.lower()
+    if "malformed" in lowered or ("json" in lowered and "decode" in lowered):
+        return problem(request, 400, f"the body is not valid JSON: {detail}", "malformed")
+    errors = exc.extra if isinstance(exc.extra, list) else []
+    return problem(request, 422, detail, "validation", {"errors": errors})
+
+
+def _http(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
+    status = exc.status_code
+    headers = dict(exc.headers or {})
+    if status == 401:
+        headers.setdefault("WWW-Authenticate", "Bearer")
+    return problem(request, status, str(exc.detail), str(status), headers=headers)
+
+
+def _problem_error(request: Request, exc: ProblemError) -> Response[dict[str, Any]]:
+    return problem(request, exc.status, exc.detail, exc.slug, headers=exc.headers)
+
+
+def _unavailable(request: Request, exc: DatabaseUnavailable) -> Response[dict[str, Any]]:
+    return problem(request, 503, str(exc), "unavailable", headers={"Retry-After": "5"})
+
+
+def _internal(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem(request, HTTP_500_INTERNAL_SERVER_ERROR, "an unexpected error occurred")
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    DomainError: _domain_or_workflow,
+    WorkflowError: _domain_or_workflow,
+    ValidationException: _validation,
+    HTTPException: _http,
+    ProblemError: _problem_error,
+    DatabaseUnavailable: _unavailable,
+    Exception: _internal,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM", "MediaType", "ProblemError", "problem"]

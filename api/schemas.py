@@ -1,0 +1,160 @@
+"""msgspec Structs for every request and response body.
+
+Requests reject unknown fields and bound every string and list; money amounts are
+decimal strings, never floats.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+import msgspec
+
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Person = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\s]+$")]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
+OptText = Annotated[str, msgspec.Meta(max_length=4000)]
+Link = Annotated[str, msgspec.Meta(max_length=2000)]
+Hash = Annotated[str, msgspec.Meta(max_length=200)]
+GateName = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+Amount = Annotated[str, msgspec.Meta(pattern=r"^-?\d{1,15}(\.\d{1,4})?$", max_length=21)]
+Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
+Percent = Annotated[str, msgspec.Meta(pattern=r"^\d{1,3}(\.\d{1,2})?$", max_length=6)]
+
+
+class Request(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """Base of request bodies: unknown fields are an error."""
+
+
+class Response(msgspec.Struct, frozen=True):
+    """Base of response bodies."""
+
+
+class MoneyBody(Request):
+    amount: Amount
+    currency: Currency
+
+
+class BoardBody(Request):
+    members: Annotated[list[Person], msgspec.Meta(min_length=1, max_length=50)]
+    chair: Person
+
+
+class SignOffRequirementBody(Request):
+    deliverable: Name
+    signer_role: Person | None = None
+    signer: Person | None = None
+
+
+class GateBody(Request):
+    name: GateName
+    opens_stage: Name
+    title: OptText = ""
+    quorum: Annotated[int, msgspec.Meta(ge=1, le=50)] = 1
+    mandatory_voters: Annotated[list[Person], msgspec.Meta(max_length=20)] = []
+    chair_must_confirm: bool = True
+    required_signoffs: Annotated[list[SignOffRequirementBody], msgspec.Meta(max_length=20)] = []
+    vote_due_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 10
+
+
+class TemplateBody(Request):
+    name: Name
+    version: Annotated[int, msgspec.Meta(ge=1)]
+    gates: Annotated[list[GateBody], msgspec.Meta(min_length=1, max_length=20)]
+
+
+class CreatePortfolio(Request):
+    name: Name
+    envelope: MoneyBody
+    board: BoardBody
+    objectives: Annotated[list[Text], msgspec.Meta(max_length=20)] = []
+    template: TemplateBody | None = None
+
+
+class BaselineBody(Request):
+    budget: MoneyBody
+    start: date
+    end: date
+    scope: OptText = ""
+
+
+class TolerancesBody(Request):
+    cost_pct: Percent
+    schedule_days: Annotated[int, msgspec.Meta(ge=0, le=3650)]
+
+
+class CreateProject(Request):
+    portfolio_id: UUID
+    name: Name
+    pm: Person
+    sponsor: Person
+    baseline: BaselineBody
+    tolerances: TolerancesBody
+
+
+class EvidenceBody(Request):
+    title: Name
+    link: Link = ""
+    content_hash: Hash = ""
+
+
+class RequestReview(Request):
+    evidence: Annotated[list[EvidenceBody], msgspec.Meta(max_length=50)] = []
+
+
+class CastVote(Request):
+    vote: Literal["approve", "reject", "abstain"]
+    rationale: Text
+    on_behalf_of: Person | None = None
+
+
+class ConditionBody(Request):
+    description: Text
+    owner: Person
+    due: date
+
+
+class DecideGate(Request):
+    decision: Literal["GO", "CONDITIONAL_GO", "HOLD", "RECYCLE", "KILL"]
+    rationale: Text
+    conditions: Annotated[list[ConditionBody], msgspec.Meta(max_length=20)] = []
+    seen_position: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    on_behalf_of: Person | None = None
+
+
+class CloseCondition(Request):
+    note: Text
+
+
+class CancelProject(Request):
+    reason: Text
+
+
+class CommandAnswer(Response):
+    """Every command answers with at least these."""
+
+    id: UUID
+    version: int
+    position: int
+    details: dict[str, Any] = {}
+
+
+class Health(Response):
+    status: str
+    database: str
+    position: int | None
+
+
+class Page(Response):
+    items: list[Any]
+    next: str | None
+
+
+def to_decimal(text: str) -> Decimal:
+    return Decimal(text)
+
+
+__all__ = ["datetime"]

@@ -1,0 +1,67 @@
+"""Configuration, from the environment (12-factor); one object handed to create_app."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from eventstore.embedded import default_data_dir
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the server needs to know about its surroundings."""
+
+    database_url: str | None = None
+    data_dir: Path = field(default_factory=default_data_dir)
+    schema: str = "public"
+    jwt_secret: str = ""
+    jwt_public_key: str | None = None
+    token_ttl_seconds: int = 8 * 3600
+    max_body_bytes: int = 256 * 1024
+    min_position_wait_s: float = 5.0
+    run_projector: bool = True
+    run_scheduler: bool = True
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        """Read ``DATABASE_URL`` and the ``GATELEDGER_*`` variables."""
+        env = os.environ
+        data_dir = Path(env["GATELEDGER_DATA_DIR"]) if env.get("GATELEDGER_DATA_DIR") else None
+        values: dict[str, object] = {
+            "database_url": env.get("DATABASE_URL") or None,
+            "schema": env.get("GATELEDGER_SCHEMA", "public"),
+            "jwt_secret": env.get("GATELEDGER_JWT_SECRET", ""),
+            "jwt_public_key": _read_key(env.get("GATELEDGER_JWT_PUBLIC_KEY")),
+        }
+        if data_dir is not None:
+            values["data_dir"] = data_dir
+        values.update(overrides)
+        settings = cls(**values)  # type: ignore[arg-type]
+        if not settings.jwt_secret:
+            settings = _with_kept_secret(settings)
+        return settings
+
+
+def _read_key(value: str | None) -> str | None:
+    if not value:
+        return None
+    if "BEGIN" in value:
+        return value
+    return Path(value).expanduser().read_text()
+
+
+def _with_kept_secret(settings: Settings) -> Settings:
+    """No secret configured: share one, generated once, kept in the data folder."""
+    from dataclasses import replace
+
+    path = settings.data_dir / "jwt-secret"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(secrets.token_urlsafe(48))
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return replace(settings, jwt_secret=path.read_text().strip())

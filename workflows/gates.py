@@ -1,0 +1,121 @@
+"""Use cases of a gate review: request, amend evidence, vote, decide, close conditions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from uuid import UUID, uuid4
+
+from domain.gate_review import ConditionSpec, Decision, Evidence, Vote
+from domain.policy import Actor
+from domain.portfolio import Portfolio
+from domain.project import Project
+from eventstore.database import Store
+from workflows.uow import CommandOptions, CommandResult, UnitOfWork, run_command
+
+
+async def _project(uow: UnitOfWork, project_id: UUID) -> Project:
+    project = await uow.get(Project, project_id)
+    uow.expect(project)
+    return project
+
+
+async def request_review(
+    store: Store,
+    *,
+    project_id: UUID,
+    gate: str,
+    evidence: Sequence[Evidence],
+    by: Actor,
+    options: CommandOptions,
+) -> CommandResult:
+    """The PM asks the board to review the next gate, with evidence."""
+
+    async def use_case(uow: UnitOfWork) -> Project:
+        project = await _project(uow, project_id)
+        project.request_review(gate, tuple(evidence), by, frozenset())
+        return project
+
+    return await run_command(store, use_case, options)
+
+
+async def amend_evidence(
+    store: Store,
+    *,
+    project_id: UUID,
+    gate: str,
+    evidence: Sequence[Evidence],
+    by: Actor,
+    options: CommandOptions,
+) -> CommandResult:
+    """The PM amends the evidence of an open review; earlier votes are asked for again."""
+
+    async def use_case(uow: UnitOfWork) -> Project:
+        project = await _project(uow, project_id)
+        project.amend_evidence(gate, tuple(evidence), by)
+        return project
+
+    return await run_command(store, use_case, options)
+
+
+async def cast_vote(
+    store: Store,
+    *,
+    project_id: UUID,
+    gate: str,
+    vote: Vote,
+    rationale: str,
+    by: Actor,
+    options: CommandOptions,
+) -> CommandResult:
+    """A gatekeeper (or mandatory voter) votes on an open review, or changes their vote."""
+
+    async def use_case(uow: UnitOfWork) -> Project:
+        project = await _project(uow, project_id)
+        portfolio = await uow.get(Portfolio, project.portfolio_id)
+        project.cast_vote(gate, vote, rationale, by, portfolio.board)
+        return project
+
+    return await run_command(store, use_case, options)
+
+
+async def decide_gate(
+    store: Store,
+    *,
+    project_id: UUID,
+    gate: str,
+    decision: Decision,
+    rationale: str,
+    conditions: Sequence[tuple[str, str, object]] = (),
+    seen_position: int | None = None,
+    by: Actor,
+    options: CommandOptions,
+) -> CommandResult:
+    """The chair decides the gate; conditions are (description, owner, due date)."""
+    specs = tuple(ConditionSpec(uuid4(), d, o, due) for d, o, due in conditions)  # type: ignore[arg-type]
+
+    async def use_case(uow: UnitOfWork) -> tuple[Project, dict[str, object]]:
+        project = await _project(uow, project_id)
+        portfolio = await uow.get(Portfolio, project.portfolio_id)
+        project.decide(gate, decision, rationale, by, portfolio.board, specs, seen_position)
+        return project, {"condition_ids": [str(s.id) for s in specs]}
+
+    return await run_command(store, use_case, options)
+
+
+async def close_condition(
+    store: Store,
+    *,
+    project_id: UUID,
+    condition_id: UUID,
+    note: str,
+    by: Actor,
+    options: CommandOptions,
+) -> CommandResult:
+    """The owner of a condition of a CONDITIONAL_GO closes it."""
+
+    async def use_case(uow: UnitOfWork) -> Project:
+        project = await _project(uow, project_id)
+        project.close_condition(condition_id, note, by)
+        return project
+
+    return await run_command(store, use_case, options)

@@ -1,0 +1,76 @@
+"""Use cases on portfolios and projects: creation and administration."""
+
+from __future__ import annotations
+
+from uuid import UUID, uuid4
+
+from domain.money import Money
+from domain.policy import Actor, Baseline, Board, GovernanceTemplate, Tolerances
+from domain.portfolio import Portfolio
+from domain.project import Project
+from eventstore.database import Store
+from workflows.uow import CommandOptions, CommandResult, UnitOfWork, run_command
+
+
+async def create_portfolio(
+    store: Store,
+    *,
+    name: str,
+    objectives: tuple[str, ...],
+    envelope: Money,
+    board: Board,
+    template: GovernanceTemplate,
+    by: Actor,
+    options: CommandOptions,
+    portfolio_id: UUID | None = None,
+) -> CommandResult:
+    """Create a portfolio with its board and governance template."""
+    new_id = portfolio_id or uuid4()
+
+    async def use_case(uow: UnitOfWork) -> Portfolio:
+        portfolio = Portfolio.create(new_id, name, objectives, envelope, board, template, by)
+        uow.add(portfolio)
+        return portfolio
+
+    return await run_command(store, use_case, options)
+
+
+async def create_project(
+    store: Store,
+    *,
+    portfolio_id: UUID,
+    name: str,
+    pm: str,
+    sponsor: str,
+    baseline: Baseline,
+    tolerances: Tolerances,
+    by: Actor,
+    options: CommandOptions,
+    project_id: UUID | None = None,
+) -> CommandResult:
+    """Create a project in a portfolio; it follows the portfolio's current template."""
+    new_id = project_id or uuid4()
+
+    async def use_case(uow: UnitOfWork) -> Project:
+        portfolio = await uow.get(Portfolio, portfolio_id)
+        project = Project.create(
+            new_id, portfolio.id, name, pm, sponsor, baseline, tolerances, portfolio.template, by
+        )
+        uow.add(project)
+        return project
+
+    return await run_command(store, use_case, options)
+
+
+async def cancel_project(
+    store: Store, *, project_id: UUID, reason: str, by: Actor, options: CommandOptions
+) -> CommandResult:
+    """Cancel a project by administrative decision (pmo_admin), with a reason."""
+
+    async def use_case(uow: UnitOfWork) -> Project:
+        project = await uow.get(Project, project_id)
+        uow.expect(project)
+        project.cancel(reason, by)
+        return project
+
+    return await run_command(store, use_case, options)
