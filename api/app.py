@@ -48,6 +48,11 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = await open_store(database_url(settings), StoreNames(schema=settings.schema))
         app.state.store = store
+        if settings.demo_if_empty and await store.events.max_notification_id() is None:
+            from api.demo import load_demo
+
+            log.info("empty store: loading the demo portfolio")
+            await load_demo(store)
         try:
             yield
         finally:

@@ -24,6 +24,7 @@ class Settings:
     min_position_wait_s: float = 5.0
     run_projector: bool = True
     run_scheduler: bool = True
+    demo_if_empty: bool = False
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from enum import Enum
+from enum import StrEnum
 from uuid import UUID
 
 from domain.checks import as_tuple, require_text
@@ -13,13 +13,13 @@ from domain.errors import InvalidValue, RuleViolation
 from domain.policy import Actor, DecisionPolicy
 
 
-class Vote(str, Enum):
+class Vote(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"
     ABSTAIN = "abstain"
 
 
-class Decision(str, Enum):
+class Decision(StrEnum):
     GO = "GO"
     CONDITIONAL_GO = "CONDITIONAL_GO"
     HOLD = "HOLD"

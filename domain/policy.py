@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 
 from domain.checks import freeze, require_text
 from domain.errors import InvalidValue, NotFound
 from domain.money import Money
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     PMO_ADMIN = "pmo_admin"
     PM = "pm"
     SPONSOR = "sponsor"

@@ -1,19 +1,17 @@
-"""Project aggregate: lifecycle, roles and stage-gate reviews.
+"""Project aggregate: stage-gate reviews on top of ``ProjectBase`` (roles, lifecycle).
 
 No ``from __future__ import annotations`` here: eventsourcing inspects the @event
-methods' annotations to define the event classes. Inside @event bodies
-``self.modified_on`` is the timestamp of the event being applied (see ``Event``).
+methods' annotations to define the event classes.
 """
 
-from datetime import timedelta
 from enum import Enum
-from typing import Any
+from typing import TypeVar
 from uuid import UUID
 
-from eventsourcing.domain import Aggregate, event
+from eventsourcing.domain import event
 
 from domain.checks import as_tuple, require_text
-from domain.errors import InvalidValue, NotAllowed, NotFound, RuleViolation
+from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.gate_review import (
     Condition,
     ConditionSpec,
@@ -30,31 +28,17 @@ from domain.gate_review import (
     evidence_tuple,
     resolve_voters,
 )
-from domain.policy import Actor, Baseline, Board, GateDefinition, GovernanceTemplate, Role
-from domain.project_roles import ProjectRoles
+from domain.policy import Actor, Baseline, Board, GovernanceTemplate, Tolerances
+from domain.project_base import ProjectBase, ProjectStatus
 
-
-class ProjectStatus(str, Enum):
-    PROPOSED = "proposed"
-    ACTIVE = "active"
-    ON_HOLD = "on_hold"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-
+__all__ = ["Project", "ProjectStatus"]
 
 REVIEWABLE = (ProjectStatus.PROPOSED, ProjectStatus.ACTIVE, ProjectStatus.ON_HOLD)
-TERMINAL = (ProjectStatus.CLOSED, ProjectStatus.CANCELLED)
 CLOSED_STAGE = "Closed"
+INITIAL_STAGE = "Proposal"
 
 
-class Project(ProjectRoles):
-    class Event(Aggregate.Event):
-        def mutate(self, aggregate: Any) -> Any:
-            # Expose this event's timestamp to the @event body (replay safe).
-            if aggregate is not None:
-                aggregate.modified_on = self.timestamp
-            return super().mutate(aggregate)
-
+class Project(ProjectBase):
     @classmethod
     def create(
         cls,
@@ -64,13 +48,12 @@ class Project(ProjectRoles):
         pm: str,
         sponsor: str,
         baseline: Baseline,
-        tolerances: "Tolerances",
+        tolerances: Tolerances,
         template: GovernanceTemplate,
         by: Actor,
     ) -> "Project":
-        require_text(name, "project name")
-        require_text(pm, "project manager")
-        require_text(sponsor, "sponsor")
+        for value, what in ((name, "project name"), (pm, "project manager"), (sponsor, "sponsor")):
+            require_text(value, what)
         if pm == sponsor:
             raise InvalidValue("the PM and the sponsor must be different people")
         if not isinstance(baseline, Baseline) or not isinstance(tolerances, Tolerances):
@@ -88,3 +71,194 @@ class Project(ProjectRoles):
             template=template,
             by=by,
         )
+
+    @event("Created")
+    def __init__(
+        self,
+        id: UUID,
+        portfolio_id: UUID,
+        name: str,
+        pm: str,
+        sponsor: str,
+        baseline: Baseline,
+        tolerances: Tolerances,
+        template: GovernanceTemplate,
+        by: Actor,
+    ) -> None:
+        self.portfolio_id = portfolio_id
+        self.name = name
+        self.pm = pm
+        self.sponsor = sponsor
+        self.stakeholders: tuple[str, ...] = ()
+        self.baseline = baseline
+        self.tolerances = tolerances
+        self.template = template
+        self.status = ProjectStatus.PROPOSED
+        self.stage = INITIAL_STAGE
+        self.gates_passed = 0
+        self.review: Review | None = None
+        self.decisions: tuple[DecisionRecord, ...] = ()
+        self.conditions: tuple[Condition, ...] = ()
+        self.created_by = by
+
+    # --- requesting a review -------------------------------------------------------
+
+    def request_review(
+        self,
+        gate: str,
+        evidence: tuple[Evidence, ...],
+        by: Actor,
+        completed_signoffs: frozenset[str] = frozenset(),
+    ) -> None:
+        evidence = evidence_tuple(evidence)
+        self._require_pm(by, "request a gate review")
+        if self.status not in REVIEWABLE:
+            raise RuleViolation(f"a {self.status.value} project cannot request a gate review")
+        definition = self.gate_definition(gate)
+        if gate != self.next_gate:
+            raise RuleViolation(f"gate {gate} is not the next gate (next: {self.next_gate})")
+        if self.review is not None:
+            raise RuleViolation(f"the review of gate {self.review.gate} is still open")
+        check_no_open_conditions(self.conditions)
+        missing = [
+            s.deliverable
+            for s in definition.required_signoffs
+            if s.deliverable not in completed_signoffs
+        ]
+        if missing:
+            raise RuleViolation(f"required sign-offs are incomplete: {', '.join(missing)}")
+        self._review_requested(
+            gate=gate, evidence=evidence, signoffs=tuple(sorted(completed_signoffs)), by=by
+        )
+
+    @event("ReviewRequested")
+    def _review_requested(
+        self, gate: str, evidence: tuple[Evidence, ...], signoffs: tuple[str, ...], by: Actor
+    ) -> None:
+        self.review = Review(
+            gate=gate,
+            requested_by=by,
+            evidence=evidence,
+            requested_at=self.modified_on,
+            due=self._vote_due(gate),
+        )
+
+    def amend_evidence(self, gate: str, evidence: tuple[Evidence, ...], by: Actor) -> None:
+        evidence = evidence_tuple(evidence)
+        self._require_pm(by, "amend gate evidence")
+        self._open_review(gate)
+        self._evidence_amended(gate=gate, evidence=evidence, by=by)
+
+    @event("EvidenceAmended")
+    def _evidence_amended(self, gate: str, evidence: tuple[Evidence, ...], by: Actor) -> None:
+        assert self.review is not None
+        self.review = self.review.with_evidence(evidence, self._vote_due(gate))
+
+    # --- voting and deciding -------------------------------------------------------
+
+    def cast_vote(self, gate: str, vote: Vote, rationale: str, by: Actor, board: Board) -> None:
+        review = self._open_review(gate)
+        vote = _parse(Vote, vote)
+        require_text(rationale, "vote rationale")
+        if by.acting_as not in self._voters(gate, board):
+            raise NotAllowed(f"{by.acting_as} is neither a gatekeeper nor a mandatory voter")
+        self._refuse_requester(by, review, "vote on")
+        changed = review.vote_of(by.acting_as) is not None
+        cast = self._vote_changed if changed else self._vote_cast
+        cast(gate=gate, vote=vote, rationale=rationale, evidence=review.evidence, by=by)
+
+    @event("VoteCast")
+    def _vote_cast(
+        self, gate: str, vote: Vote, rationale: str, evidence: tuple[Evidence, ...], by: Actor
+    ) -> None:
+        self._record_vote(vote, rationale, evidence, by)
+
+    @event("VoteChanged")
+    def _vote_changed(
+        self, gate: str, vote: Vote, rationale: str, evidence: tuple[Evidence, ...], by: Actor
+    ) -> None:
+        self._record_vote(vote, rationale, evidence, by)
+
+    def decide(
+        self,
+        gate: str,
+        decision: Decision,
+        rationale: str,
+        by: Actor,
+        board: Board,
+        conditions: tuple[ConditionSpec, ...] = (),
+        seen_position: int | None = None,
+    ) -> None:
+        review = self._open_review(gate)
+        decision = _parse(Decision, decision)
+        policy = self.gate_definition(gate).policy
+        deciders = (board.chair,) if policy.chair_must_confirm else board.members
+        if by.acting_as not in deciders:
+            who = "the board chair" if policy.chair_must_confirm else "a board member"
+            raise NotAllowed(f"only {who} may decide gate {gate}")
+        self._refuse_requester(by, review, "decide")
+        require_text(rationale, "decision rationale")
+        conditions = as_tuple(conditions, "conditions")
+        check_conditions(decision, conditions, {c.id for c in self.conditions})
+        check_seen_position(seen_position)
+        if decision.advances:
+            mandatory = resolve_voters(policy.mandatory_voters, self.role_holders(board))
+            missing = approval_shortfall(policy, review.votes, mandatory, self._voters(gate, board))
+            if missing:
+                raise RuleViolation(f"{decision.value} is not possible: {'; '.join(missing)}")
+        self._gate_decided(
+            gate=gate,
+            decision=decision,
+            rationale=rationale,
+            votes=review.votes,
+            seen_position=seen_position,
+            conditions=conditions,
+            by=by,
+        )
+
+    @event("GateDecided")
+    def _gate_decided(
+        self,
+        gate: str,
+        decision: Decision,
+        rationale: str,
+        votes: tuple[VoteRecord, ...],
+        seen_position: int | None,
+        conditions: tuple[ConditionSpec, ...],
+        by: Actor,
+    ) -> None:
+        record = DecisionRecord(
+            gate, decision, rationale, by, votes, seen_position, conditions, self.modified_on
+        )
+        self.decisions = (*self.decisions, record)
+        self.review = None
+        if decision.advances:
+            self.stage = self.template.gate(gate).opens_stage
+            closed = self.stage == CLOSED_STAGE
+            self.status = ProjectStatus.CLOSED if closed else ProjectStatus.ACTIVE
+            self.gates_passed = self.template.index_of(gate) + 1
+            new = tuple(Condition(c.id, gate, c.description, c.owner, c.due) for c in conditions)
+            self.conditions = (*self.conditions, *new)
+        elif decision is Decision.HOLD:
+            self.status = ProjectStatus.ON_HOLD
+        elif decision is Decision.KILL:
+            self.status = ProjectStatus.CANCELLED
+
+    # --- helpers -------------------------------------------------------------------
+
+    def _record_vote(
+        self, vote: Vote, rationale: str, evidence: tuple[Evidence, ...], by: Actor
+    ) -> None:
+        assert self.review is not None
+        record = VoteRecord(by.acting_as, by.person, vote, rationale, evidence, self.modified_on)
+        self.review = self.review.with_vote(record)
+
+
+E = TypeVar("E", bound=Enum)
+
+
+def _parse(kind: type[E], value: object) -> E:
+    try:
+        return kind(value)
+    except ValueError as exc:
+        raise InvalidValue(f"unknown {kind.__name__.lower()} {value!r}") from exc

@@ -5,21 +5,34 @@ methods' annotations to define the event classes. Inside @event bodies
 ``self.modified_on`` is the timestamp of the event being applied (see ``Event``).
 """
 
-from enum import Enum
-from typing import Any
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.checks import require_text
-from domain.errors import InvalidValue, RuleViolation
-from domain.gate_review import Condition, DecisionRecord, Review
-from domain.policy import Actor, Baseline, Board, GateDefinition, Role
+from domain.errors import InvalidValue, NotAllowed, NotFound, RuleViolation
+from domain.gate_review import Condition, Review, resolve_voters
+from domain.policy import (
+    Actor,
+    Baseline,
+    Board,
+    GateDefinition,
+    GovernanceTemplate,
+    Role,
+    Tolerances,
+)
+
+if TYPE_CHECKING:
+    from domain.gate_review import DecisionRecord
 
 PROJECT_ROLES = (Role.PM, Role.SPONSOR, Role.STAKEHOLDER)
 SINGLE_HOLDER_ROLES = (Role.PM, Role.SPONSOR)
 
 
-class ProjectStatus(str, Enum):
+class ProjectStatus(StrEnum):
     PROPOSED = "proposed"
     ACTIVE = "active"
     ON_HOLD = "on_hold"
@@ -41,6 +54,23 @@ class ProjectBase(Aggregate):
             if aggregate is not None:
                 aggregate.modified_on = self.timestamp
             return super().mutate(aggregate)
+
+    if TYPE_CHECKING:  # declared for type checkers only: annotations would make a dataclass
+        portfolio_id: UUID
+        name: str
+        pm: str
+        sponsor: str
+        stakeholders: tuple[str, ...]
+        baseline: Baseline
+        tolerances: Tolerances
+        template: GovernanceTemplate
+        status: ProjectStatus
+        stage: str
+        gates_passed: int
+        review: Review | None
+        decisions: tuple[DecisionRecord, ...]
+        conditions: tuple[Condition, ...]
+        created_by: Actor
 
     # --- queries ---------------------------------------------------------------
 
@@ -112,6 +142,49 @@ class ProjectBase(Aggregate):
     def _role_revoked(self, person: str, role: Role, by: Actor) -> None:
         self.stakeholders = tuple(p for p in self.stakeholders if p != person)
 
+    # --- conditions --------------------------------------------------------------
+
+    def close_condition(self, condition_id: UUID, note: str, by: Actor) -> None:
+        condition = next((c for c in self.conditions if c.id == condition_id), None)
+        if condition is None:
+            raise NotFound(f"condition {condition_id} does not exist on this project")
+        if by.acting_as not in (condition.owner, self.pm):
+            raise NotAllowed("only the condition's owner or the PM may close it")
+        if condition.closed:
+            raise RuleViolation(f"condition {condition_id} is already closed")
+        require_text(note, "closing note")
+        self._condition_closed(condition_id=condition_id, note=note, by=by)
+
+    @event("ConditionClosed")
+    def _condition_closed(self, condition_id: UUID, note: str, by: Actor) -> None:
+        self.conditions = tuple(
+            Condition(c.id, c.gate, c.description, c.owner, c.due, True, by, note, self.modified_on)
+            if c.id == condition_id
+            else c
+            for c in self.conditions
+        )
+
+    def _require_pm(self, by: Actor, what: str) -> None:
+        if by.acting_as != self.pm:
+            raise NotAllowed(f"only the project's PM may {what}")
+
+    def _open_review(self, gate: str) -> Review:
+        self.gate_definition(gate)  # NotFound for a gate the template does not have
+        if self.review is None or self.review.gate != gate:
+            raise RuleViolation(f"no review of gate {gate} is open")
+        return self.review
+
+    def _refuse_requester(self, by: Actor, review: Review, what: str) -> None:
+        if by.involves_any((*review.requested_by.people, self.pm)):
+            raise NotAllowed(f"the requester of a review (or their delegate) cannot {what} it")
+
+    def _voters(self, gate: str, board: Board) -> set[str]:
+        mandatory = self.gate_definition(gate).policy.mandatory_voters
+        return set(board.members) | resolve_voters(mandatory, self.role_holders(board))
+
+    def _vote_due(self, gate: str) -> date:
+        return self.modified_on.date() + timedelta(days=self.gate_definition(gate).vote_due_days)
+
     # --- administrative lifecycle ------------------------------------------------
 
     def cancel(self, reason: str, by: Actor) -> None:
@@ -160,10 +233,6 @@ class ProjectBase(Aggregate):
     def _require_not_terminal(self, what: str) -> None:
         if self.status in TERMINAL:
             raise RuleViolation(f"a {self.status.value} project cannot be {what}")
-
-    # Declared for readers and type checkers; assigned in Project.__init__.
-    review: Review | None
-    decisions: tuple[DecisionRecord, ...]
 
 
 def _project_role(role: Role | str) -> Role:

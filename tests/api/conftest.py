@@ -33,7 +33,7 @@ def settings(database_url: str, schema_name: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def client(settings: Settings, database_url: str) -> AsyncIterator[AsyncTestClient[Any]]:
     app = create_app(settings)
-    async with AsyncTestClient(app=app, base_url="http://testserver/api/v1") as c:
+    async with AsyncTestClient(app=app, base_url="http://testserver.local/api/v1") as c:
         yield c
     conn = await asyncpg.connect(database_url)
     try:

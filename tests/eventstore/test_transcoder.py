@@ -14,7 +14,7 @@ from eventsourcing.domain import Aggregate, event
 from eventstore.transcoder import MsgspecTranscoder, new_mapper
 
 
-class Colour(str, enum.Enum):
+class Colour(enum.StrEnum):
     RED = "red"
 
 
