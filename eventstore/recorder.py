@@ -16,7 +16,7 @@ import asyncpg
 from eventsourcing.persistence import Notification, StoredEvent
 
 from eventstore.errors import VersionConflict
-from eventstore.schema import StoreNames, quote_ident
+from eventstore.schema import StoreNames
 
 
 class AsyncApplicationRecorder:
@@ -26,13 +26,10 @@ class AsyncApplicationRecorder:
         self.pool = pool
         self.names = names or StoreNames()
         ev = self.names.q(self.names.events)
-        self._lock_sql = f"LOCK TABLE {ev} IN EXCLUSIVE MODE"
         self._insert_sql = (
-            f"INSERT INTO {ev} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::bytea[]) "
-            "RETURNING notification_id"
+            f"SELECT * FROM {self.names.q('gl_insert_events')}"
+            "($1::uuid[], $2::bigint[], $3::text[], $4::bytea[])"
         )
-        self._notify_sql = f"NOTIFY {quote_ident(self.names.channel)}"
         self._select_events_sql = (
             f"SELECT originator_id, originator_version, topic, state FROM {ev} "
             "WHERE originator_id = $1 AND ($2::bigint IS NULL OR originator_version > $2) "
@@ -58,7 +55,7 @@ class AsyncApplicationRecorder:
             return []
         if conn is not None:
             return await self._insert(conn, stored_events)
-        async with self.pool.acquire() as c, c.transaction():
+        async with self.pool.acquire() as c:  # one statement: its own transaction
             return await self._insert(c, stored_events)
 
     async def _insert(
@@ -70,12 +67,10 @@ class AsyncApplicationRecorder:
             [e.topic for e in stored_events],
             [e.state for e in stored_events],
         )
-        await conn.execute(self._lock_sql)
         try:
             rows = await conn.fetch(self._insert_sql, *args)
         except asyncpg.UniqueViolationError as exc:
             raise VersionConflict(str(exc)) from exc
-        await conn.execute(self._notify_sql)
         return [r[0] for r in rows]
 
     async def select_events(

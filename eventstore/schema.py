@@ -73,7 +73,28 @@ def ddl(names: StoreNames) -> list[str]:
         "PRIMARY KEY (principal, key))",
         f"CREATE TABLE IF NOT EXISTS {names.q('gl_settings')} ("
         "key text PRIMARY KEY, value text NOT NULL)",
+        insert_function_ddl(names),
     ]
+
+
+def insert_function_ddl(names: StoreNames) -> str:
+    """One round trip per append: lock, insert and notify inside one function call.
+
+    The EXCLUSIVE lock (the one eventsourcing takes) serialises writers until commit, so
+    notification ids are issued in commit order: gapless, never interleaved.
+    """
+    ev = names.q(names.events)
+    channel = names.channel.replace("'", "''")
+    return (
+        f"CREATE OR REPLACE FUNCTION {names.q('gl_insert_events')}"
+        "(ids uuid[], versions bigint[], topics text[], states bytea[]) "
+        "RETURNS SETOF bigint LANGUAGE plpgsql AS $fn$ BEGIN "
+        f"LOCK TABLE {ev} IN EXCLUSIVE MODE; "
+        f"RETURN QUERY INSERT INTO {ev} (originator_id, originator_version, topic, state) "
+        "SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id; "
+        f"PERFORM pg_notify('{channel}', ''); "
+        "END $fn$"
+    )
 
 
 def composite_type_ddl(names: StoreNames) -> str:
