@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,15 +17,19 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import provide_principal
+from api.controllers.audit import AuditController
 from api.controllers.gates import GateController
 from api.controllers.health import health
 from api.controllers.portfolios import PortfolioController
 from api.controllers.projects import ProjectController
+from api.controllers.reads import InboxReads, PortfolioReads, ProjectReads
 from api.errors import EXCEPTION_HANDLERS
 from api.settings import Settings
 from eventstore.database import Store, open_store
 from eventstore.embedded import start_embedded
 from eventstore.schema import StoreNames
+from projections.projector import Projector
+from projections.registry import all_projections, create_tables
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +54,13 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = await open_store(database_url(settings), StoreNames(schema=settings.schema))
         app.state.store = store
+        async with store.pool.acquire() as conn:
+            await create_tables(conn, store.names)
+        stop = asyncio.Event()
+        tasks = []
+        if settings.run_projector:
+            projector = Projector(store, all_projections())
+            tasks.append(asyncio.create_task(projector.run(stop), name="projector"))
         if settings.demo_if_empty and await store.events.max_notification_id() is None:
             from api.demo import load_demo
 
@@ -56,11 +69,24 @@ def create_app(settings: Settings) -> Litestar:
         try:
             yield
         finally:
+            stop.set()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(task, 10)
             await store.close()
 
     api = Router(
         path=API_PREFIX,
-        route_handlers=[health, PortfolioController, ProjectController, GateController],
+        route_handlers=[
+            health,
+            PortfolioController,
+            PortfolioReads,
+            ProjectController,
+            ProjectReads,
+            GateController,
+            InboxReads,
+            AuditController,
+        ],
     )
     return Litestar(
         route_handlers=[api],

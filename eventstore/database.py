@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 import asyncpg
+import msgspec
 from eventsourcing.persistence import Mapper
 
 from eventstore.errors import DatabaseUnavailable
@@ -29,6 +30,16 @@ class Store:
         await self.pool.close()
 
 
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """jsonb values travel as Python objects, encoded by msgspec."""
+    await conn.set_type_codec(
+        "jsonb",
+        encoder=lambda v: msgspec.json.encode(v).decode(),
+        decoder=msgspec.json.decode,
+        schema="pg_catalog",
+    )
+
+
 async def open_store(
     dsn: str, names: StoreNames | None = None, *, min_size: int = 2, max_size: int = 20
 ) -> Store:
@@ -36,7 +47,7 @@ async def open_store(
     names = names or StoreNames()
     try:
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, command_timeout=60
+            dsn, min_size=min_size, max_size=max_size, command_timeout=60, init=init_connection
         )
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc

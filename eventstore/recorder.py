@@ -185,3 +185,17 @@ def _notification(r: asyncpg.Record) -> Notification:
     return Notification(
         id=r[0], originator_id=_uuid(r[1]), originator_version=r[2], topic=r[3], state=bytes(r[4])
     )
+
+
+async def select_notifications_on(
+    conn: asyncpg.Connection, names: StoreNames, after: int, limit: int
+) -> list[Notification]:
+    """Notifications after a position, read on the caller's connection (and transaction)."""
+    rows = await conn.fetch(
+        "SELECT notification_id, originator_id, originator_version, topic, state "
+        f"FROM {names.q(names.events)} WHERE notification_id > $1 "
+        "ORDER BY notification_id LIMIT $2",
+        after,
+        limit,
+    )
+    return [_notification(r) for r in rows]

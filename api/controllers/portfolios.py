@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from uuid import UUID
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, post
 
 from api.auth import Principal, require_role
 from api.commands import actor_for, answer, command_options
 from api.schemas import CommandAnswer, CreatePortfolio, TemplateBody
-from api.views import PortfolioView, portfolio_view
 from domain.money import Money
 from domain.policy import (
     Board,
@@ -20,11 +18,8 @@ from domain.policy import (
     RequiredSignOff,
     default_template,
 )
-from domain.portfolio import Portfolio
 from eventstore.database import Store
-from eventstore.loader import load_aggregate
 from workflows import portfolios
-from workflows.errors import UnknownAggregate
 
 
 def template_from(body: TemplateBody | None) -> GovernanceTemplate:
@@ -44,13 +39,6 @@ def template_from(body: TemplateBody | None) -> GovernanceTemplate:
         for g in body.gates
     )
     return GovernanceTemplate(body.name, body.version, gates)
-
-
-async def load_portfolio(store: Store, portfolio_id: UUID) -> Portfolio:
-    found = await load_aggregate(store, portfolio_id)
-    if not isinstance(found, Portfolio):
-        raise UnknownAggregate(f"portfolio {portfolio_id} not found")
-    return found
 
 
 class PortfolioController(Controller):
@@ -73,8 +61,3 @@ class PortfolioController(Controller):
             options=await command_options(request, principal),
         )
         return answer(result, 201)
-
-    @get("/{portfolio_id:uuid}", operation_id="getPortfolio", summary="A portfolio")
-    async def read(self, portfolio_id: UUID, store: Store) -> Response[PortfolioView]:
-        portfolio = await load_portfolio(store, portfolio_id)
-        return Response(portfolio_view(portfolio), headers={"ETag": f'"{portfolio.version}"'})

@@ -14,22 +14,17 @@ from litestar.params import Parameter
 from api.auth import Principal, require_role
 from api.commands import actor_for, answer, command_options
 from api.errors import ProblemError
+from api.reads import ensure_position
 from api.schemas import CancelProject, CommandAnswer, CreateProject
-from api.views import ProjectView, project_view
+from api.views import project_view
 from domain.money import Money
 from domain.policy import Baseline, Tolerances
 from domain.project import Project
 from eventstore.database import Store
-from eventstore.loader import load_aggregate, load_aggregate_as_of
+from eventstore.loader import load_aggregate_as_of
+from projections import project_list
 from workflows import portfolios
 from workflows.errors import UnknownAggregate
-
-
-async def load_project(store: Store, project_id: UUID) -> Project:
-    found = await load_aggregate(store, project_id)
-    if not isinstance(found, Project):
-        raise UnknownAggregate(f"project {project_id} not found")
-    return found
 
 
 def parse_as_of(value: str) -> tuple[int | None, datetime | None]:
@@ -37,7 +32,8 @@ def parse_as_of(value: str) -> tuple[int | None, datetime | None]:
     if value.isdigit():
         return int(value), None
     try:
-        at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        # A '+' left unencoded in a query string arrives as a space.
+        at = datetime.fromisoformat(value.strip().replace(" ", "+").replace("Z", "+00:00"))
     except ValueError:
         raise ProblemError(
             422, "as_of must be an event position or an RFC 3339 time", slug="validation"
@@ -76,24 +72,30 @@ class ProjectController(Controller):
     async def read(
         self,
         project_id: UUID,
+        request: Request,
+        principal: Principal,
         store: Store,
+        min_position: int | None = Parameter(default=None, ge=0),
         as_of: str | None = Parameter(
             default=None, max_length=40, description="event position or RFC 3339 time"
         ),
-    ) -> Response[ProjectView]:
+    ) -> Response[Any]:
         if as_of is None:
-            project = await load_project(store, project_id)
-            view = project_view(project)
-        else:
-            position, at = parse_as_of(as_of)
-            found, used = await load_aggregate_as_of(store, project_id, position=position, at=at)
-            if not isinstance(found, Project):
-                raise UnknownAggregate(f"project {project_id} did not exist at {as_of}")
-            project, view = found, project_view(found, used)
-        return Response(view, headers={"ETag": f'"{project.version}"'})
+            await ensure_position(store, request.app.state.settings, min_position)
+            detail = await project_list.project_detail(store.pool, store.names, project_id)
+            if detail is None:
+                raise UnknownAggregate(f"project {project_id} not found")
+            return Response(detail, headers={"ETag": f'"{detail["version"]}"'})
+        position, at = parse_as_of(as_of)
+        found, used = await load_aggregate_as_of(store, project_id, position=position, at=at)
+        if not isinstance(found, Project):
+            raise UnknownAggregate(f"project {project_id} did not exist at {as_of}")
+        return Response(project_view(found, used), headers={"ETag": f'"{found.version}"'})
 
     @get("/{project_id:uuid}/history", operation_id="getProjectHistory", summary="Event history")
-    async def history(self, project_id: UUID, store: Store) -> list[dict[str, Any]]:
+    async def history(
+        self, project_id: UUID, principal: Principal, store: Store
+    ) -> list[dict[str, Any]]:
         notes = await store.events.select_originator_notifications(project_id)
         if not notes:
             raise UnknownAggregate(f"project {project_id} not found")

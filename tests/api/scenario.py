@@ -41,14 +41,18 @@ class Api:
 
     def __init__(self, client: AsyncTestClient[Any], settings: Settings) -> None:
         self.client, self.settings = client, settings
+        self.last_position = 0
 
     def auth(self, person: str, *roles: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {mint_token(self.settings, person, roles)}"}
 
     async def post(self, path: str, person: str, body: Any, *roles: str, **headers: str) -> Any:
-        return await self.client.post(
+        r = await self.client.post(
             path, json=body, headers={**self.auth(person, *roles), **headers}
         )
+        if r.status_code in (200, 201):
+            self.last_position = max(self.last_position, r.json()["position"])
+        return r
 
     async def get(self, path: str, person: str = "auditor", *roles: str) -> Any:
         return await self.client.get(path, headers=self.auth(person, *(roles or ("auditor",))))
@@ -91,6 +95,8 @@ class Api:
         return await self.post(f"/projects/{project_id}/gates/{gate}/decision", "carol", body)
 
     async def state(self, project_id: str, query: str = "") -> dict[str, Any]:
+        """The project's read model once it caught up with our writes (or as of ``query``)."""
+        query = query or f"?min_position={self.last_position}"
         r = await self.get(f"/projects/{project_id}{query}")
         assert r.status_code == 200, r.text
         return r.json()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ async def test_a_gate_goes_from_review_to_go(api: Api) -> None:
     assert (state["status"], state["stage"], state["next_gate"]) == ("active", "Initiation", "G1")
     decision = state["decisions"][0]
     assert decision["decision"] == "GO" and decision["decided_by"]["person"] == "carol"
+    assert decision["rationale"] == "board decided"
     assert sorted(v["voter"] for v in decision["votes"]) == ["dave", "erin"]
 
 
@@ -165,7 +167,7 @@ async def test_as_of_by_position_and_by_time(api: Api) -> None:
     by_position = await api.state(project, f"?as_of={review['position']}")
     assert by_position["review"] is not None and by_position["review"]["votes"] == []
     assert by_position["as_of_position"] == review["position"]
-    at_creation = await api.state(project, f"?as_of={created['modified_at']}")
+    at_creation = await api.state(project, f"?as_of={quote(created['modified_at'])}")
     assert at_creation["review"] is None and at_creation["version"] == 1
     before = await api.get(f"/projects/{project}?as_of=2000-01-01T00:00:00Z")
     assert before.status_code == 404

@@ -1,0 +1,105 @@
+"""Reads served from the read models: portfolios, projects, inbox."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, get
+from litestar.params import Parameter
+
+from api.auth import Principal
+from api.reads import ensure_position, parse_cursor, utc_now
+from api.settings import Settings
+from eventstore.database import Store
+from projections import inbox, portfolio_view, project_list
+from workflows.errors import UnknownAggregate
+
+MinPosition = Parameter(default=None, ge=0, description="wait until projections reach this")
+Limit = Parameter(default=100, ge=1, le=500)
+
+
+def settings_of(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+class PortfolioReads(Controller):
+    path = "/portfolios"
+    tags = ["portfolios"]
+
+    @get("/", operation_id="listPortfolios", summary="All portfolios")
+    async def list(
+        self,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        min_position: int | None = MinPosition,
+    ) -> dict[str, Any]:
+        await ensure_position(store, settings_of(request), min_position)
+        items = await portfolio_view.list_portfolios(store.pool, store.names)
+        return {"items": items, "next": None}
+
+    @get("/{portfolio_id:uuid}", operation_id="getPortfolio", summary="The portfolio view")
+    async def read(
+        self,
+        portfolio_id: UUID,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        min_position: int | None = MinPosition,
+    ) -> dict[str, Any]:
+        await ensure_position(store, settings_of(request), min_position)
+        view = await portfolio_view.portfolio_view(
+            store.pool, store.names, portfolio_id, utc_now().date()
+        )
+        if view is None:
+            raise UnknownAggregate(f"portfolio {portfolio_id} not found")
+        return view
+
+
+class ProjectReads(Controller):
+    path = "/projects"
+    tags = ["projects"]
+
+    @get("/", operation_id="listProjects", summary="Projects, filtered")
+    async def list(
+        self,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        portfolio_id: UUID | None = None,
+        stage: str | None = Parameter(default=None, max_length=100),
+        status: str | None = Parameter(default=None, max_length=20),
+        after: str | None = Parameter(default=None, max_length=20),
+        limit: int = Limit,
+        min_position: int | None = MinPosition,
+    ) -> dict[str, Any]:
+        await ensure_position(store, settings_of(request), min_position)
+        items, cursor = await project_list.list_projects(
+            store.pool,
+            store.names,
+            portfolio_id=portfolio_id,
+            stage=stage,
+            status=status,
+            after=parse_cursor(after),
+            limit=limit,
+        )
+        return {"items": items, "next": None if cursor is None else str(cursor)}
+
+
+class InboxReads(Controller):
+    path = "/me"
+    tags = ["inbox"]
+
+    @get("/inbox", operation_id="getInbox", summary="What awaits the caller")
+    async def inbox(
+        self,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        min_position: int | None = MinPosition,
+    ) -> dict[str, Any]:
+        await ensure_position(store, settings_of(request), min_position)
+        now = utc_now()
+        items = await inbox.inbox_for(store.pool, store.names, principal.sub, now.date(), now)
+        return {"person": principal.sub, "items": items, "next": None}

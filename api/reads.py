@@ -1,0 +1,35 @@
+"""What read handlers share: read-your-writes, cursors, the clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from api.errors import ProblemError
+from api.settings import Settings
+from eventstore.database import Store
+from projections.positions import wait_for_position
+
+
+async def ensure_position(store: Store, settings: Settings, min_position: int | None) -> None:
+    """``?min_position=N``: wait (bounded) for the projections, else 503 + Retry-After."""
+    if min_position is None or min_position <= 0:
+        return
+    if not await wait_for_position(store, min_position, settings.min_position_wait_s):
+        raise ProblemError(
+            503,
+            f"the read models have not reached position {min_position} yet; retry shortly",
+            slug="not-yet-projected",
+            headers={"Retry-After": "1"},
+        )
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse_cursor(after: str | None) -> int:
+    if after is None or after == "":
+        return 0
+    if not after.isdigit() or len(after) > 18:
+        raise ProblemError(422, "after must be a cursor as returned in 'next'", slug="validation")
+    return int(after)

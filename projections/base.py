@@ -1,0 +1,46 @@
+"""What a projection is: named tables, DDL per table set, and a batch apply function."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Protocol
+
+import asyncpg
+
+from eventstore.schema import StoreNames
+from projections.changes import Change
+
+
+class Projection(Protocol):
+    """A read model kept by the projector; its tables can be built under a suffix."""
+
+    name: str
+    tables: tuple[str, ...]
+
+    def ddl(self, names: StoreNames, suffix: str) -> list[str]:
+        """CREATE statements for this projection's tables with ``suffix`` appended."""
+        ...
+
+    async def apply(
+        self, conn: asyncpg.Connection, names: StoreNames, changes: Sequence[Change], suffix: str
+    ) -> None:
+        """Apply a batch of changes to the tables (inside the caller's transaction)."""
+        ...
+
+
+def table(names: StoreNames, base: str, suffix: str = "") -> str:
+    """The qualified name of a read-model table (``suffix`` for rebuilds)."""
+    return names.q(base + suffix)
+
+
+def index_name(base: str, columns: str, suffix: str) -> str:
+    """Index names are unique per schema: tag them with the table's suffix and a hash."""
+    tag = hashlib.sha1(f"{base}{suffix}{columns}".encode()).hexdigest()[:8]
+    return f"ix_{base}_{tag}"[:63]
+
+
+def lock_key(names: StoreNames, projection: str) -> int:
+    """A stable 63-bit advisory-lock key for one projection in one schema."""
+    digest = hashlib.sha256(f"gateledger:{names.schema}:{projection}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") & 0x7FFF_FFFF_FFFF_FFFF

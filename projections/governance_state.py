@@ -1,0 +1,205 @@
+"""Projection ``governance``: portfolios, projects and inboxes, as of the tracked position.
+
+Each batch loads the documents of the aggregates it touches, applies the events to them
+in memory (handlers in ``projections.state_handlers``), writes the documents back and
+recomputes the inbox items of every touched subject. The typed columns beside each
+document serve the queries and their indexes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from eventstore.schema import StoreNames
+from projections.base import index_name, table
+from projections.changes import Change
+from projections.state_handlers import HANDLERS, Batch, inbox_items
+
+PORTFOLIOS, PROJECTS, INBOX, SUBJECTS = "rm_portfolios", "rm_projects", "rm_inbox", "rm_subjects"
+DELEGATIONS = "rm_delegations"
+
+PROJECT_COLUMNS = (
+    "project_id",
+    "portfolio_id",
+    "name",
+    "status",
+    "stage",
+    "pm",
+    "sponsor",
+    "budget",
+    "currency",
+    "approved_cost",
+    "approved_schedule_days",
+    "next_gate",
+    "version",
+    "created_position",
+    "updated_at",
+    "doc",
+)
+
+
+class GovernanceState:
+    name = "governance"
+    tables = (PORTFOLIOS, PROJECTS, INBOX, SUBJECTS, DELEGATIONS)
+
+    def ddl(self, names: StoreNames, suffix: str) -> list[str]:
+        pf, pr = table(names, PORTFOLIOS, suffix), table(names, PROJECTS, suffix)
+        ib, sj = table(names, INBOX, suffix), table(names, SUBJECTS, suffix)
+
+        def ix(base: str, t: str, cols: str) -> str:
+            return f"CREATE INDEX IF NOT EXISTS {index_name(base, cols, suffix)} ON {t} ({cols})"
+
+        return [
+            f"CREATE TABLE IF NOT EXISTS {pf} (portfolio_id uuid PRIMARY KEY, name text NOT NULL,"
+            " version int NOT NULL, doc jsonb NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {pr} (project_id uuid PRIMARY KEY, portfolio_id uuid "
+            "NOT NULL, name text NOT NULL, status text NOT NULL, stage text NOT NULL, pm text, "
+            "sponsor text, budget numeric NOT NULL, currency text NOT NULL, approved_cost "
+            "numeric NOT NULL, approved_schedule_days int NOT NULL, next_gate text, version int "
+            "NOT NULL, created_position bigint NOT NULL, updated_at timestamptz NOT NULL, "
+            "doc jsonb NOT NULL)",
+            ix(PROJECTS, pr, "portfolio_id, created_position"),
+            ix(PROJECTS, pr, "status, created_position"),
+            ix(PROJECTS, pr, "stage, created_position"),
+            ix(PROJECTS, pr, "created_position"),
+            f"CREATE TABLE IF NOT EXISTS {sj} (subject_id uuid PRIMARY KEY, kind text NOT NULL, "
+            "project_id uuid, portfolio_id uuid, version int NOT NULL, doc jsonb NOT NULL)",
+            ix(SUBJECTS, sj, "project_id"),
+            f"CREATE TABLE IF NOT EXISTS {ib} (subject_id uuid NOT NULL, person text NOT NULL, "
+            "kind text NOT NULL, project_id uuid, portfolio_id uuid, title text NOT NULL, "
+            "due date, since timestamptz NOT NULL, PRIMARY KEY (subject_id, person, kind))",
+            ix(INBOX, ib, "person, due"),
+            ix(INBOX, ib, "portfolio_id, due"),
+            f"CREATE TABLE IF NOT EXISTS {table(names, DELEGATIONS, suffix)} (delegation_id uuid "
+            "PRIMARY KEY, delegator text NOT NULL, delegate text NOT NULL, starts timestamptz NOT "
+            "NULL, ends timestamptz NOT NULL, portfolio_id uuid, project_id uuid, revoked boolean "
+            "NOT NULL DEFAULT false)",
+            ix(DELEGATIONS, table(names, DELEGATIONS, suffix), "delegate, delegator"),
+        ]
+
+    async def apply(
+        self, conn: asyncpg.Connection, names: StoreNames, changes: Sequence[Change], suffix: str
+    ) -> None:
+        batch = Batch()
+        await _load(conn, names, suffix, changes, batch)
+        for change in changes:
+            handler = HANDLERS.get(f"{change.aggregate}.{change.event}")
+            if handler is not None:
+                handler(batch, change)
+        await _write(conn, names, suffix, batch)
+
+
+async def _load(
+    conn: asyncpg.Connection,
+    names: StoreNames,
+    suffix: str,
+    changes: Sequence[Change],
+    batch: Batch,
+) -> None:
+    ids = list({c.aggregate_id for c in changes})
+    for r in await conn.fetch(
+        f"SELECT project_id, doc FROM {table(names, PROJECTS, suffix)} "
+        "WHERE project_id = ANY($1::uuid[])",
+        ids,
+    ):
+        batch.projects[r[0]] = r[1]
+    portfolio_ids = set(ids) | {
+        UUID(d["portfolio_id"]) for d in batch.projects.values() if d.get("portfolio_id")
+    }
+    portfolio_ids |= {c.data["portfolio_id"] for c in changes if "portfolio_id" in c.data}
+    for r in await conn.fetch(
+        f"SELECT portfolio_id, doc FROM {table(names, PORTFOLIOS, suffix)} "
+        "WHERE portfolio_id = ANY($1::uuid[])",
+        list(portfolio_ids),
+    ):
+        batch.portfolios[r[0]] = r[1]
+    for r in await conn.fetch(
+        f"SELECT subject_id, doc FROM {table(names, SUBJECTS, suffix)} "
+        "WHERE subject_id = ANY($1::uuid[])",
+        ids,
+    ):
+        batch.subjects[r[0]] = r[1]
+
+
+async def _write(conn: asyncpg.Connection, names: StoreNames, suffix: str, batch: Batch) -> None:
+    pf, pr = table(names, PORTFOLIOS, suffix), table(names, PROJECTS, suffix)
+    sj, ib = table(names, SUBJECTS, suffix), table(names, INBOX, suffix)
+    if batch.dirty_portfolios:
+        await conn.executemany(
+            f"INSERT INTO {pf} VALUES ($1, $2, $3, $4) ON CONFLICT (portfolio_id) DO UPDATE "
+            "SET name = EXCLUDED.name, version = EXCLUDED.version, doc = EXCLUDED.doc",
+            [
+                (pid, d["name"], d["version"], d)
+                for pid, d in batch.portfolios.items()
+                if pid in batch.dirty_portfolios
+            ],
+        )
+    if batch.dirty_projects:
+        cols = ", ".join(PROJECT_COLUMNS)
+        values = ", ".join(f"${i}" for i in range(1, len(PROJECT_COLUMNS) + 1))
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in PROJECT_COLUMNS[1:])
+        await conn.executemany(
+            f"INSERT INTO {pr} ({cols}) VALUES ({values}) "
+            f"ON CONFLICT (project_id) DO UPDATE SET {updates}",
+            [_project_row(pid, batch.projects[pid]) for pid in batch.dirty_projects],
+        )
+    if batch.dirty_subjects:
+        await conn.executemany(
+            f"INSERT INTO {sj} VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (subject_id) "
+            "DO UPDATE SET version = EXCLUDED.version, doc = EXCLUDED.doc",
+            [_subject_row(sid, batch.subjects[sid]) for sid in batch.dirty_subjects],
+        )
+    touched = list(batch.dirty_projects | batch.dirty_subjects)
+    if touched:
+        await conn.execute(f"DELETE FROM {ib} WHERE subject_id = ANY($1::uuid[])", touched)
+        items = [item for sid in touched for item in inbox_items(batch, sid)]
+        if items:
+            await conn.copy_records_to_table(
+                INBOX + suffix,
+                records=items,
+                columns=(
+                    "subject_id",
+                    "person",
+                    "kind",
+                    "project_id",
+                    "portfolio_id",
+                    "title",
+                    "due",
+                    "since",
+                ),
+                schema_name=names.schema,
+            )
+
+
+def _project_row(pid: UUID, d: dict[str, Any]) -> tuple[Any, ...]:
+    from datetime import datetime
+    from decimal import Decimal
+
+    return (
+        pid,
+        UUID(d["portfolio_id"]),
+        d["name"],
+        d["status"],
+        d["stage"],
+        d["pm"],
+        d["sponsor"],
+        Decimal(d["budget"]),
+        d["currency"],
+        Decimal(d["approved_cost"]),
+        d["approved_schedule_days"],
+        d["next_gate"],
+        d["version"],
+        d["created_position"],
+        datetime.fromisoformat(d["modified_at"]),
+        d,
+    )
+
+
+def _subject_row(sid: UUID, d: dict[str, Any]) -> tuple[Any, ...]:
+    project = UUID(d["project_id"]) if d.get("project_id") else None
+    portfolio = UUID(d["portfolio_id"]) if d.get("portfolio_id") else None
+    return (sid, d["kind"], project, portfolio, d["version"], d)

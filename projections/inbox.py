@@ -1,0 +1,45 @@
+"""The inbox: what a person owes, directly or through an active delegation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import asyncpg
+
+from eventstore.schema import StoreNames
+from projections.base import table
+from projections.governance_state import DELEGATIONS, INBOX
+
+
+async def inbox_for(
+    pool: asyncpg.Pool, names: StoreNames, person: str, today: date, now: datetime
+) -> list[dict[str, Any]]:
+    """Items owed by ``person``, or by someone who delegated to them (then ``for`` is set)."""
+    sql = (
+        f"SELECT i.subject_id, i.kind, i.project_id, i.portfolio_id, i.title, i.due, i.since, "
+        f"CASE WHEN i.person = $1 THEN NULL ELSE i.person END AS on_behalf_of "
+        f"FROM {table(names, INBOX)} i WHERE i.person = $1 "
+        f"OR (i.kind IN ('vote', 'decision', 'cr_vote', 'cr_decision') AND EXISTS ("
+        f"SELECT 1 FROM {table(names, DELEGATIONS)} d WHERE d.delegate = $1 "
+        "AND d.delegator = i.person AND NOT d.revoked AND d.starts <= $3 AND d.ends > $3 "
+        "AND (d.portfolio_id IS NULL OR d.portfolio_id = i.portfolio_id) "
+        "AND (d.project_id IS NULL OR d.project_id = i.project_id))) "
+        "ORDER BY i.due NULLS LAST, i.since LIMIT 500"
+    )
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(sql, person, today, now)
+    return [
+        {
+            "subject_id": str(r["subject_id"]),
+            "kind": r["kind"],
+            "project_id": str(r["project_id"]) if r["project_id"] else None,
+            "portfolio_id": str(r["portfolio_id"]) if r["portfolio_id"] else None,
+            "title": r["title"],
+            "due": r["due"].isoformat() if r["due"] else None,
+            "overdue": r["due"] is not None and r["due"] < today,
+            "since": r["since"].isoformat(),
+            "on_behalf_of": r["on_behalf_of"],
+        }
+        for r in rows
+    ]

@@ -1,0 +1,82 @@
+"""The portfolio view: projects by stage and status, budget vs envelope, pending work."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from eventstore.schema import StoreNames
+from projections.base import table
+from projections.governance_state import INBOX, PORTFOLIOS, PROJECTS
+
+
+async def portfolio_view(
+    pool: asyncpg.Pool, names: StoreNames, portfolio_id: UUID, today: date
+) -> dict[str, Any] | None:
+    pr, ib = table(names, PROJECTS), table(names, INBOX)
+    async with pool.acquire() as conn:
+        doc = await conn.fetchval(
+            f"SELECT doc FROM {table(names, PORTFOLIOS)} WHERE portfolio_id = $1", portfolio_id
+        )
+        if doc is None:
+            return None
+        groups = await conn.fetch(
+            f"SELECT stage, status, count(*) AS n, sum(budget) AS budget, "
+            f"sum(approved_cost) AS approved, sum(approved_schedule_days) AS days "
+            f"FROM {pr} WHERE portfolio_id = $1 GROUP BY stage, status",
+            portfolio_id,
+        )
+        pending = await conn.fetchrow(
+            f"SELECT count(*) AS pending, count(*) FILTER (WHERE due < $2) AS overdue "
+            f"FROM {ib} WHERE portfolio_id = $1",
+            portfolio_id,
+            today,
+        )
+    return _shape(portfolio_id, doc, groups, pending)
+
+
+def _shape(
+    portfolio_id: UUID, doc: dict[str, Any], groups: list[Any], pending: Any
+) -> dict[str, Any]:
+    by_stage: dict[str, int] = {}
+    by_status: dict[str, int] = {}
+    budget = approved = Decimal(0)
+    days = 0
+    for g in groups:
+        by_stage[g["stage"]] = by_stage.get(g["stage"], 0) + g["n"]
+        by_status[g["status"]] = by_status.get(g["status"], 0) + g["n"]
+        budget += g["budget"] or 0
+        approved += g["approved"] or 0
+        days += g["days"] or 0
+    currency = doc["currency"]
+    return {
+        "id": str(portfolio_id),
+        "name": doc["name"],
+        "objectives": doc.get("objectives", []),
+        "board": {"members": doc["members"], "chair": doc["chair"]},
+        "template": doc.get("template"),
+        "version": doc["version"],
+        "projects": {"total": sum(by_stage.values()), "by_stage": by_stage, "by_status": by_status},
+        "budget": {
+            "envelope": {"amount": doc["envelope"], "currency": currency},
+            "baseline_total": {"amount": str(budget), "currency": currency},
+            "remaining": {"amount": str(Decimal(doc["envelope"]) - budget), "currency": currency},
+        },
+        "approved_changes": {
+            "cost": {"amount": str(approved), "currency": currency},
+            "schedule_days": days,
+        },
+        "decisions": {"pending": pending["pending"], "overdue": pending["overdue"]},
+    }
+
+
+async def list_portfolios(pool: asyncpg.Pool, names: StoreNames) -> list[dict[str, Any]]:
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT portfolio_id, name, version FROM {table(names, PORTFOLIOS)} ORDER BY name"
+        )
+    return [{"id": str(r[0]), "name": r[1], "version": r[2]} for r in rows]

@@ -1,0 +1,121 @@
+"""The projector: applies new events to a projection's tables, exactly once.
+
+Each batch runs in one transaction that locks the projection's tracking row, applies
+the events after the tracked position and records the new position, so a crash at any
+point either keeps the whole batch or none of it. A session-level advisory lock keeps
+one active worker per projection across processes; a standby takes over when the
+active worker's connection goes away. Workers wake on NOTIFY and also poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+
+import asyncpg
+
+from eventstore.database import Store
+from eventstore.recorder import select_notifications_on
+from projections.base import Projection, lock_key
+from projections.changes import to_change
+from projections.tracking import lock_position, set_position
+
+log = logging.getLogger(__name__)
+
+
+async def apply_batch(
+    conn: asyncpg.Connection, store: Store, projection: Projection, limit: int = 1000
+) -> int:
+    """Apply up to ``limit`` events after the tracked position; returns how many."""
+    async with conn.transaction():
+        position = await lock_position(conn, store.names, projection.name)
+        notes = await select_notifications_on(conn, store.names, position, limit)
+        if not notes:
+            return 0
+        changes = [to_change(n) for n in notes]
+        await projection.apply(conn, store.names, changes, "")
+        await set_position(conn, store.names, projection.name, notes[-1].id)
+        return len(notes)
+
+
+class Projector:
+    """Keeps a set of projections current while it holds their advisory locks."""
+
+    def __init__(
+        self,
+        store: Store,
+        projections: Sequence[Projection],
+        *,
+        batch_size: int = 1000,
+        poll_interval: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.projections = list(projections)
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self._wake = asyncio.Event()
+        self.active = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set: wait for the locks, then follow the log."""
+        while not stop.is_set():
+            try:
+                await self._run_connected(stop)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self.active = False
+                log.warning("projector lost its connection (%s); retrying", exc)
+                await _sleep_or_stop(stop, self.poll_interval)
+
+    async def _run_connected(self, stop: asyncio.Event) -> None:
+        async with self.store.pool.acquire() as conn:
+            await conn.add_listener(self.store.names.channel, self._notified)
+            try:
+                await self._hold_locks(conn, stop)
+                while not stop.is_set():
+                    moved = await self.catch_up(conn)
+                    if not moved:
+                        self._wake.clear()
+                        await _wait_any(stop, self._wake, self.poll_interval)
+            finally:
+                self.active = False
+                with contextlib.suppress(Exception):
+                    await conn.remove_listener(self.store.names.channel, self._notified)
+                with contextlib.suppress(Exception):
+                    await conn.execute("SELECT pg_advisory_unlock_all()")
+
+    async def _hold_locks(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        keys = [lock_key(self.store.names, p.name) for p in self.projections]
+        held: set[int] = set()
+        while not stop.is_set() and len(held) < len(keys):
+            for key in keys:
+                if key not in held and await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+                    held.add(key)
+            if len(held) < len(keys):
+                await _sleep_or_stop(stop, self.poll_interval)
+        self.active = len(held) == len(keys)
+
+    async def catch_up(self, conn: asyncpg.Connection) -> int:
+        """Apply one batch to every projection; returns the number of events applied."""
+        total = 0
+        for projection in self.projections:
+            total += await apply_batch(conn, self.store, projection, self.batch_size)
+        return total
+
+    def _notified(self, *_: object) -> None:
+        self._wake.set()
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

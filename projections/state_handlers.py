@@ -1,0 +1,332 @@
+"""How each event changes the governance documents, and what each subject asks of whom.
+
+Documents are plain JSON (strings for decimals and dates) so they store as jsonb.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from projections.changes import Change
+
+Doc = dict[str, Any]
+
+
+@dataclass
+class Batch:
+    """The documents one batch touches, and which of them changed."""
+
+    portfolios: dict[UUID, Doc] = field(default_factory=dict)
+    projects: dict[UUID, Doc] = field(default_factory=dict)
+    subjects: dict[UUID, Doc] = field(default_factory=dict)
+    dirty_portfolios: set[UUID] = field(default_factory=set)
+    dirty_projects: set[UUID] = field(default_factory=set)
+    dirty_subjects: set[UUID] = field(default_factory=set)
+
+    def project(self, c: Change) -> Doc | None:
+        doc = self.projects.get(c.aggregate_id)
+        if doc is not None:
+            doc["version"] = c.version
+            doc["modified_at"] = c.at.isoformat()
+            self.dirty_projects.add(c.aggregate_id)
+        return doc
+
+
+def _val(value: Any) -> Any:
+    return getattr(value, "value", value)
+
+
+def _gates(template: Any) -> list[Doc]:
+    return [
+        {
+            "name": g.name,
+            "title": g.title,
+            "opens_stage": g.opens_stage,
+            "quorum": g.policy.quorum,
+            "mandatory": list(g.policy.mandatory_voters),
+            "chair_must_confirm": g.policy.chair_must_confirm,
+            "vote_due_days": g.vote_due_days,
+            "signoffs": [s.deliverable for s in g.required_signoffs],
+        }
+        for g in template.gates
+    ]
+
+
+def _next_gate(doc: Doc) -> str | None:
+    gates, passed = doc["gates"], doc["gates_passed"]
+    return gates[passed]["name"] if passed < len(gates) else None
+
+
+def portfolio_created(batch: Batch, c: Change) -> None:
+    d = c.data
+    batch.portfolios[c.aggregate_id] = {
+        "name": d["name"],
+        "objectives": list(d["objectives"]),
+        "envelope": str(d["envelope"].amount),
+        "currency": d["envelope"].currency,
+        "members": list(d["board"].members),
+        "chair": d["board"].chair,
+        "template": f"{d['template'].name} v{d['template'].version}",
+        "version": c.version,
+        "created_at": c.at.isoformat(),
+    }
+    batch.dirty_portfolios.add(c.aggregate_id)
+
+
+def board_changed(batch: Batch, c: Change) -> None:
+    doc = batch.portfolios.get(c.aggregate_id)
+    if doc is not None:
+        doc.update(
+            members=list(c.data["board"].members), chair=c.data["board"].chair, version=c.version
+        )
+        batch.dirty_portfolios.add(c.aggregate_id)
+        for pid, project in batch.projects.items():
+            if project["portfolio_id"] == str(c.aggregate_id):
+                batch.dirty_projects.add(pid)
+
+
+def portfolio_touched(batch: Batch, c: Change) -> None:
+    doc = batch.portfolios.get(c.aggregate_id)
+    if doc is not None:
+        doc["version"] = c.version
+        batch.dirty_portfolios.add(c.aggregate_id)
+
+
+def project_created(batch: Batch, c: Change) -> None:
+    d = c.data
+    b, t = d["baseline"], d["tolerances"]
+    doc: Doc = {
+        "portfolio_id": str(d["portfolio_id"]),
+        "name": d["name"],
+        "status": "proposed",
+        "stage": "Proposal",
+        "pm": d["pm"],
+        "sponsor": d["sponsor"],
+        "stakeholders": [],
+        "budget": str(b.budget.amount),
+        "original_budget": str(b.budget.amount),
+        "currency": b.budget.currency,
+        "start": b.start.isoformat(),
+        "end": b.end.isoformat(),
+        "scope": b.scope,
+        "cost_pct": str(t.cost_pct),
+        "schedule_days": t.schedule_days,
+        "approved_cost": "0",
+        "approved_schedule_days": 0,
+        "gates": _gates(d["template"]),
+        "gates_passed": 0,
+        "review": None,
+        "conditions": [],
+        "decisions": [],
+        "created_position": c.position,
+        "created_at": c.at.isoformat(),
+    }
+    batch.projects[c.aggregate_id] = doc
+    batch.project(c)
+    doc["next_gate"] = _next_gate(doc)
+
+
+def role_assigned(batch: Batch, c: Change) -> None:
+    doc = batch.project(c)
+    if doc is None:
+        return
+    role, person = _val(c.data["role"]), c.data["person"]
+    if role in ("pm", "sponsor"):
+        doc[role] = person
+    elif person not in doc["stakeholders"]:
+        doc["stakeholders"].append(person)
+
+
+def role_revoked(batch: Batch, c: Change) -> None:
+    doc = batch.project(c)
+    if doc is not None:
+        doc["stakeholders"] = [p for p in doc["stakeholders"] if p != c.data["person"]]
+
+
+def _gate(doc: Doc, name: str) -> Doc:
+    return next(g for g in doc["gates"] if g["name"] == name)
+
+
+def review_requested(batch: Batch, c: Change) -> None:
+    doc = batch.project(c)
+    if doc is None:
+        return
+    gate, by = c.data["gate"], c.data["by"]
+    due = c.at.date() + timedelta(days=_gate(doc, gate)["vote_due_days"])
+    doc["review"] = {
+        "gate": gate,
+        "requested_by": [p for p in (by.person, by.on_behalf_of) if p],
+        "requested_at": c.at.isoformat(),
+        "due": due.isoformat(),
+        "votes": {},
+    }
+
+
+def evidence_amended(batch: Batch, c: Change) -> None:
+    doc = batch.project(c)
+    if doc is not None and doc["review"] is not None:
+        gate = doc["review"]["gate"]
+        due = c.at.date() + timedelta(days=_gate(doc, gate)["vote_due_days"])
+        doc["review"].update(votes={}, due=due.isoformat())
+
+
+def vote_cast(batch: Batch, c: Change) -> None:
+    doc = batch.project(c)
+    if doc is not None and doc["review"] is not None:
+        by = c.data["by"]
+        doc["review"]["votes"][by.on_behalf_of or by.person] = _val(c.data["vote"])
+
+
+def gate_decided(batch: Batch, c: Change) -> None:
+    doc = batch.project(c)
+    if doc is None:
+        return
+    gate, decision = c.data["gate"], _val(c.data["decision"])
+    doc["review"] = None
+    by = c.data["by"]
+    doc["decisions"].append(
+        {
+            "gate": gate,
+            "decision": decision,
+            "rationale": c.data["rationale"],
+            "decided_by": {"person": by.person, "on_behalf_of": by.on_behalf_of},
+            "decided_at": c.at.isoformat(),
+            "position": c.position,
+            "seen_position": c.data.get("seen_position"),
+            "votes": [{"voter": v.voter, "vote": _val(v.vote)} for v in c.data["votes"]],
+        }
+    )
+    if decision in ("GO", "CONDITIONAL_GO"):
+        g = _gate(doc, gate)
+        doc["stage"] = g["opens_stage"]
+        doc["status"] = "closed" if g["opens_stage"] == "Closed" else "active"
+        doc["gates_passed"] = [x["name"] for x in doc["gates"]].index(gate) + 1
+        doc["conditions"] += [
+            {
+                "id": str(s.id),
+                "gate": gate,
+                "description": s.description,
+                "owner": s.owner,
+                "due": s.due.isoformat(),
+                "closed": False,
+            }
+            for s in c.data.get("conditions", ())
+        ]
+    elif decision == "HOLD":
+        doc["status"] = "on_hold"
+    elif decision == "KILL":
+        doc["status"] = "cancelled"
+    doc["next_gate"] = _next_gate(doc)
+
+
+def condition_closed(batch: Batch, c: Change) -> None:
+    doc = batch.project(c)
+    if doc is not None:
+        for cond in doc["conditions"]:
+            if cond["id"] == str(c.data["condition_id"]):
+                cond["closed"] = True
+
+
+def status_to(status: str | None) -> Callable[[Batch, Change], None]:
+    def handler(batch: Batch, c: Change) -> None:
+        doc = batch.project(c)
+        if doc is None:
+            return
+        if status is None:  # resumed
+            doc["status"] = "active" if doc["gates_passed"] else "proposed"
+        else:
+            doc["status"] = status
+        if status == "cancelled":
+            doc["review"] = None
+
+    return handler
+
+
+def rebaselined(batch: Batch, c: Change) -> None:
+    doc = batch.project(c)
+    if doc is not None:
+        b = c.data["baseline"]
+        doc.update(
+            budget=str(b.budget.amount),
+            start=b.start.isoformat(),
+            end=b.end.isoformat(),
+            scope=b.scope,
+        )
+
+
+HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
+    "Portfolio.Created": portfolio_created,
+    "Portfolio.BoardChanged": board_changed,
+    "Portfolio.RoleAssigned": portfolio_touched,
+    "Portfolio.RoleRevoked": portfolio_touched,
+    "Project.Created": project_created,
+    "Project.RoleAssigned": role_assigned,
+    "Project.RoleRevoked": role_revoked,
+    "Project.ReviewRequested": review_requested,
+    "Project.EvidenceAmended": evidence_amended,
+    "Project.VoteCast": vote_cast,
+    "Project.VoteChanged": vote_cast,
+    "Project.GateDecided": gate_decided,
+    "Project.ConditionClosed": condition_closed,
+    "Project.Cancelled": status_to("cancelled"),
+    "Project.PutOnHold": status_to("on_hold"),
+    "Project.Resumed": status_to(None),
+    "Project.Rebaselined": rebaselined,
+}
+
+InboxRow = tuple[UUID, str, str, UUID | None, UUID | None, str, date | None, datetime]
+
+
+def _resolve(entries: list[str], doc: Doc, board: Doc) -> set[str]:
+    roles = {
+        "sponsor": [doc["sponsor"]],
+        "pm": [doc["pm"]],
+        "stakeholder": doc["stakeholders"],
+        "chair": [board.get("chair")],
+        "gatekeeper": board.get("members", []),
+    }
+    out: set[str] = set()
+    for entry in entries:
+        out.update(p for p in roles.get(entry, [entry]) if p)
+    return out
+
+
+def project_inbox(batch: Batch, pid: UUID) -> list[InboxRow]:
+    doc = batch.projects.get(pid)
+    if doc is None or doc["review"] is None:
+        return []
+    review = doc["review"]
+    portfolio_id = UUID(doc["portfolio_id"])
+    board = batch.portfolios.get(portfolio_id, {})
+    gate = _gate(doc, review["gate"])
+    excluded = {*review["requested_by"], doc["pm"]}
+    members = set(board.get("members", []))
+    voters = (members | _resolve(gate["mandatory"], doc, board)) - excluded
+    deciders = ({board.get("chair")} if gate["chair_must_confirm"] else members) - excluded
+    due = date.fromisoformat(review["due"])
+    since = datetime.fromisoformat(review["requested_at"])
+    title = f"{doc['name']}: {review['gate']} {gate['title']} review".replace("  ", " ")
+    rows: list[InboxRow] = [
+        (pid, v, "vote", pid, portfolio_id, title, due, since)
+        for v in sorted(voters - set(review["votes"]))
+    ]
+    rows += [(pid, d, "decision", pid, portfolio_id, title, due, since) for d in deciders if d]
+    return rows
+
+
+SUBJECT_INBOX: dict[str, Callable[[Doc, UUID], list[InboxRow]]] = {}
+
+
+def inbox_items(batch: Batch, subject_id: UUID) -> list[InboxRow]:
+    """Everything a subject (project review, CR, sign-off) currently asks of people."""
+    if subject_id in batch.projects:
+        return project_inbox(batch, subject_id)
+    doc = batch.subjects.get(subject_id)
+    if doc is None:
+        return []
+    build = SUBJECT_INBOX.get(doc["kind"])
+    return build(doc, subject_id) if build else []
