@@ -102,16 +102,30 @@ class GateDefinition:
             raise InvalidValue("vote_due_days must be at least 1")
 
 
+DEFAULT_CHANGE_POLICY = DecisionPolicy(quorum=2, mandatory_voters=("sponsor",))
+
+
 @dataclass(frozen=True)
 class GovernanceTemplate:
+    """Gates, plus how change requests escalated to the board are decided and how many
+    days a CR decision and a sign-off may take (new fields always come with defaults)."""
+
     name: str
     version: int
     gates: tuple[GateDefinition, ...]
+    change_policy: DecisionPolicy = DEFAULT_CHANGE_POLICY
+    cr_decision_days: int = 10
+    signoff_due_days: int = 10
 
     def __post_init__(self) -> None:
         require_text(self.name, "template name")
         if isinstance(self.version, bool) or not isinstance(self.version, int):
             raise InvalidValue("template version must be an integer")
+        if not isinstance(self.change_policy, DecisionPolicy):
+            raise InvalidValue("change_policy must be a DecisionPolicy")
+        for days, what in ((self.cr_decision_days, "cr"), (self.signoff_due_days, "signoff")):
+            if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+                raise InvalidValue(f"{what} due days must be an integer >= 1")
         freeze(self, "gates", "gates")
         if not self.gates:
             raise InvalidValue("a governance template needs at least one gate")

@@ -1,16 +1,15 @@
-"""Project aggregate: stage-gate reviews on top of ``ProjectBase`` (roles, lifecycle).
+"""Project aggregate: stage-gate reviews on top of ``ProjectChanges`` (change requests,
+sign-offs, escalations) and ``ProjectBase`` (roles, lifecycle).
 
 No ``from __future__ import annotations`` here: eventsourcing inspects the @event
 methods' annotations to define the event classes.
 """
 
-from enum import Enum
-from typing import TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.checks import as_tuple, require_text
+from domain.checks import as_tuple, parse_enum, require_text
 from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.gate_review import (
     Condition,
@@ -29,7 +28,8 @@ from domain.gate_review import (
     resolve_voters,
 )
 from domain.policy import Actor, Baseline, Board, GovernanceTemplate, Tolerances
-from domain.project_base import ProjectBase, ProjectStatus
+from domain.project_base import ProjectStatus
+from domain.project_changes import ProjectChanges
 
 __all__ = ["Project", "ProjectStatus"]
 
@@ -38,7 +38,7 @@ CLOSED_STAGE = "Closed"
 INITIAL_STAGE = "Proposal"
 
 
-class Project(ProjectBase):
+class Project(ProjectChanges):
     @classmethod
     def create(
         cls,
@@ -100,6 +100,7 @@ class Project(ProjectBase):
         self.decisions: tuple[DecisionRecord, ...] = ()
         self.conditions: tuple[Condition, ...] = ()
         self.created_by = by
+        self._init_changes(baseline)
 
     # --- requesting a review -------------------------------------------------------
 
@@ -158,7 +159,7 @@ class Project(ProjectBase):
 
     def cast_vote(self, gate: str, vote: Vote, rationale: str, by: Actor, board: Board) -> None:
         review = self._open_review(gate)
-        vote = _parse(Vote, vote)
+        vote = parse_enum(Vote, vote)
         require_text(rationale, "vote rationale")
         if by.acting_as not in self._voters(gate, board):
             raise NotAllowed(f"{by.acting_as} is neither a gatekeeper nor a mandatory voter")
@@ -190,7 +191,7 @@ class Project(ProjectBase):
         seen_position: int | None = None,
     ) -> None:
         review = self._open_review(gate)
-        decision = _parse(Decision, decision)
+        decision = parse_enum(Decision, decision)
         policy = self.gate_definition(gate).policy
         deciders = (board.chair,) if policy.chair_must_confirm else board.members
         if by.acting_as not in deciders:
@@ -252,13 +253,3 @@ class Project(ProjectBase):
         assert self.review is not None
         record = VoteRecord(by.acting_as, by.person, vote, rationale, evidence, self.modified_on)
         self.review = self.review.with_vote(record)
-
-
-E = TypeVar("E", bound=Enum)
-
-
-def _parse(kind: type[E], value: object) -> E:
-    try:
-        return kind(value)
-    except ValueError as exc:
-        raise InvalidValue(f"unknown {kind.__name__.lower()} {value!r}") from exc

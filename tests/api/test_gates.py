@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from litestar.testing import AsyncTestClient

@@ -1,13 +1,17 @@
-"""Given-builders for the pure domain tests: people, a board, a project in each state."""
+"""Given-builders for the pure domain tests: people, a board, a project in each state,
+change requests, sign-offs and delegation books."""
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from uuid import uuid4
+from uuid import UUID, uuid4
 
+from domain.change_request import ChangeRequest, CRDecision, Route
+from domain.delegation import DelegationBook, delegation_book_id
 from domain.gate_review import ConditionSpec, Decision, Evidence, Vote
 from domain.money import Money
 from domain.policy import Actor, Baseline, Board, Tolerances, default_template
 from domain.project import Project
+from domain.signoff import SignOff
 
 PM = Actor("pat")
 SPONSOR = Actor("sam")
@@ -66,3 +70,80 @@ def pass_gate(project: Project, gate: str, conditions: tuple[ConditionSpec, ...]
         approve(project, gate, SPONSOR)
     decision = Decision.CONDITIONAL_GO if conditions else Decision.GO
     project.decide(gate, decision, "Ready", by=CHAIR, board=BOARD, conditions=conditions)
+
+
+# --- change requests, sign-offs, delegations -------------------------------------------
+
+DUE = date(2025, 3, 14)
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def new_cr(cost: str = "5000", days: int = 7, **overrides: object) -> ChangeRequest:
+    """Given the PM drafted a CR (by default 5000 EUR, 7 days: within tolerance)."""
+    kwargs: dict[str, object] = dict(
+        id=uuid4(),
+        project_id=uuid4(),
+        portfolio_id=uuid4(),
+        title="Add SSO",
+        description="Customers asked for single sign-on",
+        cost_delta=eur(cost),
+        schedule_delta_days=days,
+        scope="SSO for the portal",
+        risk="Vendor lock-in",
+        by=PM,
+        pm="pat",
+    )
+    kwargs.update(overrides)
+    return ChangeRequest.create(**kwargs)  # type: ignore[arg-type]
+
+
+def submitted_cr(route: Route = Route.SPONSOR, **overrides: object) -> ChangeRequest:
+    cr = new_cr(**overrides)
+    cr.submit(route, DUE, by=PM)
+    return cr
+
+
+def cr_vote(cr: ChangeRequest, vote: Vote, *voters: Actor) -> None:
+    for voter in voters:
+        cr.cast_vote(vote, "Reviewed the impact", by=voter, board=BOARD, sponsor="sam")
+
+
+def cr_decide(cr: ChangeRequest, decision: CRDecision, by: Actor) -> None:
+    policy = default_template().change_policy
+    cr.decide(decision, "Weighed it", by=by, board=BOARD, sponsor="sam", policy=policy)
+
+
+def new_signoff(signatories: tuple[str, ...] = ("sam", "stan"), **overrides: object) -> SignOff:
+    kwargs: dict[str, object] = dict(
+        id=uuid4(),
+        project_id=uuid4(),
+        portfolio_id=uuid4(),
+        deliverable="Business case",
+        version="1.0",
+        content_hash="sha256:bc1",
+        signatories=signatories,
+        due=DUE,
+        by=PM,
+        pm="pat",
+    )
+    kwargs.update(overrides)
+    return SignOff.create(**kwargs)  # type: ignore[arg-type]
+
+
+def new_book(delegator: str = "gail") -> DelegationBook:
+    return DelegationBook.create(delegation_book_id(delegator), delegator, by=Actor(delegator))
+
+
+def delegate(book: DelegationBook, to: str, days: int = 14, **scope: object) -> UUID:
+    """Given the book's owner delegated to ``to`` from T0 for ``days``; the delegation id."""
+    delegation_id = uuid4()
+    book.delegate(
+        delegation_id,
+        to,
+        starts=T0,
+        ends=T0 + timedelta(days=days),
+        now=T0,
+        by=Actor(book.delegator),
+        **scope,  # type: ignore[arg-type]
+    )
+    return delegation_id

@@ -106,3 +106,23 @@ def test_baseline_cannot_end_before_it_starts() -> None:
 def test_baseline_budget_is_not_negative() -> None:
     with pytest.raises(InvalidValue, match="negative"):
         Baseline(Money(Decimal(-1), "EUR"), date(2025, 1, 1), date(2025, 1, 1), "scope")
+
+
+def test_a_template_governs_change_requests_with_defaults_for_older_templates() -> None:
+    gates = default_template().gates
+    older = GovernanceTemplate("Old", 1, gates)
+    assert older.change_policy == DecisionPolicy(quorum=2, mandatory_voters=("sponsor",))
+    assert (older.cr_decision_days, older.signoff_due_days) == (10, 10)
+    custom = GovernanceTemplate("New", 2, gates, DecisionPolicy(quorum=3), 5, 7)
+    assert (custom.change_policy.quorum, custom.cr_decision_days) == (3, 5)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"cr_decision_days": 0}, {"signoff_due_days": True}, {"change_policy": "board"}],
+)
+def test_template_deadlines_are_whole_days_and_the_change_policy_a_policy(
+    overrides: dict[str, object],
+) -> None:
+    with pytest.raises(InvalidValue):
+        GovernanceTemplate("T", 1, default_template().gates, **overrides)  # type: ignore[arg-type]

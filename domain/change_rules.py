@@ -1,0 +1,147 @@
+"""Change request values and the pure rules: impact, routing by tolerance, voters, deciders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from domain.checks import require_days, require_text
+from domain.errors import InvalidValue, NotAllowed, RuleViolation
+from domain.gate_review import VoteRecord, approval_shortfall, resolve_voters
+from domain.money import Money
+from domain.policy import Actor, Board, DecisionPolicy, Role, Tolerances
+
+
+class Route(StrEnum):
+    SPONSOR = "sponsor"
+    BOARD = "board"
+
+
+class CRStatus(StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    ASSESSED = "assessed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    DEFERRED = "deferred"
+    WITHDRAWN = "withdrawn"
+    IMPLEMENTED = "implemented"
+
+
+class CRDecision(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    DEFER = "defer"
+
+
+@dataclass(frozen=True)
+class CRDecisionRecord:
+    decision: CRDecision
+    rationale: str
+    decided_by: Actor
+    route: Route
+    votes: tuple[VoteRecord, ...]
+    timestamp: datetime
+
+
+BEFORE_DECISION = (CRStatus.DRAFT, CRStatus.SUBMITTED, CRStatus.ASSESSED)
+DECIDABLE = (CRStatus.SUBMITTED, CRStatus.ASSESSED, CRStatus.DEFERRED)
+OUTCOME = {
+    CRDecision.APPROVE: CRStatus.APPROVED,
+    CRDecision.REJECT: CRStatus.REJECTED,
+    CRDecision.DEFER: CRStatus.DEFERRED,
+}
+
+
+@dataclass(frozen=True)
+class Impact:
+    """What a CR asks for: text, cost delta (money), schedule delta (days), scope, risk."""
+
+    title: str
+    description: str
+    cost_delta: Money
+    schedule_delta_days: int
+    scope: str
+    risk: str
+
+    def __post_init__(self) -> None:
+        require_text(self.title, "change request title")
+        require_text(self.description, "change request description")
+        if not isinstance(self.cost_delta, Money):
+            raise InvalidValue("the cost delta must be Money")
+        require_days(self.schedule_delta_days, "the schedule delta")
+        if not isinstance(self.scope, str) or not isinstance(self.risk, str):
+            raise InvalidValue("scope and risk notes must be text (empty is allowed)")
+
+
+def route_for(
+    original_budget: Money,
+    tolerances: Tolerances,
+    approved_cost: Money,
+    approved_schedule_days: int,
+    cost_delta: Money,
+    schedule_delta_days: int,
+) -> Route:
+    """SPONSOR while the cumulative approved deltas plus this one stay within tolerance,
+    else BOARD.
+
+    Deviations are measured in absolute value: a saving (or an earlier finish) beyond
+    tolerance is an exception too, because the plan the board approved no longer holds.
+    The cost tolerance is a percentage of the ORIGINAL budget, so re-baselining through
+    CRs never widens it.
+    """
+    cost = approved_cost + cost_delta  # InvalidValue on a currency mismatch
+    if cost.currency != original_budget.currency:
+        raise InvalidValue(f"currency mismatch: {cost.currency} and {original_budget.currency}")
+    days = require_days(approved_schedule_days, "approved schedule days") + require_days(
+        schedule_delta_days, "the schedule delta"
+    )
+    cost_limit = original_budget.amount * tolerances.cost_pct / 100
+    within = abs(cost.amount) <= cost_limit and abs(days) <= tolerances.schedule_days
+    return Route.SPONSOR if within else Route.BOARD
+
+
+def cr_voters(board: Board, sponsor: str, policy: DecisionPolicy) -> set[str]:
+    """Board members plus the policy's mandatory voters ("sponsor" resolved to ``sponsor``)."""
+    return set(board.members) | cr_mandatory_voters(board, sponsor, policy)
+
+
+def cr_mandatory_voters(board: Board, sponsor: str, policy: DecisionPolicy) -> set[str]:
+    holders = {
+        Role.SPONSOR.value: (sponsor,),
+        Role.CHAIR.value: (board.chair,),
+        Role.GATEKEEPER.value: board.members,
+    }
+    return resolve_voters(policy.mandatory_voters, holders)
+
+
+def require_cr_decider(
+    route: Route | None, by: Actor, board: Board, sponsor: str, policy: DecisionPolicy
+) -> None:
+    """Within tolerance the sponsor decides alone; beyond it the chair (or, when the policy
+    does not require the chair to confirm, any board member)."""
+    if route is Route.SPONSOR:
+        if by.acting_as != sponsor:
+            raise NotAllowed("within tolerance only the sponsor decides a change request")
+        return
+    deciders = (board.chair,) if policy.chair_must_confirm else board.members
+    if by.acting_as not in deciders:
+        who = "the board chair" if policy.chair_must_confirm else "a board member"
+        raise NotAllowed(f"beyond tolerance only {who} decides a change request")
+
+
+def require_board_approval(
+    votes: tuple[VoteRecord, ...], board: Board, sponsor: str, policy: DecisionPolicy
+) -> None:
+    """Like a gate GO: the quorum of approvals and every mandatory voter's approval."""
+    mandatory = cr_mandatory_voters(board, sponsor, policy)
+    missing = approval_shortfall(policy, votes, mandatory, cr_voters(board, sponsor, policy))
+    if missing:
+        raise RuleViolation(f"approval is not possible: {'; '.join(missing)}")
+
+
+def require_due(due: object) -> date:
+    if not isinstance(due, date):
+        raise InvalidValue("a submitted change request needs a due date for its decision")
+    return due

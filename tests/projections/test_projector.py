@@ -1,0 +1,173 @@
+"""The projector: same tables whatever the batching, exactly once across crashes, one worker."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Sequence
+
+import asyncpg
+import pytest
+
+from eventstore.database import Store, open_store
+from projections.changes import Change
+from projections.governance_state import GovernanceState
+from projections.projector import Projector, apply_batch
+from projections.rebuild import rebuild
+from projections.registry import all_projections, create_tables
+from projections.tracking import read_position
+from tests.projections.helpers import busy_portfolio, dump, new_portfolio
+
+
+@pytest.fixture
+async def projected(store: Store) -> Store:
+    async with store.pool.acquire() as conn:
+        await create_tables(conn, store.names)
+    return store
+
+
+async def drain(store: Store, batch_size: int) -> None:
+    async with store.pool.acquire() as conn:
+        for projection in all_projections():
+            while await apply_batch(conn, store, projection, batch_size):
+                pass
+
+
+async def test_any_batch_split_gives_the_same_tables(projected: Store) -> None:
+    store = projected
+    await busy_portfolio(store, projects=10)
+    await drain(store, batch_size=1)
+    one_by_one = await dump(store)
+    assert one_by_one["rm_projects"] and one_by_one["rm_inbox"] and one_by_one["rm_audit"]
+    rnd = random.Random(7)
+    for size in (2, 3, rnd.randint(4, 40), 10_000):
+        for projection in all_projections():
+            await rebuild(store, projection, batch_size=size)
+        assert await dump(store) == one_by_one, f"batch size {size}"
+
+
+class Crashing(GovernanceState):
+    """Dies in the middle of its second batch, like a process killed between events."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def apply(self, conn, names, changes: Sequence[Change], suffix: str) -> None:  # type: ignore[no-untyped-def]
+        self.calls += 1
+        if self.calls == 2:
+            await super().apply(conn, names, changes[:1], suffix)
+            raise ConnectionError("killed")
+        await super().apply(conn, names, changes, suffix)
+
+
+async def test_projector_killed_mid_batch_resumes_without_loss_or_double(projected: Store) -> None:
+    store = projected
+    await busy_portfolio(store, projects=5)
+    crashing = Crashing()
+    async with store.pool.acquire() as conn:
+        assert await apply_batch(conn, store, crashing, 3) == 3
+        with pytest.raises(ConnectionError):
+            await apply_batch(conn, store, crashing, 3)
+        assert await read_position(conn, store.names, "governance") == 3
+        while await apply_batch(conn, store, GovernanceState(), 4):
+            pass
+    resumed = await dump(store, [GovernanceState()])
+    await rebuild(store, GovernanceState())
+    assert await dump(store, [GovernanceState()]) == resumed
+
+
+async def test_two_workers_never_both_advance_and_a_standby_takes_over(
+    projected: Store, database_url: str
+) -> None:
+    store = projected
+    other = await open_store(database_url, store.names, min_size=1, max_size=4)
+    stops = [asyncio.Event(), asyncio.Event()]
+    workers = [
+        Projector(store, all_projections(), poll_interval=0.05),
+        Projector(other, all_projections(), poll_interval=0.05),
+    ]
+    tasks = [asyncio.create_task(w.run(s)) for w, s in zip(workers, stops, strict=True)]
+    try:
+        for _ in range(100):
+            if any(w.active for w in workers):
+                break
+            await asyncio.sleep(0.02)
+        portfolio = await new_portfolio(store)
+        for _ in range(20):
+            assert sum(w.active for w in workers) == 1
+            await asyncio.sleep(0.02)
+        active = next(i for i, w in enumerate(workers) if w.active)
+        standby = 1 - active
+        # The active worker's database session dies (a crashed process).
+        pid = workers[active].backend_pid
+        async with store.pool.acquire() as conn:
+            await conn.execute("SELECT pg_terminate_backend($1)", pid)
+        stops[active].set()
+        for _ in range(200):
+            if workers[standby].active:
+                break
+            await asyncio.sleep(0.02)
+        assert workers[standby].active and not workers[active].active
+        await new_portfolio(store)
+        head = await store.events.max_notification_id()
+        for _ in range(200):
+            async with store.pool.acquire() as conn:
+                if await read_position(conn, store.names, "governance") == head:
+                    break
+            await asyncio.sleep(0.02)
+        async with store.pool.acquire() as conn:
+            assert await read_position(conn, store.names, "governance") == head
+            n = await conn.fetchval(f"SELECT count(*) FROM {store.names.q('rm_portfolios')}")
+        assert n == 2 and portfolio
+    finally:
+        for s in stops:
+            s.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await other.close()
+
+
+async def test_rebuild_while_commands_keep_arriving_matches_a_fresh_replay(
+    projected: Store,
+) -> None:
+    store = projected
+    portfolio = await busy_portfolio(store, projects=8)
+    stop = asyncio.Event()
+    projector = Projector(store, all_projections(), batch_size=7, poll_interval=0.02)
+    live = asyncio.create_task(projector.run(stop))
+
+    async def keep_writing() -> None:
+        from tests.projections.helpers import new_project
+
+        for i in range(30):
+            await new_project(store, portfolio, f"late {i}")
+
+    writer = asyncio.create_task(keep_writing())
+    try:
+        await asyncio.sleep(0.05)
+        for projection in all_projections():
+            await rebuild(store, projection, batch_size=5)
+        await writer
+        head = await store.events.max_notification_id()
+        for _ in range(300):
+            async with store.pool.acquire() as conn:
+                positions = [
+                    await read_position(conn, store.names, p.name) for p in all_projections()
+                ]
+            if min(positions) == head:
+                break
+            await asyncio.sleep(0.02)
+        assert min(positions) == head
+    finally:
+        stop.set()
+        await live
+    after_live = await dump(store)
+    for projection in all_projections():
+        await rebuild(store, projection)
+    assert await dump(store) == after_live
+
+
+async def test_projection_tables_are_created_idempotently(projected: Store) -> None:
+    async with projected.pool.acquire() as conn:
+        await create_tables(conn, projected.names)
+        with pytest.raises(asyncpg.UndefinedTableError):
+            await conn.fetch(f"SELECT * FROM {projected.names.q('rm_nothing')}")
