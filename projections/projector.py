@@ -57,6 +57,7 @@ class Projector:
         self.poll_interval = poll_interval
         self._wake = asyncio.Event()
         self.active = False
+        self.backend_pid: int | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set: wait for the locks, then follow the log."""
@@ -70,6 +71,7 @@ class Projector:
 
     async def _run_connected(self, stop: asyncio.Event) -> None:
         async with self.store.pool.acquire() as conn:
+            self.backend_pid = conn.get_server_pid()
             await conn.add_listener(self.store.names.channel, self._notified)
             try:
                 await self._hold_locks(conn, stop)
