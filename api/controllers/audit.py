@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -19,7 +16,8 @@ from api.errors import ProblemError
 from api.reads import ensure_position, parse_cursor
 from eventstore.database import Store
 from projections import audit_trail
-from projections.audit_trail import COLUMNS, AuditFilter
+from projections.audit_trail import AuditFilter
+from projections.export import export_lines
 
 
 def _time(value: str | None, what: str) -> datetime | None:
@@ -98,30 +96,9 @@ class AuditController(Controller):
     ) -> Stream:
         require_role(principal, "auditor")
         f = _filter(project_id, actor, type_, start, end, None)
-        rows = audit_trail.stream(store.pool, store.names, f)
-        if format == "csv":
-            return Stream(csv_lines(rows), media_type="text/csv")
-        return Stream(ndjson_lines(rows), media_type="application/x-ndjson")
-
-
-async def ndjson_lines(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
-    encoder = msgspec.json.Encoder()
-    async for row in rows:
-        yield encoder.encode(row) + b"\n"
-
-
-async def csv_lines(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(COLUMNS)
-    async for row in rows:
-        writer.writerow(["" if row[c] is None else _cell(row[c]) for c in COLUMNS])
-        if buffer.tell() > 64 * 1024:
-            yield buffer.getvalue().encode()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue().encode()
-
-
-def _cell(value: Any) -> str:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+        media = "text/csv" if format == "csv" else "application/x-ndjson"
+        return Stream(
+            export_lines(store.pool, store.names, f, format),
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="audit.{format}"'},
+        )
