@@ -22,13 +22,13 @@ async def inbox_for(
         f"FROM {table(names, INBOX)} i WHERE i.person = $1 "
         f"OR (i.kind IN ('vote', 'decision', 'cr_vote', 'cr_decision') AND EXISTS ("
         f"SELECT 1 FROM {table(names, DELEGATIONS)} d WHERE d.delegate = $1 "
-        "AND d.delegator = i.person AND NOT d.revoked AND d.starts <= $3 AND d.ends > $3 "
+        "AND d.delegator = i.person AND NOT d.revoked AND d.starts <= $2 AND d.ends > $2 "
         "AND (d.portfolio_id IS NULL OR d.portfolio_id = i.portfolio_id) "
         "AND (d.project_id IS NULL OR d.project_id = i.project_id))) "
         "ORDER BY i.due NULLS LAST, i.since LIMIT 500"
     )
     async with pool.acquire() as conn:
-        rows = await conn.fetch(sql, person, today, now)
+        rows = await conn.fetch(sql, person, now)
     return [
         {
             "subject_id": str(r["subject_id"]),
