@@ -33,3 +33,19 @@ def parse_cursor(after: str | None) -> int:
     if not after.isdigit() or len(after) > 18:
         raise ProblemError(422, "after must be a cursor as returned in 'next'", slug="validation")
     return int(after)
+
+
+def parse_as_of(value: str) -> tuple[int | None, datetime | None]:
+    """``as_of`` is an event position (digits) or an RFC 3339 time."""
+    if value.isdigit():
+        return int(value), None
+    try:
+        # A '+' left unencoded in a query string arrives as a space.
+        at = datetime.fromisoformat(value.strip().replace(" ", "+").replace("Z", "+00:00"))
+    except ValueError:
+        raise ProblemError(
+            422, "as_of must be an event position or an RFC 3339 time", slug="validation"
+        ) from None
+    if at.tzinfo is None:
+        raise ProblemError(422, "as_of time needs a timezone (e.g. Z)", slug="validation")
+    return None, at

@@ -13,8 +13,7 @@ from litestar.params import Parameter
 
 from api.auth import Principal, require_role
 from api.commands import actor_for, answer, command_options
-from api.errors import ProblemError
-from api.reads import ensure_position
+from api.reads import ensure_position, parse_as_of
 from api.schemas import CancelProject, CommandAnswer, CreateProject
 from api.views import project_view
 from domain.money import Money
@@ -25,22 +24,6 @@ from eventstore.loader import load_aggregate_as_of
 from projections import project_list
 from workflows import portfolios
 from workflows.errors import UnknownAggregate
-
-
-def parse_as_of(value: str) -> tuple[int | None, datetime | None]:
-    """``as_of`` is an event position (digits) or an RFC 3339 time."""
-    if value.isdigit():
-        return int(value), None
-    try:
-        # A '+' left unencoded in a query string arrives as a space.
-        at = datetime.fromisoformat(value.strip().replace(" ", "+").replace("Z", "+00:00"))
-    except ValueError:
-        raise ProblemError(
-            422, "as_of must be an event position or an RFC 3339 time", slug="validation"
-        ) from None
-    if at.tzinfo is None:
-        raise ProblemError(422, "as_of time needs a timezone (e.g. Z)", slug="validation")
-    return None, at
 
 
 class ProjectController(Controller):

@@ -9,10 +9,11 @@ from litestar import Controller, Request, get
 from litestar.params import Parameter
 
 from api.auth import Principal
-from api.reads import ensure_position, parse_cursor, utc_now
+from api.reads import ensure_position, parse_as_of, parse_cursor, utc_now
 from api.settings import Settings
 from eventstore.database import Store
 from projections import inbox, portfolio_view, project_list
+from projections.portfolio_as_of import portfolio_view_as_of
 from workflows.errors import UnknownAggregate
 
 MinPosition = Parameter(default=None, ge=0, description="wait until projections reach this")
@@ -47,8 +48,17 @@ class PortfolioReads(Controller):
         principal: Principal,
         store: Store,
         min_position: int | None = MinPosition,
+        as_of: str | None = Parameter(
+            default=None, max_length=40, description="event position or RFC 3339 time"
+        ),
     ) -> dict[str, Any]:
         await ensure_position(store, settings_of(request), min_position)
+        if as_of is not None:
+            position, at = parse_as_of(as_of)
+            past = await portfolio_view_as_of(store, portfolio_id, position=position, at=at)
+            if past is None:
+                raise UnknownAggregate(f"portfolio {portfolio_id} did not exist at {as_of}")
+            return past
         view = await portfolio_view.portfolio_view(
             store.pool, store.names, portfolio_id, utc_now().date()
         )

@@ -184,3 +184,18 @@ async def test_min_position_waits_for_the_projector_then_times_out(
     conn = await asyncpg.connect(database_url)
     await drop_schema(conn, schema_name)
     await conn.close()
+
+
+async def test_portfolio_view_as_of_a_position(api: Api) -> None:
+    portfolio = await api.portfolio()
+    first = await api.project(portfolio)
+    before_second = api.last_position
+    second = await api.project(portfolio, name="Second")
+    await api.review(second)
+    now = (await api.get(f"/portfolios/{portfolio}?min_position={api.last_position}")).json()
+    assert now["projects"]["total"] == 2 and now["decisions"]["pending"] > 0
+    then = (await api.get(f"/portfolios/{portfolio}?as_of={before_second}")).json()
+    assert then["projects"]["total"] == 1 and then["decisions"]["pending"] == 0
+    assert then["as_of_position"] == before_second and first
+    gone = await api.get(f"/portfolios/{portfolio}?as_of=2000-01-01T00:00:00Z")
+    assert gone.status_code == 404

@@ -1,0 +1,81 @@
+"""The portfolio view as it stood at a position or time, rebuilt from events up to then.
+
+The projection's own handlers are applied in memory to the portfolio's events and its
+projects' events (nothing is written), then shaped like the live portfolio view.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from eventstore.database import Store
+from projections.base import table
+from projections.changes import to_change
+from projections.governance_state import PROJECTS
+from projections.portfolio_view import _shape
+from projections.state_handlers import HANDLERS, Batch, inbox_items
+
+
+async def portfolio_view_as_of(
+    store: Store, portfolio_id: UUID, *, position: int | None = None, at: datetime | None = None
+) -> dict[str, Any] | None:
+    """None when the portfolio did not exist at that point."""
+    async with store.pool.acquire() as conn:
+        project_ids = [
+            r[0]
+            for r in await conn.fetch(
+                f"SELECT project_id FROM {table(store.names, PROJECTS)} WHERE portfolio_id = $1",
+                portfolio_id,
+            )
+        ]
+    notes = []
+    for aggregate_id in (portfolio_id, *project_ids):
+        notes += await store.events.select_originator_notifications(
+            aggregate_id, lte_position=position
+        )
+    changes = sorted((to_change(n) for n in notes), key=lambda c: c.position)
+    if at is not None:
+        changes = [c for c in changes if c.at <= at]
+    batch = Batch()
+    for change in changes:
+        handler = HANDLERS.get(f"{change.aggregate}.{change.event}")
+        if handler is not None:
+            handler(batch, change)
+    doc = batch.portfolios.get(portfolio_id)
+    if doc is None:
+        return None
+    when = at or (changes[-1].at if changes else None)
+    view = _shape(portfolio_id, doc, _groups(batch), _pending(batch, when))
+    view["as_of_position"] = changes[-1].position if changes else None
+    return view
+
+
+def _groups(batch: Batch) -> list[dict[str, Any]]:
+    groups: dict[tuple[str, str], dict[str, Any]] = {}
+    for doc in batch.projects.values():
+        g = groups.setdefault(
+            (doc["stage"], doc["status"]),
+            {
+                "stage": doc["stage"],
+                "status": doc["status"],
+                "n": 0,
+                "budget": Decimal(0),
+                "approved": Decimal(0),
+                "days": 0,
+            },
+        )
+        g["n"] += 1
+        g["budget"] += Decimal(doc["budget"])
+        g["approved"] += Decimal(doc["approved_cost"])
+        g["days"] += doc["approved_schedule_days"]
+    return list(groups.values())
+
+
+def _pending(batch: Batch, when: datetime | None) -> dict[str, int]:
+    items = [i for sid in [*batch.projects, *batch.subjects] for i in inbox_items(batch, sid)]
+    today = when.date() if when else None
+    overdue = sum(1 for i in items if today and i[6] is not None and i[6] < today)
+    return {"pending": len(items), "overdue": overdue}
