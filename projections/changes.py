@@ -11,6 +11,13 @@ from eventsourcing.persistence import Notification
 
 from eventstore.transcoder import MsgspecTranscoder
 
+# Classes that hold part of an aggregate's events, named after the aggregate.
+AGGREGATE_NAMES = {
+    "ProjectBase": "Project",
+    "ProjectChanges": "Project",
+    "DelegationBook": "Delegation",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Change:
@@ -25,7 +32,8 @@ class Change:
 
     @property
     def aggregate(self) -> str:
-        return self.type.split(".", 1)[0].replace("Base", "")
+        name = self.type.split(".", 1)[0]
+        return AGGREGATE_NAMES.get(name, name)
 
     @property
     def event(self) -> str:

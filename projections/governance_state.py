@@ -17,7 +17,8 @@ import asyncpg
 from eventstore.schema import StoreNames
 from projections.base import index_name, table
 from projections.changes import Change
-from projections.state_handlers import HANDLERS, Batch, inbox_items
+from projections.handlers import apply_changes, inbox_items
+from projections.state_handlers import Batch
 
 PORTFOLIOS, PROJECTS, INBOX, SUBJECTS = "rm_portfolios", "rm_projects", "rm_inbox", "rm_subjects"
 DELEGATIONS = "rm_delegations"
@@ -86,10 +87,7 @@ class GovernanceState:
     ) -> None:
         batch = Batch()
         await _load(conn, names, suffix, changes, batch)
-        for change in changes:
-            handler = HANDLERS.get(f"{change.aggregate}.{change.event}")
-            if handler is not None:
-                handler(batch, change)
+        apply_changes(batch, list(changes))
         await _write(conn, names, suffix, batch)
 
 
@@ -100,29 +98,27 @@ async def _load(
     changes: Sequence[Change],
     batch: Batch,
 ) -> None:
-    ids = list({c.aggregate_id for c in changes})
-    for r in await conn.fetch(
-        f"SELECT project_id, doc FROM {table(names, PROJECTS, suffix)} "
-        "WHERE project_id = ANY($1::uuid[])",
-        ids,
-    ):
-        batch.projects[r[0]] = r[1]
-    portfolio_ids = set(ids) | {
-        UUID(d["portfolio_id"]) for d in batch.projects.values() if d.get("portfolio_id")
-    }
-    portfolio_ids |= {c.data["portfolio_id"] for c in changes if "portfolio_id" in c.data}
-    for r in await conn.fetch(
-        f"SELECT portfolio_id, doc FROM {table(names, PORTFOLIOS, suffix)} "
-        "WHERE portfolio_id = ANY($1::uuid[])",
-        list(portfolio_ids),
-    ):
-        batch.portfolios[r[0]] = r[1]
-    for r in await conn.fetch(
-        f"SELECT subject_id, doc FROM {table(names, SUBJECTS, suffix)} "
-        "WHERE subject_id = ANY($1::uuid[])",
-        ids,
-    ):
+    """Load the documents of every aggregate the batch touches or needs for inboxes."""
+    ids = {c.aggregate_id for c in changes}
+    for r in await _fetch(conn, names, SUBJECTS, "subject_id", suffix, ids):
         batch.subjects[r[0]] = r[1]
+    project_ids = ids | {c.data["project_id"] for c in changes if "project_id" in c.data}
+    project_ids |= {UUID(d["project_id"]) for d in batch.subjects.values() if d.get("project_id")}
+    for r in await _fetch(conn, names, PROJECTS, "project_id", suffix, project_ids):
+        batch.projects[r[0]] = r[1]
+    portfolio_ids = ids | {c.data["portfolio_id"] for c in changes if "portfolio_id" in c.data}
+    portfolio_ids |= {UUID(d["portfolio_id"]) for d in batch.projects.values()}
+    for r in await _fetch(conn, names, PORTFOLIOS, "portfolio_id", suffix, portfolio_ids):
+        batch.portfolios[r[0]] = r[1]
+
+
+async def _fetch(
+    conn: asyncpg.Connection, names: StoreNames, base: str, key: str, suffix: str, ids: set[UUID]
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        f"SELECT {key}, doc FROM {table(names, base, suffix)} WHERE {key} = ANY($1::uuid[])",
+        list(ids),
+    )
 
 
 async def _write(conn: asyncpg.Connection, names: StoreNames, suffix: str, batch: Batch) -> None:
@@ -153,6 +149,7 @@ async def _write(conn: asyncpg.Connection, names: StoreNames, suffix: str, batch
             "DO UPDATE SET version = EXCLUDED.version, doc = EXCLUDED.doc",
             [_subject_row(sid, batch.subjects[sid]) for sid in batch.dirty_subjects],
         )
+    await _write_delegations(conn, table(names, DELEGATIONS, suffix), batch)
     touched = list(batch.dirty_projects | batch.dirty_subjects)
     if touched:
         await conn.execute(f"DELETE FROM {ib} WHERE subject_id = ANY($1::uuid[])", touched)
@@ -173,6 +170,21 @@ async def _write(conn: asyncpg.Connection, names: StoreNames, suffix: str, batch
                 ),
                 schema_name=names.schema,
             )
+
+
+async def _write_delegations(conn: asyncpg.Connection, t: str, batch: Batch) -> None:
+    rows = [r for r in batch.delegations.values() if len(r) > 1]
+    revoked = [r[0] for r in batch.delegations.values() if len(r) == 1]
+    if rows:
+        await conn.executemany(
+            f"INSERT INTO {t} VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+            "ON CONFLICT (delegation_id) DO UPDATE SET revoked = EXCLUDED.revoked",
+            rows,
+        )
+    if revoked:
+        await conn.execute(
+            f"UPDATE {t} SET revoked = true WHERE delegation_id = ANY($1::uuid[])", revoked
+        )
 
 
 def _project_row(pid: UUID, d: dict[str, Any]) -> tuple[Any, ...]:

@@ -14,9 +14,10 @@ from uuid import UUID
 from eventstore.database import Store
 from projections.base import table
 from projections.changes import to_change
-from projections.governance_state import PROJECTS
+from projections.governance_state import PROJECTS, SUBJECTS
+from projections.handlers import apply_changes, inbox_items
 from projections.portfolio_view import _shape
-from projections.state_handlers import HANDLERS, Batch, inbox_items
+from projections.state_handlers import Batch
 
 
 async def portfolio_view_as_of(
@@ -27,7 +28,9 @@ async def portfolio_view_as_of(
         project_ids = [
             r[0]
             for r in await conn.fetch(
-                f"SELECT project_id FROM {table(store.names, PROJECTS)} WHERE portfolio_id = $1",
+                f"SELECT project_id FROM {table(store.names, PROJECTS)} WHERE portfolio_id = $1 "
+                f"UNION ALL SELECT subject_id FROM {table(store.names, SUBJECTS)} "
+                "WHERE portfolio_id = $1",
                 portfolio_id,
             )
         ]
@@ -40,10 +43,7 @@ async def portfolio_view_as_of(
     if at is not None:
         changes = [c for c in changes if c.at <= at]
     batch = Batch()
-    for change in changes:
-        handler = HANDLERS.get(f"{change.aggregate}.{change.event}")
-        if handler is not None:
-            handler(batch, change)
+    apply_changes(batch, changes)
     doc = batch.portfolios.get(portfolio_id)
     if doc is None:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -26,6 +27,7 @@ class Batch:
     dirty_portfolios: set[UUID] = field(default_factory=set)
     dirty_projects: set[UUID] = field(default_factory=set)
     dirty_subjects: set[UUID] = field(default_factory=set)
+    delegations: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
 
     def project(self, c: Change) -> Doc | None:
         doc = self.projects.get(c.aggregate_id)
@@ -118,6 +120,12 @@ def project_created(batch: Batch, c: Change) -> None:
         "approved_cost": "0",
         "approved_schedule_days": 0,
         "gates": _gates(d["template"]),
+        "change_policy": {
+            "quorum": d["template"].change_policy.quorum,
+            "mandatory": list(d["template"].change_policy.mandatory_voters),
+            "chair_must_confirm": d["template"].change_policy.chair_must_confirm,
+        },
+        "signoffs": [],
         "gates_passed": 0,
         "review": None,
         "conditions": [],
@@ -258,7 +266,48 @@ def rebaselined(batch: Batch, c: Change) -> None:
         )
 
 
-HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
+def change_applied(batch: Batch, c: Change) -> None:
+    doc = batch.project(c)
+    if doc is not None:
+        b = c.data["baseline"]
+        doc.update(budget=str(b.budget.amount), start=b.start.isoformat(), end=b.end.isoformat())
+        doc["approved_cost"] = str(Decimal(doc["approved_cost"]) + c.data["cost_delta"].amount)
+        doc["approved_schedule_days"] += c.data["schedule_delta_days"]
+
+
+def signoff_recorded(status: str | None) -> Callable[[Batch, Change], None]:
+    def handler(batch: Batch, c: Change) -> None:
+        doc = batch.project(c)
+        if doc is None:
+            return
+        doc.setdefault("signoffs", [])
+        if status is None:
+            s = c.data["signoff"]
+            doc["signoffs"].append(
+                {
+                    "id": str(s.id),
+                    "deliverable": s.deliverable,
+                    "version": s.version,
+                    "status": "open",
+                }
+            )
+            return
+        for item in doc["signoffs"]:
+            if item["id"] == str(c.data["signoff_id"]):
+                item["status"] = status
+
+    return handler
+
+
+def touched(batch: Batch, c: Change) -> None:
+    if batch.project(c) is None:
+        subject = batch.subjects.get(c.aggregate_id)
+        if subject is not None:
+            subject["version"] = c.version
+            batch.dirty_subjects.add(c.aggregate_id)
+
+
+STATE_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
     "Portfolio.Created": portfolio_created,
     "Portfolio.BoardChanged": board_changed,
     "Portfolio.RoleAssigned": portfolio_touched,
@@ -276,6 +325,12 @@ HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
     "Project.PutOnHold": status_to("on_hold"),
     "Project.Resumed": status_to(None),
     "Project.Rebaselined": rebaselined,
+    "Project.ChangeApplied": change_applied,
+    "Project.SignOffRequested": signoff_recorded(None),
+    "Project.SignOffCompleted": signoff_recorded("complete"),
+    "Project.SignOffDeclined": signoff_recorded("declined"),
+    "Project.SignOffSuperseded": signoff_recorded("superseded"),
+    "Project.Escalated": touched,
 }
 
 InboxRow = tuple[UUID, str, str, UUID | None, UUID | None, str, date | None, datetime]
@@ -316,17 +371,3 @@ def project_inbox(batch: Batch, pid: UUID) -> list[InboxRow]:
     ]
     rows += [(pid, d, "decision", pid, portfolio_id, title, due, since) for d in deciders if d]
     return rows
-
-
-SUBJECT_INBOX: dict[str, Callable[[Doc, UUID], list[InboxRow]]] = {}
-
-
-def inbox_items(batch: Batch, subject_id: UUID) -> list[InboxRow]:
-    """Everything a subject (project review, CR, sign-off) currently asks of people."""
-    if subject_id in batch.projects:
-        return project_inbox(batch, subject_id)
-    doc = batch.subjects.get(subject_id)
-    if doc is None:
-        return []
-    build = SUBJECT_INBOX.get(doc["kind"])
-    return build(doc, subject_id) if build else []

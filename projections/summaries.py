@@ -36,6 +36,33 @@ _TEMPLATES: dict[str, Callable[[Change], str]] = {
     "Project.PutOnHold": lambda c: f"{_who(c)} put the project on hold",
     "Project.Resumed": lambda c: f"{_who(c)} resumed the project",
     "Project.Rebaselined": lambda c: f"{_who(c)} re-baselined the project",
+    "Project.ChangeApplied": lambda c: (
+        f"{_who(c)} re-baselined the project after an approved "
+        f"change ({c.data['cost_delta'].amount:+} {c.data['cost_delta'].currency}, "
+        f"{c.data['schedule_delta_days']:+} days)"
+    ),
+    "Project.Escalated": lambda c: f"{_who(c)} escalated overdue {_get(c, 'item')}",
+    "ChangeRequest.Created": lambda c: (
+        f"{_who(c)} drafted change request '{c.data['impact'].title}'"
+    ),
+    "ChangeRequest.Submitted": lambda c: (
+        f"{_who(c)} submitted the change request, routed to the {_get(c, 'route')}"
+    ),
+    "ChangeRequest.VoteCast": lambda c: f"{_who(c)} voted {_get(c, 'vote')} on a change request",
+    "ChangeRequest.Decided": lambda c: (
+        f"{_who(c)} decided {_get(c, 'decision')} on a change request"
+    ),
+    "ChangeRequest.Escalated": lambda c: f"{_who(c)} escalated overdue {_get(c, 'item')}",
+    "SignOff.Requested": lambda c: (
+        f"{_who(c)} requested sign-off of '{_get(c, 'deliverable')}' v{_get(c, 'version')}"
+    ),
+    "SignOff.Signed": lambda c: f"{_who(c)} signed off",
+    "SignOff.Declined": lambda c: f"{_who(c)} declined to sign off: {_get(c, 'comment')}",
+    "SignOff.Escalated": lambda c: f"{_who(c)} escalated overdue {_get(c, 'item')}",
+    "Delegation.Delegated": lambda c: (
+        f"{_who(c)} delegated authority to {c.data['delegation'].delegate}"
+    ),
+    "Delegation.Revoked": lambda c: f"{_who(c)} revoked a delegation",
 }
 
 

@@ -1,0 +1,249 @@
+"""Change requests, sign-offs and delegations in the governance projection."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from projections.changes import Change
+from projections.state_handlers import Batch, Doc, InboxRow, _resolve, _val
+
+OPEN_CR = ("submitted", "assessed", "deferred")
+
+
+def _subject(batch: Batch, c: Change) -> Doc | None:
+    doc = batch.subjects.get(c.aggregate_id)
+    if doc is not None:
+        doc["version"] = c.version
+        doc["modified_at"] = c.at.isoformat()
+        batch.dirty_subjects.add(c.aggregate_id)
+    return doc
+
+
+def _impact(impact: Any) -> Doc:
+    return {
+        "title": impact.title,
+        "description": impact.description,
+        "cost_delta": {
+            "amount": str(impact.cost_delta.amount),
+            "currency": impact.cost_delta.currency,
+        },
+        "schedule_delta_days": impact.schedule_delta_days,
+        "scope": impact.scope,
+        "risk": impact.risk,
+    }
+
+
+def cr_created(batch: Batch, c: Change) -> None:
+    by = c.data["by"]
+    batch.subjects[c.aggregate_id] = {
+        "kind": "change_request",
+        "project_id": str(c.data["project_id"]),
+        "portfolio_id": str(c.data["portfolio_id"]),
+        **_impact(c.data["impact"]),
+        "status": "draft",
+        "submitter": by.on_behalf_of or by.person,
+        "route": None,
+        "due": None,
+        "assessment": None,
+        "votes": {},
+        "decisions": [],
+        "created_at": c.at.isoformat(),
+    }
+    _subject(batch, c)
+
+
+def cr_amended(batch: Batch, c: Change) -> None:
+    doc = _subject(batch, c)
+    if doc is None:
+        return
+    doc.update(_impact(c.data["impact"]))
+    if doc["status"] != "draft":
+        doc.update(status="submitted", votes={}, assessment=None)
+        if c.data.get("route") is not None:
+            doc["route"] = _val(c.data["route"])
+        if c.data.get("due") is not None:
+            doc["due"] = c.data["due"].isoformat()
+
+
+def cr_submitted(batch: Batch, c: Change) -> None:
+    doc = _subject(batch, c)
+    if doc is not None:
+        doc.update(status="submitted", route=_val(c.data["route"]), due=c.data["due"].isoformat())
+
+
+def cr_assessed(batch: Batch, c: Change) -> None:
+    doc = _subject(batch, c)
+    if doc is not None:
+        doc.update(status="assessed", assessment=c.data["assessment"])
+
+
+def cr_vote(batch: Batch, c: Change) -> None:
+    doc = _subject(batch, c)
+    if doc is not None:
+        by = c.data["by"]
+        doc["votes"][by.on_behalf_of or by.person] = _val(c.data["vote"])
+
+
+_CR_OUTCOME = {"approve": "approved", "reject": "rejected", "defer": "deferred"}
+
+
+def cr_decided(batch: Batch, c: Change) -> None:
+    doc = _subject(batch, c)
+    if doc is None:
+        return
+    decision, by = _val(c.data["decision"]), c.data["by"]
+    doc["status"] = _CR_OUTCOME[decision]
+    doc["decisions"].append(
+        {
+            "decision": decision,
+            "rationale": c.data["rationale"],
+            "decided_by": {"person": by.person, "on_behalf_of": by.on_behalf_of},
+            "decided_at": c.at.isoformat(),
+            "position": c.position,
+        }
+    )
+
+
+def status_is(status: str) -> Callable[[Batch, Change], None]:
+    def handler(batch: Batch, c: Change) -> None:
+        doc = _subject(batch, c)
+        if doc is not None:
+            doc["status"] = status
+
+    return handler
+
+
+def signoff_requested(batch: Batch, c: Change) -> None:
+    d = c.data
+    batch.subjects[c.aggregate_id] = {
+        "kind": "signoff",
+        "project_id": str(d["project_id"]),
+        "portfolio_id": str(d["portfolio_id"]),
+        "deliverable": d["deliverable"],
+        "deliverable_version": d["version"],
+        "content_hash": d["content_hash"],
+        "signatories": list(d["signatories"]),
+        "signed": [],
+        "declined_by": None,
+        "status": "open",
+        "due": d["due"].isoformat(),
+        "requested_by": d["by"].person,
+        "created_at": c.at.isoformat(),
+    }
+    _subject(batch, c)
+
+
+def signoff_signed(batch: Batch, c: Change) -> None:
+    doc = _subject(batch, c)
+    if doc is None:
+        return
+    doc["signed"].append({"person": c.actor, "comment": c.data["comment"], "at": c.at.isoformat()})
+    if {s["person"] for s in doc["signed"]} >= set(doc["signatories"]):
+        doc["status"] = "complete"
+
+
+def signoff_declined(batch: Batch, c: Change) -> None:
+    doc = _subject(batch, c)
+    if doc is not None:
+        doc["status"] = "declined"
+        doc["declined_by"] = {"person": c.actor, "comment": c.data["comment"]}
+
+
+def delegated(batch: Batch, c: Change) -> None:
+    d = c.data["delegation"]
+    book = c.data["by"].person
+    batch.delegations[d.id] = (
+        d.id,
+        book,
+        d.delegate,
+        d.starts,
+        d.ends,
+        d.portfolio_id,
+        d.project_id,
+        False,
+    )
+
+
+def delegation_revoked(batch: Batch, c: Change) -> None:
+    """A full row when delegated in the same batch, else just the id to mark revoked."""
+    key = c.data["delegation_id"]
+    existing = batch.delegations.get(key)
+    batch.delegations[key] = (*existing[:-1], True) if existing and len(existing) > 1 else (key,)
+
+
+def subject_touched(batch: Batch, c: Change) -> None:
+    _subject(batch, c)
+
+
+def _pending_cr(batch: Batch, doc: Doc, sid: UUID) -> list[InboxRow]:
+    if doc["status"] not in OPEN_CR:
+        return []
+    project_id, portfolio_id = UUID(doc["project_id"]), UUID(doc["portfolio_id"])
+    project = batch.projects.get(project_id)
+    board = batch.portfolios.get(portfolio_id, {})
+    if project is None:
+        return []
+    due = date.fromisoformat(doc["due"]) if doc["due"] else None
+    since = datetime.fromisoformat(doc["modified_at"])
+    title = f"{project['name']}: change request '{doc['title']}'"
+    excluded = {doc["submitter"]}
+    if doc["route"] == "sponsor":
+        deciders = {project["sponsor"]} - excluded
+        return [
+            (sid, p, "cr_decision", project_id, portfolio_id, title, due, since) for p in deciders
+        ]
+    policy = project.get("change_policy") or {"mandatory": ["sponsor"], "chair_must_confirm": True}
+    members = set(board.get("members", []))
+    voters = (members | _resolve(policy["mandatory"], project, board)) - excluded
+    deciders = ({board.get("chair")} if policy["chair_must_confirm"] else members) - excluded
+    rows = [
+        (sid, v, "cr_vote", project_id, portfolio_id, title, due, since)
+        for v in sorted(voters - set(doc["votes"]))
+    ]
+    rows += [
+        (sid, d, "cr_decision", project_id, portfolio_id, title, due, since) for d in deciders if d
+    ]
+    return rows
+
+
+def _pending_signoff(batch: Batch, doc: Doc, sid: UUID) -> list[InboxRow]:
+    if doc["status"] != "open":
+        return []
+    signed = {s["person"] for s in doc["signed"]}
+    title = f"Sign off '{doc['deliverable']}' v{doc['deliverable_version']}"
+    due = date.fromisoformat(doc["due"])
+    since = datetime.fromisoformat(doc["created_at"])
+    return [
+        (sid, p, "signoff", UUID(doc["project_id"]), UUID(doc["portfolio_id"]), title, due, since)
+        for p in doc["signatories"]
+        if p not in signed
+    ]
+
+
+SUBJECT_INBOX: dict[str, Callable[[Batch, Doc, UUID], list[InboxRow]]] = {
+    "change_request": _pending_cr,
+    "signoff": _pending_signoff,
+}
+
+SUBJECT_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
+    "ChangeRequest.Created": cr_created,
+    "ChangeRequest.Amended": cr_amended,
+    "ChangeRequest.Submitted": cr_submitted,
+    "ChangeRequest.Assessed": cr_assessed,
+    "ChangeRequest.VoteCast": cr_vote,
+    "ChangeRequest.VoteChanged": cr_vote,
+    "ChangeRequest.Decided": cr_decided,
+    "ChangeRequest.Withdrawn": status_is("withdrawn"),
+    "ChangeRequest.Implemented": status_is("implemented"),
+    "ChangeRequest.Escalated": subject_touched,
+    "SignOff.Requested": signoff_requested,
+    "SignOff.Signed": signoff_signed,
+    "SignOff.Declined": signoff_declined,
+    "SignOff.Superseded": status_is("superseded"),
+    "SignOff.Escalated": subject_touched,
+    "Delegation.Delegated": delegated,
+    "Delegation.Revoked": delegation_revoked,
+}
