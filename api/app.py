@@ -18,12 +18,17 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import provide_principal
 from api.controllers.audit import AuditController
+from api.controllers.change_requests import ChangeRequestController, ProjectChangeRequests
+from api.controllers.delegations import DelegationController
 from api.controllers.gates import GateController
 from api.controllers.health import health
 from api.controllers.portfolios import PortfolioController
 from api.controllers.projects import ProjectController
 from api.controllers.reads import InboxReads, PortfolioReads, ProjectReads
+from api.controllers.signoffs import ProjectSignOffs, SignOffController
 from api.errors import EXCEPTION_HANDLERS
+from api.reads import utc_now
+from api.scheduler import run_scheduler
 from api.settings import Settings
 from eventstore.database import Store, open_store
 from eventstore.embedded import start_embedded
@@ -61,6 +66,9 @@ def create_app(settings: Settings) -> Litestar:
         if settings.run_projector:
             projector = Projector(store, all_projections())
             tasks.append(asyncio.create_task(projector.run(stop), name="projector"))
+        if settings.run_scheduler:
+            job = run_scheduler(store, stop, utc_now, settings.escalation_interval_s)
+            tasks.append(asyncio.create_task(job, name="escalation"))
         if settings.demo_if_empty and await store.events.max_notification_id() is None:
             from api.demo import load_demo
 
@@ -86,6 +94,11 @@ def create_app(settings: Settings) -> Litestar:
             GateController,
             InboxReads,
             AuditController,
+            ProjectChangeRequests,
+            ChangeRequestController,
+            ProjectSignOffs,
+            SignOffController,
+            DelegationController,
         ],
     )
     return Litestar(

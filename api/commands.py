@@ -11,7 +11,6 @@ from litestar import Request, Response
 from api.auth import Principal
 from api.errors import ProblemError
 from api.schemas import CommandAnswer
-from domain.errors import NotAllowed
 from domain.policy import Actor
 from workflows.uow import CommandOptions, CommandResult
 
@@ -41,13 +40,14 @@ async def command_options(request: Request, principal: Principal) -> CommandOpti
 
 
 def actor_for(request: Request, principal: Principal, on_behalf_of: str | None = None) -> Actor:
-    """The actor of a command: the caller, acting for someone only through delegation."""
-    if on_behalf_of is not None and on_behalf_of != principal.sub:
-        # Delegations arrive with the change-requests issue; until then nobody may
-        # act for someone else.
-        raise NotAllowed(f"{principal.sub} holds no active delegation from {on_behalf_of}")
+    """The actor of a command: the caller, for ``on_behalf_of`` when given.
+
+    The workflows check, at the moment of use, that an active delegation backs it.
+    """
+    if on_behalf_of == principal.sub:
+        on_behalf_of = None
     correlation = request.headers.get("x-request-id") or str(uuid.uuid4())
-    return Actor(person=principal.sub, on_behalf_of=None, correlation_id=correlation[:100])
+    return Actor(person=principal.sub, on_behalf_of=on_behalf_of, correlation_id=correlation[:100])
 
 
 def answer(result: CommandResult, status: int = 200) -> Response[CommandAnswer]:

@@ -157,4 +157,43 @@ def to_decimal(text: str) -> Decimal:
     return Decimal(text)
 
 
-__all__ = ["datetime"]
+class DraftChangeRequest(Request):
+    title: Name
+    description: Text
+    cost_delta: MoneyBody
+    schedule_delta_days: Annotated[int, msgspec.Meta(ge=-3650, le=3650)]
+    scope: OptText = ""
+    risk: OptText = ""
+
+
+class AssessChangeRequest(Request):
+    assessment: Text
+
+
+class DecideChangeRequest(Request):
+    decision: Literal["approve", "reject", "defer"]
+    rationale: Text
+    on_behalf_of: Person | None = None
+
+
+class Reason(Request):
+    reason: Text
+
+
+class RequestSignOff(Request):
+    deliverable: Name
+    version: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
+    content_hash: Hash
+    signatories: Annotated[list[Person], msgspec.Meta(min_length=1, max_length=50)]
+
+
+class SignOffAnswer(Request):
+    comment: OptText = ""
+
+
+class Delegate(Request):
+    delegate: Person
+    ends: datetime
+    starts: datetime | None = None
+    portfolio_id: UUID | None = None
+    project_id: UUID | None = None

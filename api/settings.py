@@ -25,6 +25,7 @@ class Settings:
     run_projector: bool = True
     run_scheduler: bool = True
     demo_if_empty: bool = False
+    escalation_interval_s: float = 60.0
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:

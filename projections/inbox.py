@@ -43,3 +43,17 @@ async def inbox_for(
         }
         for r in rows
     ]
+
+
+async def overdue_items(
+    pool: asyncpg.Pool, names: StoreNames, today: date, limit: int = 1000
+) -> list[tuple[Any, str, str, date]]:
+    """(subject_id, person, kind, due) of every pending item past its due date."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT subject_id, person, kind, due FROM {table(names, INBOX)} "
+            "WHERE due < $1 ORDER BY due LIMIT $2",
+            today,
+            limit,
+        )
+    return [(r[0], r[1], r[2], r[3]) for r in rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from domain.gate_review import ConditionSpec, Decision, Evidence, Vote
@@ -10,6 +11,7 @@ from domain.policy import Actor
 from domain.portfolio import Portfolio
 from domain.project import Project
 from eventstore.database import Store
+from workflows.authority import authorise
 from workflows.uow import CommandOptions, CommandResult, UnitOfWork, run_command
 
 
@@ -28,11 +30,13 @@ async def request_review(
     by: Actor,
     options: CommandOptions,
 ) -> CommandResult:
-    """The PM asks the board to review the next gate, with evidence."""
+    """The PM asks the board to review the next gate, with evidence; refused while the
+    gate's required sign-offs are incomplete."""
 
     async def use_case(uow: UnitOfWork) -> Project:
         project = await _project(uow, project_id)
-        project.request_review(gate, tuple(evidence), by, frozenset())
+        done = project.completed_deliverables(gate)
+        project.request_review(gate, tuple(evidence), by, completed_signoffs=done)
         return project
 
     return await run_command(store, use_case, options)
@@ -66,12 +70,18 @@ async def cast_vote(
     rationale: str,
     by: Actor,
     options: CommandOptions,
+    now: datetime | None = None,
 ) -> CommandResult:
-    """A gatekeeper (or mandatory voter) votes on an open review, or changes their vote."""
+    """A gatekeeper (or mandatory voter) votes on an open review, or changes their vote.
+
+    A delegate votes only under a delegation active at ``now`` (default: the current UTC
+    time, kept for callers written before delegations existed)."""
+    at = now or datetime.now(UTC)
 
     async def use_case(uow: UnitOfWork) -> Project:
         project = await _project(uow, project_id)
         portfolio = await uow.get(Portfolio, project.portfolio_id)
+        await authorise(uow, by, at, portfolio_id=portfolio.id, project_id=project.id)
         project.cast_vote(gate, vote, rationale, by, portfolio.board)
         return project
 
@@ -89,13 +99,19 @@ async def decide_gate(
     seen_position: int | None = None,
     by: Actor,
     options: CommandOptions,
+    now: datetime | None = None,
 ) -> CommandResult:
-    """The chair decides the gate; conditions are (description, owner, due date)."""
+    """The chair decides the gate; conditions are (description, owner, due date).
+
+    A delegate decides only under a delegation active at ``now`` (default: the current
+    UTC time, kept for callers written before delegations existed)."""
     specs = tuple(ConditionSpec(uuid4(), d, o, due) for d, o, due in conditions)  # type: ignore[arg-type]
+    at = now or datetime.now(UTC)
 
     async def use_case(uow: UnitOfWork) -> tuple[Project, dict[str, object]]:
         project = await _project(uow, project_id)
         portfolio = await uow.get(Portfolio, project.portfolio_id)
+        await authorise(uow, by, at, portfolio_id=portfolio.id, project_id=project.id)
         project.decide(gate, decision, rationale, by, portfolio.board, specs, seen_position)
         return project, {"condition_ids": [str(s.id) for s in specs]}
 

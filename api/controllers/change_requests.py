@@ -1,0 +1,195 @@
+"""Change requests: draft, submit, assess, vote, decide, withdraw, implement, read."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+
+from api.auth import Principal, require_role
+from api.commands import actor_for, answer, command_options
+from api.reads import ensure_position, utc_now
+from api.schemas import (
+    AssessChangeRequest,
+    CastVote,
+    CommandAnswer,
+    DecideChangeRequest,
+    DraftChangeRequest,
+    Reason,
+)
+from domain.change_request import CRDecision
+from domain.gate_review import Vote
+from domain.money import Money
+from eventstore.database import Store
+from projections.subjects import subject, subjects_of_project
+from workflows import change_requests as crs
+from workflows.errors import UnknownAggregate
+
+MinPosition = Parameter(default=None, ge=0)
+KIND = "change_request"
+
+
+class ProjectChangeRequests(Controller):
+    path = "/projects/{project_id:uuid}/change-requests"
+    tags = ["change requests"]
+
+    @post("/", operation_id="draftChangeRequest", summary="The PM raises a CR (draft)")
+    async def draft(
+        self,
+        project_id: UUID,
+        data: DraftChangeRequest,
+        request: Request,
+        principal: Principal,
+        store: Store,
+    ) -> Response[CommandAnswer]:
+        result = await crs.draft_change_request(
+            store,
+            project_id=project_id,
+            title=data.title,
+            description=data.description,
+            cost_delta=Money(Decimal(data.cost_delta.amount), data.cost_delta.currency),
+            schedule_delta_days=data.schedule_delta_days,
+            scope=data.scope,
+            risk=data.risk,
+            by=actor_for(request, principal),
+            options=await command_options(request, principal),
+        )
+        return answer(result, 201)
+
+    @get("/", operation_id="listChangeRequests", summary="A project's CRs")
+    async def list(
+        self,
+        project_id: UUID,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        min_position: int | None = MinPosition,
+    ) -> dict[str, Any]:
+        await ensure_position(store, request.app.state.settings, min_position)
+        items = await subjects_of_project(store.pool, store.names, project_id, KIND)
+        return {"items": items, "next": None}
+
+
+class ChangeRequestController(Controller):
+    path = "/change-requests/{change_request_id:uuid}"
+    tags = ["change requests"]
+
+    @get("/", operation_id="getChangeRequest", summary="A CR and its state")
+    async def read(
+        self,
+        change_request_id: UUID,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        min_position: int | None = MinPosition,
+    ) -> dict[str, Any]:
+        await ensure_position(store, request.app.state.settings, min_position)
+        found = await subject(store.pool, store.names, change_request_id, KIND)
+        if found is None:
+            raise UnknownAggregate(f"change request {change_request_id} not found")
+        return found
+
+    @post("/submit", operation_id="submitChangeRequest", summary="Submit; routes by tolerance")
+    async def submit(
+        self, change_request_id: UUID, request: Request, principal: Principal, store: Store
+    ) -> Response[CommandAnswer]:
+        result = await crs.submit_change_request(
+            store,
+            change_request_id=change_request_id,
+            by=actor_for(request, principal),
+            now=utc_now(),
+            options=await command_options(request, principal),
+        )
+        return answer(result)
+
+    @post("/assess", operation_id="assessChangeRequest", summary="Impact assessment (pmo_admin)")
+    async def assess(
+        self,
+        change_request_id: UUID,
+        data: AssessChangeRequest,
+        request: Request,
+        principal: Principal,
+        store: Store,
+    ) -> Response[CommandAnswer]:
+        require_role(principal, "pmo_admin")
+        result = await crs.assess_change_request(
+            store,
+            change_request_id=change_request_id,
+            assessment=data.assessment,
+            by=actor_for(request, principal),
+            options=await command_options(request, principal),
+        )
+        return answer(result)
+
+    @post("/votes", operation_id="voteChangeRequest", summary="Board vote on an escalated CR")
+    async def vote(
+        self,
+        change_request_id: UUID,
+        data: CastVote,
+        request: Request,
+        principal: Principal,
+        store: Store,
+    ) -> Response[CommandAnswer]:
+        result = await crs.vote_change_request(
+            store,
+            change_request_id=change_request_id,
+            vote=Vote(data.vote),
+            rationale=data.rationale,
+            by=actor_for(request, principal, data.on_behalf_of),
+            now=utc_now(),
+            options=await command_options(request, principal),
+        )
+        return answer(result)
+
+    @post("/decision", operation_id="decideChangeRequest", summary="Sponsor or chair decides")
+    async def decide(
+        self,
+        change_request_id: UUID,
+        data: DecideChangeRequest,
+        request: Request,
+        principal: Principal,
+        store: Store,
+    ) -> Response[CommandAnswer]:
+        result = await crs.decide_change_request(
+            store,
+            change_request_id=change_request_id,
+            decision=CRDecision(data.decision),
+            rationale=data.rationale,
+            by=actor_for(request, principal, data.on_behalf_of),
+            now=utc_now(),
+            options=await command_options(request, principal),
+        )
+        return answer(result)
+
+    @post("/withdraw", operation_id="withdrawChangeRequest", summary="Submitter withdraws")
+    async def withdraw(
+        self,
+        change_request_id: UUID,
+        data: Reason,
+        request: Request,
+        principal: Principal,
+        store: Store,
+    ) -> Response[CommandAnswer]:
+        result = await crs.withdraw_change_request(
+            store,
+            change_request_id=change_request_id,
+            reason=data.reason,
+            by=actor_for(request, principal),
+            options=await command_options(request, principal),
+        )
+        return answer(result)
+
+    @post("/implement", operation_id="implementChangeRequest", summary="PM marks implemented")
+    async def implement(
+        self, change_request_id: UUID, request: Request, principal: Principal, store: Store
+    ) -> Response[CommandAnswer]:
+        result = await crs.implement_change_request(
+            store,
+            change_request_id=change_request_id,
+            by=actor_for(request, principal),
+            options=await command_options(request, principal),
+        )
+        return answer(result)

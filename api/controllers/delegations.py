@@ -1,0 +1,58 @@
+"""Delegations: delegate authority for a window, revoke it."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from litestar import Controller, Request, Response, delete, post
+from litestar.params import Parameter
+
+from api.auth import Principal
+from api.commands import actor_for, answer, command_options
+from api.reads import utc_now
+from api.schemas import CommandAnswer, Delegate
+from eventstore.database import Store
+from workflows import delegations
+
+
+class DelegationController(Controller):
+    path = "/delegations"
+    tags = ["delegations"]
+
+    @post("/", operation_id="delegate", summary="Delegate your authority for a window")
+    async def delegate(
+        self, data: Delegate, request: Request, principal: Principal, store: Store
+    ) -> Response[CommandAnswer]:
+        now = utc_now()
+        result = await delegations.delegate_authority(
+            store,
+            delegate=data.delegate,
+            starts=data.starts or now,
+            ends=data.ends,
+            portfolio_id=data.portfolio_id,
+            project_id=data.project_id,
+            by=actor_for(request, principal),
+            now=now,
+            options=await command_options(request, principal),
+        )
+        return answer(result, 201)
+
+    @delete(
+        "/{delegation_id:uuid}", operation_id="revokeDelegation", summary="Revoke", status_code=200
+    )
+    async def revoke(
+        self,
+        delegation_id: UUID,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        reason: str = Parameter(default="revoked by the delegator", max_length=500),
+    ) -> Response[CommandAnswer]:
+        result = await delegations.revoke_delegation(
+            store,
+            delegation_id=delegation_id,
+            reason=reason,
+            by=actor_for(request, principal),
+            options=await command_options(request, principal),
+        )
+        return answer(result)

@@ -1,0 +1,116 @@
+"""Sign-offs: request (PM), sign or decline (named signatories), read."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import Parameter
+
+from api.auth import Principal
+from api.commands import actor_for, answer, command_options
+from api.reads import ensure_position, utc_now
+from api.schemas import CommandAnswer, RequestSignOff, SignOffAnswer
+from eventstore.database import Store
+from projections.subjects import subject, subjects_of_project
+from workflows import signoffs
+from workflows.errors import UnknownAggregate
+
+KIND = "signoff"
+
+
+class ProjectSignOffs(Controller):
+    path = "/projects/{project_id:uuid}/signoffs"
+    tags = ["sign-offs"]
+
+    @post("/", operation_id="requestSignOff", summary="The PM requests sign-off of a version")
+    async def request_signoff(
+        self,
+        project_id: UUID,
+        data: RequestSignOff,
+        request: Request,
+        principal: Principal,
+        store: Store,
+    ) -> Response[CommandAnswer]:
+        result = await signoffs.request_signoff(
+            store,
+            project_id=project_id,
+            deliverable=data.deliverable,
+            version=data.version,
+            content_hash=data.content_hash,
+            signatories=data.signatories,
+            by=actor_for(request, principal),
+            now=utc_now(),
+            options=await command_options(request, principal),
+        )
+        return answer(result, 201)
+
+    @get("/", operation_id="listSignOffs", summary="A project's sign-off requests")
+    async def list(
+        self,
+        project_id: UUID,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        min_position: int | None = Parameter(default=None, ge=0),
+    ) -> dict[str, Any]:
+        await ensure_position(store, request.app.state.settings, min_position)
+        items = await subjects_of_project(store.pool, store.names, project_id, KIND)
+        return {"items": items, "next": None}
+
+
+class SignOffController(Controller):
+    path = "/signoffs/{signoff_id:uuid}"
+    tags = ["sign-offs"]
+
+    @get("/", operation_id="getSignOff", summary="State of a sign-off request")
+    async def read(
+        self,
+        signoff_id: UUID,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        min_position: int | None = Parameter(default=None, ge=0),
+    ) -> dict[str, Any]:
+        await ensure_position(store, request.app.state.settings, min_position)
+        found = await subject(store.pool, store.names, signoff_id, KIND)
+        if found is None:
+            raise UnknownAggregate(f"sign-off {signoff_id} not found")
+        return found
+
+    @post("/sign", operation_id="signSignOff", summary="A signatory signs")
+    async def sign(
+        self,
+        signoff_id: UUID,
+        data: SignOffAnswer,
+        request: Request,
+        principal: Principal,
+        store: Store,
+    ) -> Response[CommandAnswer]:
+        result = await signoffs.sign_signoff(
+            store,
+            signoff_id=signoff_id,
+            comment=data.comment,
+            by=actor_for(request, principal),
+            options=await command_options(request, principal),
+        )
+        return answer(result)
+
+    @post("/decline", operation_id="declineSignOff", summary="A signatory declines")
+    async def decline(
+        self,
+        signoff_id: UUID,
+        data: SignOffAnswer,
+        request: Request,
+        principal: Principal,
+        store: Store,
+    ) -> Response[CommandAnswer]:
+        result = await signoffs.decline_signoff(
+            store,
+            signoff_id=signoff_id,
+            comment=data.comment,
+            by=actor_for(request, principal),
+            options=await command_options(request, principal),
+        )
+        return answer(result)

@@ -1,0 +1,305 @@
+"""Read latency through HTTP: the real app under uvicorn, over a realistic projected log.
+
+Loads the dataset (``bench.dataset``) into a fresh schema, builds every read model with
+``projections.rebuild.rebuild``, starts ``create_app`` under uvicorn on 127.0.0.1 (a free
+port, in this process) and times sequential requests with httpx (after a warm-up):
+
+* the portfolio view       GET /api/v1/portfolios/{id}
+* a project's detail       GET /api/v1/projects/{id}
+* the inbox of the busiest gatekeeper   GET /api/v1/me/inbox
+* the audit trail of one project        GET /api/v1/audit/events?project_id=...
+* one actor's audit trail over a time range  GET /api/v1/audit/events?actor=&from=&to=
+
+Queries whose p99 misses the target get an ``EXPLAIN (ANALYZE, BUFFERS)`` of their SQL
+on stderr (and in the JSON). Progress goes to stderr; the last line on stdout is one JSON
+object. The schema is dropped at the end.
+
+    .venv/bin/python -m bench.queries --quick
+    .venv/bin/python -m bench.queries --database-url postgresql://postgres@127.0.0.1/test
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import secrets
+import socket
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from api.app import create_app
+from api.auth import mint_token
+from api.settings import Settings
+from bench.dataset import DatasetInfo, load_dataset, log, resolve_database
+from eventstore.database import Store, open_store
+from eventstore.schema import StoreNames, drop_schema
+from projections.audit_trail import COLUMNS
+from projections.base import table
+from projections.governance_state import DELEGATIONS, INBOX, PORTFOLIOS, PROJECTS
+from projections.rebuild import rebuild
+from projections.registry import all_projections, create_tables
+
+TARGET_P99_MS = 20.0
+GOVERNANCE_TABLES = (PORTFOLIOS, PROJECTS, INBOX, DELEGATIONS)
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-quantile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def build(store: Store, events: int, projects: int) -> DatasetInfo:
+    """Load the dataset and project it into every read model."""
+    info = await load_dataset(store, events, projects)
+    async with store.pool.acquire() as conn:
+        await create_tables(conn, store.names)
+    for projection in all_projections():
+        r = await rebuild(store, projection)
+        log(f"rebuilt {projection.name}: {r.events:,} events in {r.seconds:.1f} s")
+    async with store.pool.acquire() as conn:
+        for base in (*GOVERNANCE_TABLES, "rm_audit"):
+            await conn.execute(f"ANALYZE {store.names.q(base)}")
+    return info
+
+
+async def actor_window(store: Store, actor: str) -> tuple[datetime, datetime]:
+    """The middle half of the time span in which ``actor`` acted."""
+    async with store.pool.acquire() as conn:
+        lo, hi = await conn.fetchrow(
+            f"SELECT min(at), max(at) FROM {table(store.names, 'rm_audit')} WHERE actor = $1",
+            actor,
+        )
+    span = hi - lo
+    return lo + span / 4, lo + span * 3 / 4
+
+
+def sql_of(names: StoreNames) -> dict[str, str]:
+    """The SQL each endpoint runs (as in ``projections``), for EXPLAIN ANALYZE."""
+    audit = f"SELECT {', '.join(COLUMNS)} FROM {table(names, 'rm_audit')} WHERE position > $1 "
+    pr, ib = table(names, PROJECTS), table(names, INBOX)
+    return {
+        "portfolio_view": (
+            "SELECT stage, status, count(*) AS n, sum(budget) AS budget, "
+            "sum(approved_cost) AS approved, sum(approved_schedule_days) AS days "
+            f"FROM {pr} WHERE portfolio_id = $1 GROUP BY stage, status"
+        ),
+        "portfolio_view_pending": (
+            "SELECT count(*) AS pending, count(*) FILTER (WHERE due < $2) AS overdue "
+            f"FROM {ib} WHERE portfolio_id = $1"
+        ),
+        "project_detail": f"SELECT doc FROM {pr} WHERE project_id = $1",
+        "inbox": (
+            "SELECT i.subject_id, i.kind, i.project_id, i.portfolio_id, i.title, i.due, i.since, "
+            "CASE WHEN i.person = $1 THEN NULL ELSE i.person END AS on_behalf_of "
+            f"FROM {ib} i WHERE i.person = $1 "
+            "OR (i.kind IN ('vote', 'decision', 'cr_vote', 'cr_decision') AND EXISTS ("
+            f"SELECT 1 FROM {table(names, DELEGATIONS)} d WHERE d.delegate = $1 "
+            "AND d.delegator = i.person AND NOT d.revoked AND d.starts <= $3 AND d.ends > $3 "
+            "AND (d.portfolio_id IS NULL OR d.portfolio_id = i.portfolio_id) "
+            "AND (d.project_id IS NULL OR d.project_id = i.project_id))) "
+            "ORDER BY i.due NULLS LAST, i.since LIMIT 500"
+        ),
+        "audit_by_project": audit + "AND project_id = $2 ORDER BY position LIMIT $3",
+        "audit_by_actor": audit
+        + "AND actor = $2 AND at >= $3 AND at < $4 ORDER BY position LIMIT $5",
+    }
+
+
+async def explain(store: Store, sql: str, params: list[Any]) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of one statement."""
+    async with store.pool.acquire() as conn:
+        rows = await conn.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params)
+    return "\n".join(r[0] for r in rows)
+
+
+async def measure(
+    client: httpx.AsyncClient,
+    name: str,
+    make: Callable[[int], tuple[str, dict[str, str]]],
+    warmup: int,
+    requests: int,
+) -> list[float]:
+    """Sequential requests: returns the latencies (ms) of the measured ones."""
+    latencies: list[float] = []
+    sizes = 0
+    for i in range(warmup + requests):
+        url, headers = make(i)
+        t0 = time.perf_counter()
+        r = await client.get(url, headers=headers)
+        elapsed = (time.perf_counter() - t0) * 1000
+        if r.status_code != 200:
+            raise RuntimeError(f"{name}: GET {url} -> {r.status_code} {r.text[:300]}")
+        if i >= warmup:
+            latencies.append(elapsed)
+            sizes += len(r.content)
+    log(
+        f"{name:18s} p50 {percentile(latencies, 0.5):7.2f} ms  p99 "
+        f"{percentile(latencies, 0.99):7.2f} ms  max {max(latencies):7.2f} ms  "
+        f"(avg response {sizes / len(latencies) / 1024:.1f} KiB)"
+    )
+    return latencies
+
+
+def free_socket() -> socket.socket:
+    """A listening socket on a free port of 127.0.0.1."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Load, project, serve, measure, explain the slow ones, drop."""
+    dsn, source = resolve_database(args.database_url)
+    events = args.events or (100_000 if args.quick else 1_000_000)
+    projects = args.projects or (1_000 if args.quick else 5_000)
+    schema = f"bench_q_{uuid.uuid4().hex[:10]}"
+    names = StoreNames(schema=schema)
+    store = await open_store(dsn, names, min_size=1, max_size=4)
+    rnd = random.Random(7)
+    result: dict[str, Any] = {}
+    try:
+        log(f"schema {schema}; {events:,} events, {projects:,} projects ({source})")
+        info = await build(store, events, projects)
+        busy = info.busiest_gatekeeper
+        start, end = await actor_window(store, busy)
+        settings = Settings(
+            database_url=dsn,
+            schema=schema,
+            jwt_secret=secrets.token_urlsafe(32),
+            data_dir=Path(tempfile.mkdtemp(prefix="gateledger-bench-")),
+            run_projector=True,
+        )
+        auditor = {"Authorization": f"Bearer {mint_token(settings, 'auditor', ['auditor'])}"}
+        gatekeeper = {"Authorization": f"Bearer {mint_token(settings, busy)}"}
+        prefix = "/api/v1"
+        window = {"actor": busy, "from": start.isoformat(), "to": end.isoformat()}
+        project_sample = rnd.sample(info.projects, min(len(info.projects), 1000))
+
+        def pick(i: int, ids: list[uuid.UUID]) -> uuid.UUID:
+            return ids[i % len(ids)]
+
+        cases: dict[str, Callable[[int], tuple[str, dict[str, str]]]] = {
+            "portfolio_view": lambda i: (
+                f"{prefix}/portfolios/{pick(i, info.portfolios)}",
+                auditor,
+            ),
+            "project_detail": lambda i: (
+                f"{prefix}/projects/{pick(i, project_sample)}",
+                auditor,
+            ),
+            "inbox": lambda i: (f"{prefix}/me/inbox", gatekeeper),
+            "audit_by_project": lambda i: (
+                f"{prefix}/audit/events?project_id={pick(i, project_sample)}",
+                auditor,
+            ),
+            "audit_by_actor": lambda i: (
+                f"{prefix}/audit/events?" + str(httpx.QueryParams(window)),
+                auditor,
+            ),
+        }
+
+        sock = free_socket()
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            create_app(settings), log_level="warning", access_log=False, lifespan="on"
+        )
+        server = uvicorn.Server(config)
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            if serving.done():
+                serving.result()
+                raise RuntimeError("uvicorn stopped before it started")
+            await asyncio.sleep(0.05)
+        log(f"app serving on 127.0.0.1:{port}; busiest gatekeeper {busy}")
+        latencies: dict[str, list[float]] = {}
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                for name, make in cases.items():
+                    latencies[name] = await measure(client, name, make, args.warmup, args.requests)
+                inbox = (await client.get(f"{prefix}/me/inbox", headers=gatekeeper)).json()
+                inbox_items = len(inbox["items"])
+        finally:
+            server.should_exit = True
+            await serving
+            sock.close()
+
+        for name, values in latencies.items():
+            result[f"{name}_p50_ms"] = round(percentile(values, 0.5), 2)
+            result[f"{name}_p99_ms"] = round(percentile(values, 0.99), 2)
+        now = datetime.now(UTC)
+        params: dict[str, list[Any]] = {
+            "portfolio_view": [info.portfolios[0]],
+            "portfolio_view_pending": [info.portfolios[0], now.date()],
+            "project_detail": [project_sample[0]],
+            "inbox": [busy, now.date(), now],
+            "audit_by_project": [0, project_sample[0], 101],
+            "audit_by_actor": [0, busy, start, end, 101],
+        }
+        plans: dict[str, str] = {}
+        for key, sql in sql_of(names).items():
+            case = key.removesuffix("_pending")
+            if result[f"{case}_p99_ms"] < TARGET_P99_MS and not args.explain:
+                continue
+            plan = await explain(store, sql, params[key])
+            plans[key] = plan
+            log(f"EXPLAIN ANALYZE {key} (p99 {result[f'{case}_p99_ms']} ms):\n{plan}")
+        result.update(
+            events=info.events,
+            projects=len(info.projects),
+            portfolios=len(info.portfolios),
+            inbox_person=busy,
+            inbox_items=inbox_items,
+            requests_each=args.requests,
+            load_seconds=round(info.load_seconds, 1),
+            target_p99_ms=TARGET_P99_MS,
+            slow=[k for k in latencies if result[f"{k}_p99_ms"] >= TARGET_P99_MS],
+            database=source,
+        )
+        if plans:
+            result["plans"] = plans
+    finally:
+        async with store.pool.acquire() as conn:
+            await drop_schema(conn, schema)
+        await store.close()
+        log(f"dropped schema {schema}")
+    return result
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="100k events / 1k projects")
+    p.add_argument("--events", type=int, help="events in the log (default 1,000,000)")
+    p.add_argument("--projects", type=int, help="projects (default 5,000)")
+    p.add_argument("--requests", type=int, default=300, help="measured requests per query")
+    p.add_argument("--warmup", type=int, default=20, help="warm-up requests per query")
+    p.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE every query")
+    p.add_argument(
+        "--database-url",
+        help="PostgreSQL URL (default: $DATABASE_URL, else a throwaway embedded server)",
+    )
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print its JSON summary as the last line on stdout."""
+    result = asyncio.run(run(parse_args(argv)))
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
