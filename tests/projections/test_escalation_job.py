@@ -1,0 +1,55 @@
+"""The in-server escalation job: overdue inbox items become one Escalated event each."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from api.scheduler import escalate_once
+from eventstore.database import Store
+from projections.inbox import inbox_for
+from projections.portfolio_view import portfolio_view
+from projections.projector import apply_batch
+from projections.registry import all_projections, create_tables
+from tests.projections.helpers import OPTS, by, new_portfolio, new_project
+from workflows import gates
+
+
+async def drain(store: Store) -> None:
+    async with store.pool.acquire() as conn:
+        for p in all_projections():
+            while await apply_batch(conn, store, p):
+                pass
+
+
+async def test_overdue_votes_escalate_once_even_with_two_runners(store: Store) -> None:
+    async with store.pool.acquire() as conn:
+        await create_tables(conn, store.names)
+    portfolio = await new_portfolio(store)
+    project = await new_project(store, portfolio)
+    await gates.request_review(
+        store, project_id=project, gate="G0", evidence=[], by=by("paula"), options=OPTS
+    )
+    await drain(store)
+    later = datetime.now(UTC) + timedelta(days=30)
+    overdue = await inbox_for(store.pool, store.names, "dave", later.date(), later)
+    assert [i["overdue"] for i in overdue] == [True]
+    view = await portfolio_view(store.pool, store.names, portfolio, later.date())
+    assert view is not None and view["decisions"]["overdue"] == view["decisions"]["pending"] == 4
+
+    written = await asyncio.gather(escalate_once(store, later), escalate_once(store, later))
+    assert sum(written) == 4  # carol, dave, erin's votes and carol's decision
+    assert await escalate_once(store, later) == 0
+    events = await store.events.select_events(project)
+    escalated = [e for e in events if e.topic.endswith("Escalated")]
+    assert len(escalated) == 4
+    await drain(store)
+    async with store.pool.acquire() as conn:
+        summaries = await conn.fetch(
+            f"SELECT actor, summary FROM {store.names.q('rm_audit')} "
+            "WHERE type = 'Project.Escalated'"
+        )
+    assert {r["actor"] for r in summaries} == {"gateledger-scheduler"}
+    assert any("vote:dave" in r["summary"] for r in summaries)
+    # Not overdue yet: nothing happens.
+    assert await escalate_once(store, datetime.now(UTC)) == 0
