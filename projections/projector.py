@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Sequence
 
 import asyncpg
@@ -88,15 +89,21 @@ class Projector:
                     await conn.execute("SELECT pg_advisory_unlock_all()")
 
     async def _hold_locks(self, conn: asyncpg.Connection, stop: asyncio.Event) -> None:
+        """Take every projection's advisory lock, or none: two workers each holding some
+        of the locks would otherwise wait for each other forever."""
         keys = [lock_key(self.store.names, p.name) for p in self.projections]
-        held: set[int] = set()
-        while not stop.is_set() and len(held) < len(keys):
+        while not stop.is_set():
+            held = []
             for key in keys:
-                if key not in held and await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
-                    held.add(key)
-            if len(held) < len(keys):
-                await _sleep_or_stop(stop, self.poll_interval)
-        self.active = len(held) == len(keys)
+                if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+                    break
+                held.append(key)
+            if len(held) == len(keys):
+                self.active = True
+                return
+            for key in held:
+                await conn.execute("SELECT pg_advisory_unlock($1)", key)
+            await _sleep_or_stop(stop, self.poll_interval * random.uniform(0.5, 1.5))
 
     async def catch_up(self, conn: asyncpg.Connection) -> int:
         """Apply one batch to every projection; returns the number of events applied."""

@@ -76,6 +76,19 @@ async def test_projector_killed_mid_batch_resumes_without_loss_or_double(project
     assert await dump(store, [GovernanceState()]) == resumed
 
 
+async def wait_until(predicate, seconds: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` (sync or async) until true or ``seconds`` pass."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        value = predicate()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return True
+        await asyncio.sleep(0.02)
+    return False
+
+
 async def test_two_workers_never_both_advance_and_a_standby_takes_over(
     projected: Store, database_url: str
 ) -> None:
@@ -87,38 +100,34 @@ async def test_two_workers_never_both_advance_and_a_standby_takes_over(
         Projector(other, all_projections(), poll_interval=0.05),
     ]
     tasks = [asyncio.create_task(w.run(s)) for w, s in zip(workers, stops, strict=True)]
+
+    async def position() -> int:
+        async with store.pool.acquire() as conn:
+            return await read_position(conn, store.names, "governance")
+
     try:
-        for _ in range(100):
-            if any(w.active for w in workers):
-                break
-            await asyncio.sleep(0.02)
-        portfolio = await new_portfolio(store)
+        assert await wait_until(lambda: any(w.active for w in workers))
+        await new_portfolio(store)
         for _ in range(20):
             assert sum(w.active for w in workers) == 1
             await asyncio.sleep(0.02)
         active = next(i for i, w in enumerate(workers) if w.active)
         standby = 1 - active
         # The active worker's database session dies (a crashed process).
-        pid = workers[active].backend_pid
         async with store.pool.acquire() as conn:
-            await conn.execute("SELECT pg_terminate_backend($1)", pid)
+            await conn.execute("SELECT pg_terminate_backend($1)", workers[active].backend_pid)
         stops[active].set()
-        for _ in range(200):
-            if workers[standby].active:
-                break
-            await asyncio.sleep(0.02)
-        assert workers[standby].active and not workers[active].active
+        assert await wait_until(lambda: workers[standby].active and not workers[active].active)
         await new_portfolio(store)
         head = await store.events.max_notification_id()
-        for _ in range(200):
-            async with store.pool.acquire() as conn:
-                if await read_position(conn, store.names, "governance") == head:
-                    break
-            await asyncio.sleep(0.02)
+
+        async def caught_up() -> bool:
+            return await position() == head
+
+        assert await wait_until(caught_up)
         async with store.pool.acquire() as conn:
-            assert await read_position(conn, store.names, "governance") == head
             n = await conn.fetchval(f"SELECT count(*) FROM {store.names.q('rm_portfolios')}")
-        assert n == 2 and portfolio
+        assert n == 2
     finally:
         for s in stops:
             s.set()
@@ -171,3 +180,18 @@ async def test_projection_tables_are_created_idempotently(projected: Store) -> N
         await create_tables(conn, projected.names)
         with pytest.raises(asyncpg.UndefinedTableError):
             await conn.fetch(f"SELECT * FROM {projected.names.q('rm_nothing')}")
+
+
+async def test_workers_starting_together_never_split_the_locks(projected: Store) -> None:
+    """Regression: two workers each holding one of the two locks waited forever."""
+    for _ in range(5):
+        stops = [asyncio.Event(), asyncio.Event()]
+        workers = [Projector(projected, all_projections(), poll_interval=0.02) for _ in stops]
+        tasks = [asyncio.create_task(w.run(s)) for w, s in zip(workers, stops, strict=True)]
+        try:
+            assert await wait_until(lambda: any(w.active for w in workers), seconds=10)
+            assert sum(w.active for w in workers) == 1
+        finally:
+            for s in stops:
+                s.set()
+            await asyncio.gather(*tasks)
