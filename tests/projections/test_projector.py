@@ -189,7 +189,7 @@ async def test_workers_starting_together_never_split_the_locks(projected: Store)
         workers = [Projector(projected, all_projections(), poll_interval=0.02) for _ in stops]
         tasks = [asyncio.create_task(w.run(s)) for w, s in zip(workers, stops, strict=True)]
         try:
-            assert await wait_until(lambda: any(w.active for w in workers), seconds=10)
+            assert await wait_until(lambda ws=workers: any(w.active for w in ws), seconds=10)
             assert sum(w.active for w in workers) == 1
         finally:
             for s in stops:
