@@ -41,7 +41,7 @@ class AuditTrail:
         t = table(names, TABLE, suffix)
         ix = [
             ("project_id, position", "project_id"),
-            ("actor, at", "actor"),
+            ("actor, position", "actor"),
             ("type, position", "type"),
             ("at", "at"),
             ("portfolio_id, position", "portfolio_id"),

@@ -16,16 +16,20 @@ async def inbox_for(
     pool: asyncpg.Pool, names: StoreNames, person: str, today: date, now: datetime
 ) -> list[dict[str, Any]]:
     """Items owed by ``person``, or by someone who delegated to them (then ``for`` is set)."""
+    cols = "i.subject_id, i.kind, i.project_id, i.portfolio_id, i.title, i.due, i.since, "
+    # Two branches so each uses its index: what the person owes, and what is owed by
+    # someone who delegated to them (active now, in scope).
     sql = (
-        f"SELECT i.subject_id, i.kind, i.project_id, i.portfolio_id, i.title, i.due, i.since, "
-        f"CASE WHEN i.person = $1 THEN NULL ELSE i.person END AS on_behalf_of "
+        f"SELECT * FROM (SELECT {cols} NULL::text AS on_behalf_of "
         f"FROM {table(names, INBOX)} i WHERE i.person = $1 "
-        f"OR (i.kind IN ('vote', 'decision', 'cr_vote', 'cr_decision') AND EXISTS ("
-        f"SELECT 1 FROM {table(names, DELEGATIONS)} d WHERE d.delegate = $1 "
-        "AND d.delegator = i.person AND NOT d.revoked AND d.starts <= $2 AND d.ends > $2 "
+        f"UNION ALL SELECT {cols} i.person AS on_behalf_of "
+        f"FROM {table(names, DELEGATIONS)} d JOIN {table(names, INBOX)} i "
+        "ON i.person = d.delegator AND i.person <> $1 "
+        "AND i.kind IN ('vote', 'decision', 'cr_vote', 'cr_decision') "
         "AND (d.portfolio_id IS NULL OR d.portfolio_id = i.portfolio_id) "
-        "AND (d.project_id IS NULL OR d.project_id = i.project_id))) "
-        "ORDER BY i.due NULLS LAST, i.since LIMIT 500"
+        "AND (d.project_id IS NULL OR d.project_id = i.project_id) "
+        "WHERE d.delegate = $1 AND NOT d.revoked AND d.starts <= $2 AND d.ends > $2) x "
+        "ORDER BY due NULLS LAST, since LIMIT 500"
     )
     async with pool.acquire() as conn:
         rows = await conn.fetch(sql, person, now)
