@@ -120,7 +120,7 @@ def rebuild(
         TimeRemainingColumn,
     )
 
-    from projections.rebuild import rebuild as run_rebuild
+    from projections.rebuild import rebuild_many
     from projections.registry import all_projections, by_name
 
     try:
@@ -130,30 +130,31 @@ def rebuild(
         raise typer.Exit(2) from None
     settings = Settings.from_env()
 
+    label = "+".join(p.name for p in chosen)
+    columns = (
+        TextColumn(f"[bold]{label}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]:>10,.0f} events/s"),
+        TimeRemainingColumn(),
+    )
+
     async def run() -> None:
         async with _store_context(settings) as store:
-            for p in chosen:
-                columns = (
-                    TextColumn(f"[bold]{p.name}[/]"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TaskProgressColumn(),
-                    TextColumn("{task.fields[rate]:>10,.0f} events/s"),
-                    TimeRemainingColumn(),
-                )
-                with Progress(*columns, console=err) as bar:
-                    task = bar.add_task(p.name, total=None, rate=0.0)
-                    started = time.perf_counter()
+            with Progress(*columns, console=err) as bar:
+                task = bar.add_task(label, total=None, rate=0.0)
+                started = time.perf_counter()
 
-                    def tick(done: int, head: int, task: int = task, t0: float = started) -> None:
-                        rate = done / max(time.perf_counter() - t0, 1e-6)
-                        bar.update(task, completed=done, total=head, rate=rate)
+                def tick(done: int, head: int) -> None:
+                    rate = done / max(time.perf_counter() - started, 1e-6)
+                    bar.update(task, completed=done, total=head, rate=rate)
 
-                    result = await run_rebuild(store, p, batch_size=batch_size, progress=tick)
-                err.print(
-                    f"{p.name}: {result.events:,} events in {result.seconds:.1f}s "
-                    f"({result.events_per_s:,.0f}/s), now at position {result.position}"
-                )
+                result = await rebuild_many(store, chosen, batch_size=batch_size, progress=tick)
+            err.print(
+                f"{label}: {result.events:,} events in {result.seconds:.1f}s "
+                f"({result.events_per_s:,.0f}/s), now at position {result.position}"
+            )
 
     asyncio.run(run())
 

@@ -91,11 +91,39 @@ def _enc_dict(obj: dict[Any, Any]) -> Any:
     return {TAG: "map", "v": [[to_plain(k), to_plain(v)] for k, v in obj.items()]}
 
 
+_MISSING = dataclasses.MISSING
+_dc_specs: dict[type, tuple[tuple[str, Any, Any], ...]] = {}
+
+
+def _dc_spec(cls: type) -> tuple[tuple[str, Any, Any], ...]:
+    spec = _dc_specs.get(cls)
+    if spec is None:
+        spec = _dc_specs[cls] = tuple(
+            (f.name, f.default, f.default_factory) for f in dataclasses.fields(cls) if f.init
+        )
+    return spec
+
+
 def _dec_dataclass(data: dict[str, Any]) -> Any:
+    """Rebuild a stored value object without re-running its validation.
+
+    What was stored had passed ``__post_init__`` when it was created; fields added since
+    (always with defaults, see STYLE.md) take their defaults; unknown fields are dropped.
+    """
     cls = _resolve(data["c"])
-    values = {k: from_plain(v) for k, v in data["v"].items()}
-    known = {f.name for f in dataclasses.fields(cls) if f.init}
-    return cls(**{k: v for k, v in values.items() if k in known})
+    values = data["v"]
+    obj = object.__new__(cls)
+    for name, default, factory in _dc_spec(cls):
+        if name in values:
+            value = from_plain(values[name])
+        elif default is not _MISSING:
+            value = default
+        elif factory is not _MISSING:
+            value = factory()
+        else:
+            raise TypeError(f"stored {cls.__qualname__} lacks the field {name!r}")
+        object.__setattr__(obj, name, value)
+    return obj
 
 
 _DECODERS: dict[str, Callable[[dict[str, Any]], Any]] = {

@@ -8,9 +8,10 @@ tables by renaming and records the new position, in one transaction.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import asyncpg
@@ -43,35 +44,51 @@ async def rebuild(
     batch_size: int = 5000,
     progress: Progress | None = None,
 ) -> RebuildResult:
-    """Rebuild ``projection`` from scratch; returns how many events it applied."""
+    """Rebuild one projection from scratch; returns how many events it applied."""
+    return await rebuild_many(store, [projection], batch_size=batch_size, progress=progress)
+
+
+async def rebuild_many(
+    store: Store,
+    projections: Sequence[Projection],
+    *,
+    batch_size: int = 5000,
+    progress: Progress | None = None,
+) -> RebuildResult:
+    """Rebuild several projections in one pass over the log (each event decoded once),
+    then switch all of them in one transaction."""
     suffix = "__rb" + secrets.token_hex(3)
     started = time.perf_counter()
     async with store.pool.acquire() as conn:
-        await _drop_leftovers(conn, store, projection)
-        for statement in projection.ddl(store.names, suffix):
-            await conn.execute(statement)
+        for projection in projections:
+            await _drop_leftovers(conn, store, projection)
+            for statement in projection.ddl(store.names, suffix):
+                await conn.execute(statement)
         head = await store.events.max_notification_id() or 0
         position, applied = await _catch_up(
-            conn, store, projection, suffix, 0, head, batch_size, progress
+            conn, store, projections, suffix, 0, head, batch_size, progress
         )
         async with conn.transaction():
-            await lock_position(conn, store.names, projection.name)
+            for projection in sorted(projections, key=lambda p: p.name):
+                await lock_position(conn, store.names, projection.name)
             head = await store.events.max_notification_id() or 0
             position, more = await _catch_up(
-                conn, store, projection, suffix, position, head, batch_size, None, in_tx=True
+                conn, store, projections, suffix, position, head, batch_size, None, in_tx=True
             )
             applied += more
-            await _swap(conn, store, projection, suffix)
-            await set_position(conn, store.names, projection.name, position)
+            for projection in projections:
+                await _swap(conn, store, projection, suffix)
+                await set_position(conn, store.names, projection.name, position)
     if progress:
         progress(position, position)
-    return RebuildResult(projection.name, applied, position, time.perf_counter() - started)
+    name = "+".join(p.name for p in projections)
+    return RebuildResult(name, applied, position, time.perf_counter() - started)
 
 
 async def _catch_up(
     conn: asyncpg.Connection,
     store: Store,
-    projection: Projection,
+    projections: Sequence[Projection],
     suffix: str,
     position: int,
     head: int,
@@ -86,10 +103,10 @@ async def _catch_up(
         if not notes:
             return position, applied
         changes = [to_change(n) for n in notes]
-        if in_tx:
-            await projection.apply(conn, store.names, changes, suffix)
-        else:
-            async with conn.transaction():
+        async with contextlib.AsyncExitStack() as stack:
+            if not in_tx:
+                await stack.enter_async_context(conn.transaction())
+            for projection in projections:
                 await projection.apply(conn, store.names, changes, suffix)
         position, applied = notes[-1].id, applied + len(notes)
         if progress:

@@ -104,3 +104,22 @@ def test_domain_events_round_trip_through_the_mapper() -> None:
     for e in restored:
         copy = e.mutate(copy)
     assert copy is not None and copy.price == thing.price and copy.when == thing.when
+
+
+@dataclass(frozen=True)
+class Grown:
+    name: str
+    added_later: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise ValueError("name required")
+
+
+def test_a_field_added_later_takes_its_default_when_old_data_is_read() -> None:
+    t = MsgspecTranscoder()
+    old = t.encode(Grown("x")).replace(b',"added_later":{"__t":"tup","v":[]}', b"")
+    assert b"added_later" not in old
+    assert t.decode(old) == Grown("x")
+    unknown = t.encode(Grown("y")).replace(b'"name":"y"', b'"name":"y","dropped":1')
+    assert t.decode(unknown) == Grown("y")

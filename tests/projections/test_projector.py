@@ -13,7 +13,7 @@ from eventstore.database import Store, open_store
 from projections.changes import Change
 from projections.governance_state import GovernanceState
 from projections.projector import Projector, apply_batch
-from projections.rebuild import rebuild
+from projections.rebuild import rebuild, rebuild_many
 from projections.registry import all_projections, create_tables
 from projections.tracking import read_position
 from tests.projections.helpers import busy_portfolio, dump, new_portfolio
@@ -153,8 +153,7 @@ async def test_rebuild_while_commands_keep_arriving_matches_a_fresh_replay(
     writer = asyncio.create_task(keep_writing())
     try:
         await asyncio.sleep(0.05)
-        for projection in all_projections():
-            await rebuild(store, projection, batch_size=5)
+        await rebuild_many(store, all_projections(), batch_size=5)
         await writer
         head = await store.events.max_notification_id()
         for _ in range(300):
