@@ -16,6 +16,7 @@ import asyncpg
 from eventsourcing.persistence import Notification, StoredEvent
 
 from eventstore.errors import VersionConflict
+from eventstore.group_commit import GroupCommitter
 from eventstore.schema import StoreNames
 
 
@@ -30,6 +31,7 @@ class AsyncApplicationRecorder:
             f"SELECT * FROM {self.names.q('gl_insert_events')}"
             "($1::uuid[], $2::bigint[], $3::text[], $4::bytea[])"
         )
+        self._group = GroupCommitter(pool, self.names.q("gl_insert_event_groups"))
         self._select_events_sql = (
             f"SELECT originator_id, originator_version, topic, state FROM {ev} "
             "WHERE originator_id = $1 AND ($2::bigint IS NULL OR originator_version > $2) "
@@ -49,14 +51,15 @@ class AsyncApplicationRecorder:
         """Insert events atomically and return their notification ids.
 
         With ``conn`` the insert joins the caller's open transaction (the unit of work);
-        otherwise it runs in a transaction of its own.
+        otherwise it is group-committed with concurrent appends, each writer's events
+        still all-or-nothing on their own.
         """
         if not stored_events:
             return []
         if conn is not None:
             return await self._insert(conn, stored_events)
-        async with self.pool.acquire() as c:  # one statement: its own transaction
-            return await self._insert(c, stored_events)
+        # On its own: share a transaction (and its commit) with concurrent appends.
+        return await self._group.insert(stored_events)
 
     async def _insert(
         self, conn: asyncpg.Connection, stored_events: Sequence[StoredEvent]

@@ -73,28 +73,7 @@ def ddl(names: StoreNames) -> list[str]:
         "PRIMARY KEY (principal, key))",
         f"CREATE TABLE IF NOT EXISTS {names.q('gl_settings')} ("
         "key text PRIMARY KEY, value text NOT NULL)",
-        insert_function_ddl(names),
     ]
-
-
-def insert_function_ddl(names: StoreNames) -> str:
-    """One round trip per append: lock, insert and notify inside one function call.
-
-    The EXCLUSIVE lock (the one eventsourcing takes) serialises writers until commit, so
-    notification ids are issued in commit order: gapless, never interleaved.
-    """
-    ev = names.q(names.events)
-    channel = names.channel.replace("'", "''")
-    return (
-        f"CREATE OR REPLACE FUNCTION {names.q('gl_insert_events')}"
-        "(ids uuid[], versions bigint[], topics text[], states bytea[]) "
-        "RETURNS SETOF bigint LANGUAGE plpgsql AS $fn$ BEGIN "
-        f"LOCK TABLE {ev} IN EXCLUSIVE MODE; "
-        f"RETURN QUERY INSERT INTO {ev} (originator_id, originator_version, topic, state) "
-        "SELECT * FROM unnest(ids, versions, topics, states) RETURNING notification_id; "
-        f"PERFORM pg_notify('{channel}', ''); "
-        "END $fn$"
-    )
 
 
 def composite_type_ddl(names: StoreNames) -> str:
@@ -115,6 +94,10 @@ async def create_schema(conn: asyncpg.Connection, names: StoreNames) -> None:
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
         for statement in ddl(names):
+            await conn.execute(statement)
+        from eventstore.functions import insert_event_groups_ddl, insert_events_ddl
+
+        for statement in (insert_events_ddl(names), insert_event_groups_ddl(names)):
             await conn.execute(statement)
         exists = await conn.fetchval(
             "SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "

@@ -145,3 +145,51 @@ async def test_schema_creation_is_idempotent(store: Store) -> None:
         await create_schema(conn, store.names)
         await create_schema(conn, store.names)
     assert await store.events.max_notification_id() is None
+
+
+async def test_a_failed_insert_leaves_no_hole_in_the_ids(store: Store) -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    await store.events.insert_events([ev(a, 1)])
+    with pytest.raises(VersionConflict):
+        await store.events.insert_events([ev(b, 1), ev(a, 1)])
+    assert list(await store.events.insert_events([ev(b, 1)])) == [2]
+    async with store.pool.acquire() as conn:
+        tr = conn.transaction()
+        await tr.start()
+        await store.events.insert_events([ev(b, 2)], conn=conn)
+        await tr.rollback()
+    assert list(await store.events.insert_events([ev(b, 2)])) == [3]
+
+
+async def test_group_commit_fails_only_the_conflicting_writer(store: Store) -> None:
+    taken = uuid.uuid4()
+    await store.events.insert_events([ev(taken, 1)])
+    writers = [uuid.uuid4() for _ in range(40)]
+    results = await asyncio.gather(
+        *(store.events.insert_events([ev(w, 1), ev(w, 2)]) for w in writers),
+        store.events.insert_events([ev(taken, 1)]),
+        return_exceptions=True,
+    )
+    assert isinstance(results[-1], VersionConflict)
+    ids = sorted(i for r in results[:-1] for i in r)  # type: ignore[union-attr]
+    assert ids == list(range(2, 2 + 80))
+    for w, r in zip(writers, results, strict=False):
+        assert r == [r[0], r[0] + 1]  # type: ignore[index]
+        assert [e.originator_version for e in await store.events.select_events(w)] == [1, 2]
+
+
+async def test_ids_stay_unique_when_eventsourcing_and_gateledger_alternate(
+    store: Store,
+) -> None:
+    """The table's sequence is kept past Gateledger's ids, so the library's own
+    recorder (which uses the sequence) never collides with them."""
+    a = uuid.uuid4()
+    await store.events.insert_events([ev(a, 1), ev(a, 2)])
+    async with store.pool.acquire() as conn:
+        nid = await conn.fetchval(
+            f"INSERT INTO {store.names.q('stored_events')} (originator_id, originator_version, "
+            "topic, state) VALUES ($1, 3, 't', '') RETURNING notification_id",
+            a,
+        )
+    assert nid == 3
+    assert list(await store.events.insert_events([ev(a, 4)])) == [4]

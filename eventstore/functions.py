@@ -1,0 +1,72 @@
+"""The store's SQL functions: each append is one round trip, with gapless ids.
+
+Both functions take the EXCLUSIVE table lock eventsourcing takes, so transactions get
+their ids in commit order, and number the new rows ``max(notification_id) + 1, ...``
+under that lock, so an insert that fails leaves no hole (a sequence would). The table's
+own sequence is moved past the new ids, so eventsourcing's recorder, which uses it,
+keeps working on the same table.
+"""
+
+from __future__ import annotations
+
+from eventstore.schema import StoreNames
+
+
+def _parts(names: StoreNames) -> tuple[str, str, str]:
+    ev = names.q(names.events)
+    literal = ev.replace("'", "''")
+    channel = names.channel.replace("'", "''")
+    return ev, literal, channel
+
+
+def insert_events_ddl(names: StoreNames) -> str:
+    """``gl_insert_events``: one transaction's events, all or nothing."""
+    ev, literal, channel = _parts(names)
+    return (
+        f"CREATE OR REPLACE FUNCTION {names.q('gl_insert_events')}"
+        "(ids uuid[], versions bigint[], topics text[], states bytea[]) "
+        "RETURNS SETOF bigint LANGUAGE plpgsql AS $fn$ DECLARE base bigint; BEGIN "
+        f"LOCK TABLE {ev} IN EXCLUSIVE MODE; "
+        f"SELECT coalesce(max(notification_id), 0) INTO base FROM {ev}; "
+        f"RETURN QUERY INSERT INTO {ev} "
+        "(notification_id, originator_id, originator_version, topic, state) "
+        "SELECT base + u.o, u.i, u.v, u.t, u.s "
+        "FROM unnest(ids, versions, topics, states) WITH ORDINALITY AS u(i, v, t, s, o) "
+        "RETURNING notification_id; "
+        f"PERFORM setval(pg_get_serial_sequence('{literal}', 'notification_id'), "
+        "base + cardinality(ids)); "
+        f"PERFORM pg_notify('{channel}', ''); "
+        "END $fn$"
+    )
+
+
+def insert_event_groups_ddl(names: StoreNames) -> str:
+    """``gl_insert_event_groups``: group commit of many writers' appends.
+
+    Each group (one writer's events) is inserted in a subtransaction: a group that
+    conflicts returns ``(group, NULL)`` and writes nothing; the others commit together.
+    """
+    ev, literal, channel = _parts(names)
+    return (
+        f"CREATE OR REPLACE FUNCTION {names.q('gl_insert_event_groups')}"
+        "(grp int[], ids uuid[], versions bigint[], topics text[], states bytea[]) "
+        "RETURNS TABLE(g int, nid bigint) LANGUAGE plpgsql AS $fn$ "
+        "DECLARE base bigint; k int; n bigint; last int; BEGIN "
+        f"LOCK TABLE {ev} IN EXCLUSIVE MODE; "
+        f"SELECT coalesce(max(notification_id), 0) INTO base FROM {ev}; "
+        "SELECT coalesce(max(x), -1) INTO last FROM unnest(grp) x; "
+        "FOR k IN 0..last LOOP BEGIN "
+        f"RETURN QUERY INSERT INTO {ev} "
+        "(notification_id, originator_id, originator_version, topic, state) "
+        "SELECT base + row_number() OVER (ORDER BY u.o), u.i, u.v, u.t, u.s "
+        "FROM unnest(grp, ids, versions, topics, states) WITH ORDINALITY "
+        "AS u(gr, i, v, t, s, o) WHERE u.gr = k ORDER BY u.o "
+        "RETURNING k, notification_id; "
+        "GET DIAGNOSTICS n = ROW_COUNT; base := base + n; "
+        "EXCEPTION WHEN unique_violation THEN g := k; nid := NULL; RETURN NEXT; "
+        "END; END LOOP; "
+        f"PERFORM setval(pg_get_serial_sequence('{literal}', 'notification_id'), "
+        "greatest(base, 1)); "
+        f"PERFORM pg_notify('{channel}', ''); "
+        "END $fn$"
+    )
