@@ -24,9 +24,11 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import random
 import secrets
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -37,9 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
-from api.app import create_app
 from api.auth import mint_token
 from api.settings import Settings
 from bench.dataset import DatasetInfo, load_dataset, log, resolve_database
@@ -153,12 +153,37 @@ async def measure(
     return latencies
 
 
-def free_socket() -> socket.socket:
-    """A listening socket on a free port of 127.0.0.1."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
+def free_port() -> int:
+    """A free TCP port on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(settings: Settings, port: int) -> subprocess.Popen[bytes]:
+    """``gateledger serve`` in a process of its own, on the benchmark's schema."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": settings.database_url or "",
+        "GATELEDGER_SCHEMA": settings.schema,
+        "GATELEDGER_JWT_SECRET": settings.jwt_secret,
+        "GATELEDGER_DATA_DIR": str(settings.data_dir),
+    }
+    command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def wait_healthy(client: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> None:
+    for _ in range(300):
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with {server.returncode}")
+        try:
+            if (await client.get("/api/v1/health")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise RuntimeError("the server did not become healthy in 30 s")
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -213,30 +238,29 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ),
         }
 
-        sock = free_socket()
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            create_app(settings), log_level="warning", access_log=False, lifespan="on"
-        )
-        server = uvicorn.Server(config)
-        serving = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            if serving.done():
-                serving.result()
-                raise RuntimeError("uvicorn stopped before it started")
-            await asyncio.sleep(0.05)
-        log(f"app serving on 127.0.0.1:{port}; busiest gatekeeper {busy}")
+        # The server runs as its own process, as in production: its event loop (and the
+        # projector inside it) never competes with the measuring client's.
+        port = free_port()
+        server = start_server(settings, port)
         latencies: dict[str, list[float]] = {}
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+                await wait_healthy(client, server)
+                log(f"app serving on 127.0.0.1:{port}; busiest gatekeeper {busy}")
+                latencies["floor_health"] = await measure(
+                    client,
+                    "floor_health",
+                    lambda i: (f"{prefix}/health", {}),
+                    args.warmup,
+                    args.requests,
+                )
                 for name, make in cases.items():
                     latencies[name] = await measure(client, name, make, args.warmup, args.requests)
                 inbox = (await client.get(f"{prefix}/me/inbox", headers=gatekeeper)).json()
                 inbox_items = len(inbox["items"])
         finally:
-            server.should_exit = True
-            await serving
-            sock.close()
+            server.terminate()
+            server.wait(30)
 
         for name, values in latencies.items():
             result[f"{name}_p50_ms"] = round(percentile(values, 0.5), 2)

@@ -34,11 +34,15 @@ def _topic(cls: type) -> str:
     return topic
 
 
-def _resolve(topic: str) -> Any:
+def resolve_cached(topic: str) -> Any:
+    """The class stored under ``topic`` (cached)."""
     cls = _class_cache.get(topic)
     if cls is None:
         cls = _class_cache[topic] = resolve_topic(topic)
     return cls
+
+
+_resolve = resolve_cached
 
 
 def _enc_dataclass(obj: Any) -> dict[str, Any]:

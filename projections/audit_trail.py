@@ -82,7 +82,7 @@ def row(change: Change) -> tuple[Any, ...]:
         change.at,
         change.aggregate_id,
         change.aggregate,
-        f"{change.aggregate}.{change.event}",
+        change.key,
         change.actor,
         change.on_behalf_of,
         project_id,

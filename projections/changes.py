@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
+import msgspec
 from eventsourcing.persistence import Notification
 
-from eventstore.transcoder import MsgspecTranscoder
+from projections.light import EventData, light
 
 # Classes that hold part of an aggregate's events, named after the aggregate.
 AGGREGATE_NAMES = {
@@ -28,7 +28,10 @@ class Change:
     version: int
     type: str
     at: datetime
-    data: dict[str, Any]
+    data: EventData
+    actor: str | None = None
+    on_behalf_of: str | None = None
+    correlation_id: str | None = None
 
     @property
     def aggregate(self) -> str:
@@ -40,28 +43,21 @@ class Change:
         return self.type.rsplit(".", 1)[-1]
 
     @property
-    def actor(self) -> str | None:
-        by = self.data.get("by")
-        return getattr(by, "person", None)
-
-    @property
-    def on_behalf_of(self) -> str | None:
-        by = self.data.get("by")
-        return getattr(by, "on_behalf_of", None)
-
-    @property
-    def correlation_id(self) -> str | None:
-        by = self.data.get("by")
-        return getattr(by, "correlation_id", None)
+    def key(self) -> str:
+        """``Aggregate.Event``, e.g. ``Project.VoteCast`` (class aliases resolved)."""
+        return f"{self.aggregate}.{self.event}"
 
 
-_transcoder = MsgspecTranscoder()
+_decoder = msgspec.json.Decoder()
 
 
 def to_change(note: Notification) -> Change:
-    """Decode a notification (its state keeps exact types: UUID, Decimal, dates...)."""
-    data = _transcoder.decode(note.state)
-    at = data.pop("timestamp")
+    """Decode a notification; attributes convert when read (see ``projections.light``)."""
+    raw = _decoder.decode(note.state)
+    at = light(raw.pop("timestamp"))
+    data = EventData(raw)
+    by = raw.get("by")
+    who = by["v"] if type(by) is dict and by.get("__t") == "dc" else {}
     return Change(
         position=note.id,
         aggregate_id=note.originator_id,  # type: ignore[arg-type]
@@ -69,4 +65,7 @@ def to_change(note: Notification) -> Change:
         type=note.topic.split(":", 1)[-1],
         at=at,
         data=data,
+        actor=who.get("person"),
+        on_behalf_of=who.get("on_behalf_of"),
+        correlation_id=who.get("correlation_id"),
     )

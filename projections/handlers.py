@@ -15,7 +15,7 @@ HANDLERS: dict[str, Callable[[Batch, Change], None]] = {**STATE_HANDLERS, **SUBJ
 def apply_changes(batch: Batch, changes: list[Change]) -> None:
     """Apply changes, in order, to the documents in ``batch``."""
     for change in changes:
-        handler = HANDLERS.get(f"{change.aggregate}.{change.event}")
+        handler = HANDLERS.get(change.key)
         if handler is not None:
             handler(batch, change)
 

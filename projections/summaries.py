@@ -68,7 +68,7 @@ _TEMPLATES: dict[str, Callable[[Change], str]] = {
 
 def summarise(change: Change) -> str:
     """A short sentence an auditor can read."""
-    key = f"{change.aggregate}.{change.event}"
+    key = change.key
     template = _TEMPLATES.get(key)
     if template is not None:
         return template(change)
