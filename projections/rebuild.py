@@ -68,6 +68,9 @@ async def rebuild_many(
         position, applied = await _catch_up(
             conn, store, projections, suffix, 0, head, batch_size, progress
         )
+        for projection in projections:  # fresh tables have no statistics for the planner
+            for base in projection.tables:
+                await conn.execute(f"ANALYZE {store.names.q(base + suffix)}")
         async with conn.transaction():
             for projection in sorted(projections, key=lambda p: p.name):
                 await lock_position(conn, store.names, projection.name)
