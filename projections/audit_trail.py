@@ -117,6 +117,19 @@ def _where(f: AuditFilter) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
+def _order(f: AuditFilter) -> str:
+    """Position order, spelled so the planner walks the filtered column's index.
+
+    With ``actor = $x`` fixed, ``ORDER BY actor, position`` is the same order as
+    ``ORDER BY position``, but only the (actor, position) index provides it: otherwise
+    the planner may walk the whole trail by position, filtering.
+    """
+    for column, value in (("project_id", f.project_id), ("actor", f.actor), ("type", f.type)):
+        if value is not None:
+            return f"{column}, position"
+    return "position"
+
+
 async def query(
     pool: asyncpg.Pool, names: StoreNames, f: AuditFilter, limit: int
 ) -> tuple[list[dict[str, Any]], int | None]:
@@ -125,7 +138,7 @@ async def query(
     params.append(limit + 1)
     sql = (
         f"SELECT {', '.join(COLUMNS)} FROM {table(names, TABLE)} WHERE {where} "
-        f"ORDER BY position LIMIT ${len(params)}"
+        f"ORDER BY {_order(f)} LIMIT ${len(params)}"
     )
     async with pool.acquire() as conn:
         rows = await conn.fetch(sql, *params)
@@ -139,7 +152,9 @@ async def stream(
 ) -> AsyncIterator[dict[str, Any]]:
     """Every matching row, read with a server-side cursor: constant memory."""
     where, params = _where(f)
-    sql = f"SELECT {', '.join(COLUMNS)} FROM {table(names, TABLE)} WHERE {where} ORDER BY position"
+    sql = (
+        f"SELECT {', '.join(COLUMNS)} FROM {table(names, TABLE)} WHERE {where} ORDER BY {_order(f)}"
+    )
     async with pool.acquire() as conn, conn.transaction():
         async for r in conn.cursor(sql, *params, prefetch=chunk):
             yield dict(r)

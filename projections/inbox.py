@@ -13,7 +13,14 @@ from projections.governance_state import DELEGATIONS, INBOX
 
 
 async def inbox_for(
-    pool: asyncpg.Pool, names: StoreNames, person: str, today: date, now: datetime
+    pool: asyncpg.Pool,
+    names: StoreNames,
+    person: str,
+    today: date,
+    now: datetime,
+    *,
+    offset: int = 0,
+    limit: int = 500,
 ) -> list[dict[str, Any]]:
     """Items owed by ``person``, or by someone who delegated to them (then ``for`` is set)."""
     cols = "i.subject_id, i.kind, i.project_id, i.portfolio_id, i.title, i.due, i.since, "
@@ -29,10 +36,10 @@ async def inbox_for(
         "AND (d.portfolio_id IS NULL OR d.portfolio_id = i.portfolio_id) "
         "AND (d.project_id IS NULL OR d.project_id = i.project_id) "
         "WHERE d.delegate = $1 AND NOT d.revoked AND d.starts <= $2 AND d.ends > $2) x "
-        "ORDER BY due NULLS LAST, since LIMIT 500"
+        "ORDER BY due NULLS LAST, since, subject_id, kind LIMIT $3 OFFSET $4"
     )
     async with pool.acquire() as conn:
-        rows = await conn.fetch(sql, person, now)
+        rows = await conn.fetch(sql, person, now, limit, offset)
     return [
         {
             "subject_id": str(r["subject_id"]),

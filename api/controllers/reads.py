@@ -108,8 +108,14 @@ class InboxReads(Controller):
         principal: Principal,
         store: Store,
         min_position: int | None = MinPosition,
+        after: str | None = Parameter(default=None, max_length=20),
+        limit: int = Limit,
     ) -> dict[str, Any]:
         await ensure_position(store, settings_of(request), min_position)
-        now = utc_now()
-        items = await inbox.inbox_for(store.pool, store.names, principal.sub, now.date(), now)
-        return {"person": principal.sub, "items": items, "next": None}
+        now, offset = utc_now(), parse_cursor(after)
+        items = await inbox.inbox_for(
+            store.pool, store.names, principal.sub, now.date(), now, offset=offset, limit=limit + 1
+        )
+        more = len(items) > limit
+        nxt = str(offset + limit) if more else None
+        return {"person": principal.sub, "items": items[:limit], "next": nxt}
