@@ -45,9 +45,10 @@ from api.settings import Settings
 from bench.dataset import DatasetInfo, load_dataset, log, resolve_database
 from eventstore.database import Store, open_store
 from eventstore.schema import StoreNames, drop_schema
-from projections.audit_trail import COLUMNS
+from projections.audit_trail import AuditFilter, page_sql
 from projections.base import table
 from projections.governance_state import DELEGATIONS, INBOX, PORTFOLIOS, PROJECTS
+from projections.inbox import inbox_sql
 from projections.rebuild import rebuild
 from projections.registry import all_projections, create_tables
 
@@ -86,9 +87,12 @@ async def actor_window(store: Store, actor: str) -> tuple[datetime, datetime]:
     return lo + span / 4, lo + span * 3 / 4
 
 
+_P = uuid.UUID(int=0)  # placeholders: only the statement's shape matters here
+_T = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def sql_of(names: StoreNames) -> dict[str, str]:
     """The SQL each endpoint runs (as in ``projections``), for EXPLAIN ANALYZE."""
-    audit = f"SELECT {', '.join(COLUMNS)} FROM {table(names, 'rm_audit')} WHERE position > $1 "
     pr, ib = table(names, PROJECTS), table(names, INBOX)
     return {
         "portfolio_view": (
@@ -101,20 +105,9 @@ def sql_of(names: StoreNames) -> dict[str, str]:
             f"FROM {ib} WHERE portfolio_id = $1"
         ),
         "project_detail": f"SELECT doc FROM {pr} WHERE project_id = $1",
-        "inbox": (
-            "SELECT i.subject_id, i.kind, i.project_id, i.portfolio_id, i.title, i.due, i.since, "
-            "CASE WHEN i.person = $1 THEN NULL ELSE i.person END AS on_behalf_of "
-            f"FROM {ib} i WHERE i.person = $1 "
-            "OR (i.kind IN ('vote', 'decision', 'cr_vote', 'cr_decision') AND EXISTS ("
-            f"SELECT 1 FROM {table(names, DELEGATIONS)} d WHERE d.delegate = $1 "
-            "AND d.delegator = i.person AND NOT d.revoked AND d.starts <= $2 AND d.ends > $2 "
-            "AND (d.portfolio_id IS NULL OR d.portfolio_id = i.portfolio_id) "
-            "AND (d.project_id IS NULL OR d.project_id = i.project_id))) "
-            "ORDER BY i.due NULLS LAST, i.since LIMIT 500"
-        ),
-        "audit_by_project": audit + "AND project_id = $2 ORDER BY position LIMIT $3",
-        "audit_by_actor": audit
-        + "AND actor = $2 AND at >= $3 AND at < $4 ORDER BY position LIMIT $5",
+        "inbox": inbox_sql(names),
+        "audit_by_project": page_sql(names, AuditFilter(project_id=_P), 101)[0],
+        "audit_by_actor": page_sql(names, AuditFilter(actor="", start=_T, end=_T), 101)[0],
     }
 
 
@@ -270,7 +263,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "portfolio_view": [info.portfolios[0]],
             "portfolio_view_pending": [info.portfolios[0], now.date()],
             "project_detail": [project_sample[0]],
-            "inbox": [busy, now],  # the app also passes an unused $2 (today)
+            "inbox": [busy, now, 101, 0],
             "audit_by_project": [0, project_sample[0], 101],
             "audit_by_actor": [0, busy, start, end, 101],
         }

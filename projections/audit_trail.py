@@ -117,6 +117,17 @@ def _where(f: AuditFilter) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
+def page_sql(names: StoreNames, f: AuditFilter, limit: int) -> tuple[str, list[Any]]:
+    """The statement and parameters of one page of the trail."""
+    where, params = _where(f)
+    params.append(limit)
+    sql = (
+        f"SELECT {', '.join(COLUMNS)} FROM {table(names, TABLE)} WHERE {where} "
+        f"ORDER BY {_order(f)} LIMIT ${len(params)}"
+    )
+    return sql, params
+
+
 def _order(f: AuditFilter) -> str:
     """Position order, spelled so the planner walks the filtered column's index.
 
@@ -134,12 +145,7 @@ async def query(
     pool: asyncpg.Pool, names: StoreNames, f: AuditFilter, limit: int
 ) -> tuple[list[dict[str, Any]], int | None]:
     """A page of the trail in position order, and the cursor for the next page."""
-    where, params = _where(f)
-    params.append(limit + 1)
-    sql = (
-        f"SELECT {', '.join(COLUMNS)} FROM {table(names, TABLE)} WHERE {where} "
-        f"ORDER BY {_order(f)} LIMIT ${len(params)}"
-    )
+    sql, params = page_sql(names, f, limit + 1)
     async with pool.acquire() as conn:
         rows = await conn.fetch(sql, *params)
     items = [dict(r) for r in rows[:limit]]

@@ -23,21 +23,7 @@ async def inbox_for(
     limit: int = 500,
 ) -> list[dict[str, Any]]:
     """Items owed by ``person``, or by someone who delegated to them (then ``for`` is set)."""
-    cols = "i.subject_id, i.kind, i.project_id, i.portfolio_id, i.title, i.due, i.since, "
-    # Two branches so each uses its index: what the person owes, and what is owed by
-    # someone who delegated to them (active now, in scope).
-    sql = (
-        f"SELECT * FROM (SELECT {cols} NULL::text AS on_behalf_of "
-        f"FROM {table(names, INBOX)} i WHERE i.person = $1 "
-        f"UNION ALL SELECT {cols} i.person AS on_behalf_of "
-        f"FROM {table(names, DELEGATIONS)} d JOIN {table(names, INBOX)} i "
-        "ON i.person = d.delegator AND i.person <> $1 "
-        "AND i.kind IN ('vote', 'decision', 'cr_vote', 'cr_decision') "
-        "AND (d.portfolio_id IS NULL OR d.portfolio_id = i.portfolio_id) "
-        "AND (d.project_id IS NULL OR d.project_id = i.project_id) "
-        "WHERE d.delegate = $1 AND NOT d.revoked AND d.starts <= $2 AND d.ends > $2) x "
-        "ORDER BY due NULLS LAST, since, subject_id, kind LIMIT $3 OFFSET $4"
-    )
+    sql = inbox_sql(names)
     async with pool.acquire() as conn:
         rows = await conn.fetch(sql, person, now, limit, offset)
     return [
@@ -68,3 +54,22 @@ async def overdue_items(
             limit,
         )
     return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def inbox_sql(names: StoreNames) -> str:
+    """Parameters: $1 person, $2 now, $3 limit, $4 offset."""
+    cols = "i.subject_id, i.kind, i.project_id, i.portfolio_id, i.title, i.due, i.since, "
+    # Two branches so each uses its index: what the person owes, and what is owed by
+    # someone who delegated to them (active now, in scope).
+    return (
+        f"SELECT * FROM (SELECT {cols} NULL::text AS on_behalf_of "
+        f"FROM {table(names, INBOX)} i WHERE i.person = $1 "
+        f"UNION ALL SELECT {cols} i.person AS on_behalf_of "
+        f"FROM {table(names, DELEGATIONS)} d JOIN {table(names, INBOX)} i "
+        "ON i.person = d.delegator AND i.person <> $1 "
+        "AND i.kind IN ('vote', 'decision', 'cr_vote', 'cr_decision') "
+        "AND (d.portfolio_id IS NULL OR d.portfolio_id = i.portfolio_id) "
+        "AND (d.project_id IS NULL OR d.project_id = i.project_id) "
+        "WHERE d.delegate = $1 AND NOT d.revoked AND d.starts <= $2 AND d.ends > $2) x "
+        "ORDER BY due NULLS LAST, since, subject_id, kind LIMIT $3 OFFSET $4"
+    )
