@@ -41,7 +41,9 @@ class AuditTrail:
         t = table(names, TABLE, suffix)
         ix = [
             ("project_id, position", "project_id"),
-            ("actor, position", "actor"),
+            # ``at`` as a key column: a time range is checked inside the index while
+            # the scan walks the actor's events in position order.
+            ("actor, position, at", "actor"),
             ("type, position", "type"),
             ("at", "at"),
             ("portfolio_id, position", "portfolio_id"),
