@@ -125,22 +125,9 @@ def page_sql(names: StoreNames, f: AuditFilter, limit: int) -> tuple[str, list[A
     params.append(limit)
     sql = (
         f"SELECT {', '.join(COLUMNS)} FROM {table(names, TABLE)} WHERE {where} "
-        f"ORDER BY {_order(f)} LIMIT ${len(params)}"
+        f"ORDER BY position LIMIT ${len(params)}"
     )
     return sql, params
-
-
-def _order(f: AuditFilter) -> str:
-    """Position order, spelled so the planner walks the filtered column's index.
-
-    With ``actor = $x`` fixed, ``ORDER BY actor, position`` is the same order as
-    ``ORDER BY position``, but only the (actor, position) index provides it: otherwise
-    the planner may walk the whole trail by position, filtering.
-    """
-    for column, value in (("project_id", f.project_id), ("actor", f.actor), ("type", f.type)):
-        if value is not None:
-            return f"{column}, position"
-    return "position"
 
 
 async def query(
@@ -160,9 +147,7 @@ async def stream(
 ) -> AsyncIterator[dict[str, Any]]:
     """Every matching row, read with a server-side cursor: constant memory."""
     where, params = _where(f)
-    sql = (
-        f"SELECT {', '.join(COLUMNS)} FROM {table(names, TABLE)} WHERE {where} ORDER BY {_order(f)}"
-    )
+    sql = f"SELECT {', '.join(COLUMNS)} FROM {table(names, TABLE)} WHERE {where} ORDER BY position"
     async with pool.acquire() as conn, conn.transaction():
         async for r in conn.cursor(sql, *params, prefetch=chunk):
             yield dict(r)
