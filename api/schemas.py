@@ -7,7 +7,6 @@ decimal strings, never floats.
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -146,15 +145,6 @@ class Health(Response):
     status: str
     database: str
     position: int | None
-
-
-class Page(Response):
-    items: list[Any]
-    next: str | None
-
-
-def to_decimal(text: str) -> Decimal:
-    return Decimal(text)
 
 
 class DraftChangeRequest(Request):

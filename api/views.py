@@ -10,8 +10,7 @@ import msgspec
 
 from domain.gate_review import Condition, DecisionRecord, Review, VoteRecord
 from domain.money import Money
-from domain.policy import Actor, GovernanceTemplate
-from domain.portfolio import Portfolio
+from domain.policy import Actor
 from domain.project import Project
 
 
@@ -68,16 +67,6 @@ class DecisionView(View):
     condition_ids: list[UUID]
 
 
-class GateView(View):
-    name: str
-    title: str
-    opens_stage: str
-    quorum: int
-    mandatory_voters: list[str]
-    chair_must_confirm: bool
-    required_signoffs: list[str]
-
-
 class ProjectView(View):
     id: UUID
     version: int
@@ -98,18 +87,6 @@ class ProjectView(View):
     created_at: datetime
     modified_at: datetime
     as_of_position: int | None = None
-
-
-class PortfolioView(View):
-    id: UUID
-    version: int
-    name: str
-    objectives: list[str]
-    envelope: MoneyView
-    board: dict[str, Any]
-    template: str
-    gates: list[GateView]
-    created_at: datetime
 
 
 def money(m: Money) -> MoneyView:
@@ -163,21 +140,6 @@ def decision(d: DecisionRecord) -> DecisionView:
     )
 
 
-def gates(t: GovernanceTemplate) -> list[GateView]:
-    return [
-        GateView(
-            g.name,
-            g.title,
-            g.opens_stage,
-            g.policy.quorum,
-            list(g.policy.mandatory_voters),
-            g.policy.chair_must_confirm,
-            [s.deliverable for s in g.required_signoffs],
-        )
-        for g in t.gates
-    ]
-
-
 def project_view(p: Project, as_of_position: int | None = None) -> ProjectView:
     b, t = p.baseline, p.tolerances
     return ProjectView(
@@ -205,18 +167,4 @@ def project_view(p: Project, as_of_position: int | None = None) -> ProjectView:
         created_at=p.created_on,
         modified_at=p.modified_on,
         as_of_position=as_of_position,
-    )
-
-
-def portfolio_view(p: Portfolio) -> PortfolioView:
-    return PortfolioView(
-        id=p.id,
-        version=p.version,
-        name=p.name,
-        objectives=list(p.objectives),
-        envelope=money(p.envelope),
-        board={"members": list(p.board.members), "chair": p.board.chair},
-        template=f"{p.template.name} v{p.template.version}",
-        gates=gates(p.template),
-        created_at=p.created_on,
     )
