@@ -11,9 +11,9 @@ from uuid import UUID
 import asyncpg
 
 from eventstore.schema import StoreNames
+from projections.audit_sql import insert_audit_rows_sql
 from projections.base import index_name, table
 from projections.changes import Change
-from projections.summaries import summarise
 
 TABLE = "rm_audit"
 COLUMNS = (
@@ -32,10 +32,11 @@ COLUMNS = (
 
 
 class AuditTrail:
-    """Projection ``audit``: append-only rows, written with COPY."""
+    """Projection ``audit``: append-only rows, computed by PostgreSQL from the events."""
 
     name = "audit"
     tables = (TABLE,)
+    decodes = False  # reads the events table itself: no Python decoding needed
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:
         t = table(names, TABLE, suffix)
@@ -62,36 +63,16 @@ class AuditTrail:
     async def apply(
         self, conn: asyncpg.Connection, names: StoreNames, changes: Sequence[Change], suffix: str
     ) -> None:
-        records = [row(c) for c in changes]
-        await conn.copy_records_to_table(
-            TABLE + suffix, records=records, columns=COLUMNS, schema_name=names.schema
-        )
+        if changes:
+            await self.apply_range(
+                conn, names, changes[0].position - 1, changes[-1].position, suffix
+            )
 
-
-def _scope(change: Change) -> tuple[UUID | None, UUID | None]:
-    data = change.data
-    if change.aggregate == "Project":
-        return change.aggregate_id, data.get("portfolio_id")
-    if change.aggregate == "Portfolio":
-        return None, change.aggregate_id
-    return data.get("project_id"), data.get("portfolio_id")
-
-
-def row(change: Change) -> tuple[Any, ...]:
-    project_id, portfolio_id = _scope(change)
-    return (
-        change.position,
-        change.at,
-        change.aggregate_id,
-        change.aggregate,
-        change.key,
-        change.actor,
-        change.on_behalf_of,
-        project_id,
-        portfolio_id,
-        change.correlation_id,
-        summarise(change),
-    )
+    async def apply_range(
+        self, conn: asyncpg.Connection, names: StoreNames, after: int, upto: int, suffix: str
+    ) -> None:
+        """Rows for the events with ``after < position <= upto`` (one statement)."""
+        await conn.execute(insert_audit_rows_sql(names, table(names, TABLE, suffix)), after, upto)
 
 
 @dataclass(frozen=True)
