@@ -191,14 +191,21 @@ def _notification(r: asyncpg.Record) -> Notification:
 
 
 async def select_notifications_on(
-    conn: asyncpg.Connection, names: StoreNames, after: int, limit: int
+    conn: asyncpg.Connection,
+    names: StoreNames,
+    after: int,
+    limit: int,
+    *,
+    upto: int | None = None,
 ) -> list[Notification]:
-    """Notifications after a position, read on the caller's connection (and transaction)."""
+    """Notifications after a position (up to ``upto``), read on the caller's connection."""
     rows = await conn.fetch(
         "SELECT notification_id, originator_id, originator_version, topic, state "
         f"FROM {names.q(names.events)} WHERE notification_id > $1 "
+        "AND ($3::bigint IS NULL OR notification_id <= $3) "
         "ORDER BY notification_id LIMIT $2",
         after,
         limit,
+        upto,
     )
     return [_notification(r) for r in rows]

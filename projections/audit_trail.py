@@ -36,7 +36,6 @@ class AuditTrail:
 
     name = "audit"
     tables = (TABLE,)
-    decodes = False  # reads the events table itself: no Python decoding needed
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:
         t = table(names, TABLE, suffix)
@@ -70,9 +69,11 @@ class AuditTrail:
 
     async def apply_range(
         self, conn: asyncpg.Connection, names: StoreNames, after: int, upto: int, suffix: str
-    ) -> None:
+    ) -> int:
         """Rows for the events with ``after < position <= upto`` (one statement)."""
-        await conn.execute(insert_audit_rows_sql(names, table(names, TABLE, suffix)), after, upto)
+        sql = insert_audit_rows_sql(names, table(names, TABLE, suffix))
+        status = await conn.execute(sql, after, upto)
+        return int(status.rsplit(" ", 1)[-1])
 
 
 @dataclass(frozen=True)

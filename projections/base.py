@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import asyncpg
 
@@ -27,6 +27,32 @@ class Projection(Protocol):
     ) -> None:
         """Apply a batch of changes to the tables (inside the caller's transaction)."""
         ...
+
+
+@runtime_checkable
+class RangeProjection(Protocol):
+    """A projection the database computes from the events table, by position range."""
+
+    name: str
+
+    async def apply_range(
+        self, conn: asyncpg.Connection, names: StoreNames, after: int, upto: int, suffix: str
+    ) -> int:
+        """Apply the events with ``after < position <= upto``; returns how many."""
+        ...
+
+
+@runtime_checkable
+class BulkProjection(Protocol):
+    """A projection that can rebuild in memory and write its tables once."""
+
+    def bulk(self) -> Any: ...
+
+    def apply_bulk(self, state: Any, changes: Sequence[Change]) -> None: ...
+
+    async def flush_bulk(
+        self, conn: asyncpg.Connection, names: StoreNames, suffix: str, state: Any
+    ) -> None: ...
 
 
 def table(names: StoreNames, base: str, suffix: str = "") -> str:

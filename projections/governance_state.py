@@ -90,6 +90,21 @@ class GovernanceState:
         apply_changes(batch, list(changes))
         await _write(conn, names, suffix, batch)
 
+    def bulk(self) -> Batch:
+        """State for a rebuild kept in memory: every document, written once at the end."""
+        return Batch()
+
+    def apply_bulk(self, state: Batch, changes: Sequence[Change]) -> None:
+        apply_changes(state, list(changes))
+
+    async def flush_bulk(
+        self, conn: asyncpg.Connection, names: StoreNames, suffix: str, state: Batch
+    ) -> None:
+        state.dirty_portfolios.update(state.portfolios)
+        state.dirty_projects.update(state.projects)
+        state.dirty_subjects.update(state.subjects)
+        await _write(conn, names, suffix, state)
+
 
 async def _load(
     conn: asyncpg.Connection,

@@ -8,7 +8,7 @@ tables by renaming and records the new position, in one transaction.
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -18,11 +18,12 @@ import asyncpg
 
 from eventstore.database import Store
 from eventstore.recorder import select_notifications_on
-from projections.base import Projection
+from projections.base import BulkProjection, Projection, RangeProjection
 from projections.changes import to_change
 from projections.tracking import lock_position, set_position
 
 Progress = Callable[[int, int], None]
+RANGE = 50_000  # positions per statement for projections computed in SQL
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,9 @@ async def rebuild_many(
     batch_size: int = 5000,
     progress: Progress | None = None,
 ) -> RebuildResult:
-    """Rebuild several projections in one pass over the log (each event decoded once),
-    then switch all of them in one transaction."""
+    """Rebuild several projections side by side (each on its own connection, so SQL-side
+    work runs on the database's core while Python applies the rest), then switch all of
+    them in one transaction."""
     suffix = "__rb" + secrets.token_hex(3)
     started = time.perf_counter()
     async with store.pool.acquire() as conn:
@@ -64,20 +66,27 @@ async def rebuild_many(
             await _drop_leftovers(conn, store, projection)
             for statement in projection.ddl(store.names, suffix):
                 await conn.execute(statement)
-        head = await store.events.max_notification_id() or 0
-        position, applied = await _catch_up(
-            conn, store, projections, suffix, 0, head, batch_size, progress
-        )
+    head = await store.events.max_notification_id() or 0
+    reached: dict[str, int] = {p.name: 0 for p in projections}
+
+    def report(name: str, position: int) -> None:
+        reached[name] = position
+        if progress:
+            progress(min(reached.values()), head)
+
+    results = await asyncio.gather(
+        *(_bulk(store, p, suffix, head, batch_size, report) for p in projections)
+    )
+    applied = min(results)
+    position = head
+    async with store.pool.acquire() as conn:
         for projection in projections:  # fresh tables have no statistics for the planner
             for base in projection.tables:
                 await conn.execute(f"ANALYZE {store.names.q(base + suffix)}")
         async with conn.transaction():
             for projection in sorted(projections, key=lambda p: p.name):
                 await lock_position(conn, store.names, projection.name)
-            head = await store.events.max_notification_id() or 0
-            position, more = await _catch_up(
-                conn, store, projections, suffix, position, head, batch_size, None, in_tx=True
-            )
+            position, more = await _catch_up(conn, store, projections, suffix, position, batch_size)
             applied += more
             for projection in projections:
                 await _swap(conn, store, projection, suffix)
@@ -88,32 +97,89 @@ async def rebuild_many(
     return RebuildResult(name, applied, position, time.perf_counter() - started)
 
 
+async def _bulk(
+    store: Store,
+    projection: Projection,
+    suffix: str,
+    head: int,
+    batch_size: int,
+    report: Callable[[str, int], None],
+) -> int:
+    """Apply every event up to ``head`` into the new tables; returns how many."""
+    async with store.pool.acquire() as conn:
+        if isinstance(projection, RangeProjection):
+            return await _bulk_ranges(conn, store, projection, suffix, head, report)
+        return await _bulk_changes(conn, store, projection, suffix, head, batch_size, report)
+
+
+async def _bulk_ranges(
+    conn: asyncpg.Connection,
+    store: Store,
+    projection: RangeProjection,
+    suffix: str,
+    head: int,
+    report: Callable[[str, int], None],
+) -> int:
+    """A projection computed in SQL: position ranges, nothing fetched into Python."""
+    position = applied = 0
+    while position < head:
+        upto = min(position + RANGE, head)
+        async with conn.transaction():
+            applied += await projection.apply_range(conn, store.names, position, upto, suffix)
+        position = upto
+        report(projection.name, position)
+    return applied
+
+
+async def _bulk_changes(
+    conn: asyncpg.Connection,
+    store: Store,
+    projection: Projection,
+    suffix: str,
+    head: int,
+    batch_size: int,
+    report: Callable[[str, int], None],
+) -> int:
+    """A projection applied in Python; with ``bulk()`` its state stays in memory and is
+    written once at the end, else each batch is applied in a transaction."""
+    state = projection.bulk() if isinstance(projection, BulkProjection) else None
+    position = applied = 0
+    while position < head:
+        notes = await select_notifications_on(conn, store.names, position, batch_size, upto=head)
+        if not notes:
+            break
+        changes = [to_change(n) for n in notes]
+        if state is not None:
+            projection.apply_bulk(state, changes)  # type: ignore[union-attr]
+        else:
+            async with conn.transaction():
+                await projection.apply(conn, store.names, changes, suffix)
+        position, applied = notes[-1].id, applied + len(notes)
+        report(projection.name, position)
+    if state is not None:
+        async with conn.transaction():
+            await projection.flush_bulk(conn, store.names, suffix, state)  # type: ignore[union-attr]
+    return applied
+
+
 async def _catch_up(
     conn: asyncpg.Connection,
     store: Store,
     projections: Sequence[Projection],
     suffix: str,
     position: int,
-    head: int,
     batch_size: int,
-    progress: Progress | None,
-    *,
-    in_tx: bool = False,
 ) -> tuple[int, int]:
+    """Inside the switch transaction: what arrived since the bulk phase, for everyone."""
     applied = 0
     while True:
         notes = await select_notifications_on(conn, store.names, position, batch_size)
         if not notes:
             return position, applied
         changes = [to_change(n) for n in notes]
-        async with contextlib.AsyncExitStack() as stack:
-            if not in_tx:
-                await stack.enter_async_context(conn.transaction())
-            for projection in projections:
-                await projection.apply(conn, store.names, changes, suffix)
+        for projection in projections:
+            await projection.apply(conn, store.names, changes, suffix)
         position, applied = notes[-1].id, applied + len(notes)
-        if progress:
-            progress(position, max(head, position))
 
 
 async def _swap(
