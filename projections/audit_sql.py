@@ -109,7 +109,7 @@ def insert_audit_rows_sql(names: StoreNames, target: str) -> str:
         "ELSE (j->'portfolio_id'->>'v')::uuid END, "
         f"{_BY}->>'correlation_id', {summary_sql()} "
         f"FROM {names.q(names.events)} e "
-        "CROSS JOIN LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS j) s "
+        "CROSS JOIN LATERAL (SELECT convert_from(e.state, 'UTF8')::jsonb AS j OFFSET 0) s "
         f"CROSS JOIN LATERAL (SELECT {_aggregate_sql()} AS agg, "
         "split_part(split_part(e.topic, ':', 2), '.', 2) AS ev) y "
         "CROSS JOIN LATERAL (SELECT y.agg, y.ev, y.agg || '.' || y.ev AS kind) x "

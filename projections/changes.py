@@ -48,15 +48,16 @@ class Change:
         return f"{self.aggregate}.{self.event}"
 
 
-_decoder = msgspec.json.Decoder()
+_decoder = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_by_decoder = msgspec.json.Decoder()
 
 
 def to_change(note: Notification) -> Change:
     """Decode a notification; attributes convert when read (see ``projections.light``)."""
     raw = _decoder.decode(note.state)
-    at = light(raw.pop("timestamp"))
+    at = light(_by_decoder.decode(raw.pop("timestamp")))
     data = EventData(raw)
-    by = raw.get("by")
+    by = _by_decoder.decode(raw["by"]) if "by" in raw else None
     who = by["v"] if type(by) is dict and by.get("__t") == "dc" else {}
     return Change(
         position=note.id,

@@ -15,6 +15,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import msgspec
+
 from eventstore.transcoder import TAG, resolve_cached
 
 
@@ -81,19 +83,27 @@ def light(raw: Any) -> Any:
     return raw
 
 
+_decode_value = msgspec.json.Decoder().decode
+
+
 class EventData:
-    """An event's attributes, converted when read: ``data["gate"]``, ``data.get(...)``."""
+    """An event's attributes, parsed and converted only when read (``data["gate"]``).
+
+    ``raw`` maps each top-level attribute to its undecoded JSON (``msgspec.Raw``), so the
+    parts a projection never reads (a vote's evidence, a project's template) cost only
+    the scan that skipped them.
+    """
 
     __slots__ = ("_raw",)
 
-    def __init__(self, raw: dict[str, Any]) -> None:
+    def __init__(self, raw: dict[str, msgspec.Raw]) -> None:
         self._raw = raw
 
     def __getitem__(self, key: str) -> Any:
-        return light(self._raw[key])
+        return light(_decode_value(self._raw[key]))
 
     def get(self, key: str, default: Any = None) -> Any:
-        return light(self._raw[key]) if key in self._raw else default
+        return self[key] if key in self._raw else default
 
     def __contains__(self, key: object) -> bool:
         return key in self._raw

@@ -163,11 +163,11 @@ def review_requested(batch: Batch, c: Change) -> None:
     doc = batch.project(c)
     if doc is None:
         return
-    gate, by = c.data["gate"], c.data["by"]
+    gate = c.data["gate"]
     due = c.at.date() + timedelta(days=_gate(doc, gate)["vote_due_days"])
     doc["review"] = {
         "gate": gate,
-        "requested_by": [p for p in (by.person, by.on_behalf_of) if p],
+        "requested_by": [p for p in (c.actor, c.on_behalf_of) if p],
         "requested_at": c.at.isoformat(),
         "due": due.isoformat(),
         "votes": {},
@@ -185,8 +185,7 @@ def evidence_amended(batch: Batch, c: Change) -> None:
 def vote_cast(batch: Batch, c: Change) -> None:
     doc = batch.project(c)
     if doc is not None and doc["review"] is not None:
-        by = c.data["by"]
-        doc["review"]["votes"][by.on_behalf_of or by.person] = _val(c.data["vote"])
+        doc["review"]["votes"][c.on_behalf_of or c.actor] = _val(c.data["vote"])
 
 
 def gate_decided(batch: Batch, c: Change) -> None:
@@ -195,13 +194,12 @@ def gate_decided(batch: Batch, c: Change) -> None:
         return
     gate, decision = c.data["gate"], _val(c.data["decision"])
     doc["review"] = None
-    by = c.data["by"]
     doc["decisions"].append(
         {
             "gate": gate,
             "decision": decision,
             "rationale": c.data["rationale"],
-            "decided_by": {"person": by.person, "on_behalf_of": by.on_behalf_of},
+            "decided_by": {"person": c.actor, "on_behalf_of": c.on_behalf_of},
             "decided_at": c.at.isoformat(),
             "position": c.position,
             "seen_position": c.data.get("seen_position"),

@@ -37,14 +37,13 @@ def _impact(impact: Any) -> Doc:
 
 
 def cr_created(batch: Batch, c: Change) -> None:
-    by = c.data["by"]
     batch.subjects[c.aggregate_id] = {
         "kind": "change_request",
         "project_id": str(c.data["project_id"]),
         "portfolio_id": str(c.data["portfolio_id"]),
         **_impact(c.data["impact"]),
         "status": "draft",
-        "submitter": by.on_behalf_of or by.person,
+        "submitter": c.on_behalf_of or c.actor,
         "route": None,
         "due": None,
         "assessment": None,
@@ -83,8 +82,7 @@ def cr_assessed(batch: Batch, c: Change) -> None:
 def cr_vote(batch: Batch, c: Change) -> None:
     doc = _subject(batch, c)
     if doc is not None:
-        by = c.data["by"]
-        doc["votes"][by.on_behalf_of or by.person] = _val(c.data["vote"])
+        doc["votes"][c.on_behalf_of or c.actor] = _val(c.data["vote"])
 
 
 _CR_OUTCOME = {"approve": "approved", "reject": "rejected", "defer": "deferred"}
@@ -94,13 +92,13 @@ def cr_decided(batch: Batch, c: Change) -> None:
     doc = _subject(batch, c)
     if doc is None:
         return
-    decision, by = _val(c.data["decision"]), c.data["by"]
+    decision = _val(c.data["decision"])
     doc["status"] = _CR_OUTCOME[decision]
     doc["decisions"].append(
         {
             "decision": decision,
             "rationale": c.data["rationale"],
-            "decided_by": {"person": by.person, "on_behalf_of": by.on_behalf_of},
+            "decided_by": {"person": c.actor, "on_behalf_of": c.on_behalf_of},
             "decided_at": c.at.isoformat(),
             "position": c.position,
         }
@@ -154,7 +152,7 @@ def signoff_declined(batch: Batch, c: Change) -> None:
 
 def delegated(batch: Batch, c: Change) -> None:
     d = c.data["delegation"]
-    book = c.data["by"].person
+    book = c.actor
     batch.delegations[d.id] = (
         d.id,
         book,
