@@ -105,6 +105,30 @@ class ChangeRequestController(Controller):
         )
         return answer(result)
 
+    @post("/amend", operation_id="amendChangeRequest", summary="Submitter amends; resets votes")
+    async def amend(
+        self,
+        change_request_id: UUID,
+        data: DraftChangeRequest,
+        request: Request,
+        principal: Principal,
+        store: Store,
+    ) -> Response[CommandAnswer]:
+        result = await crs.amend_change_request(
+            store,
+            change_request_id=change_request_id,
+            title=data.title,
+            description=data.description,
+            cost_delta=Money(Decimal(data.cost_delta.amount), data.cost_delta.currency),
+            schedule_delta_days=data.schedule_delta_days,
+            scope=data.scope,
+            risk=data.risk,
+            by=actor_for(request, principal),
+            now=utc_now(),
+            options=await command_options(request, principal),
+        )
+        return answer(result)
+
     @post("/assess", operation_id="assessChangeRequest", summary="Impact assessment (pmo_admin)")
     async def assess(
         self,

@@ -41,6 +41,30 @@ class GateController(Controller):
         )
         return answer(result)
 
+    @post(
+        "/gates/{gate:str}/evidence",
+        operation_id="amendGateEvidence",
+        summary="PM amends the evidence; earlier votes are asked for again",
+    )
+    async def amend_evidence(
+        self,
+        project_id: UUID,
+        data: RequestReview,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        gate: str = Gate,
+    ) -> Response[CommandAnswer]:
+        result = await gates.amend_evidence(
+            store,
+            project_id=project_id,
+            gate=gate,
+            evidence=[Evidence(e.title, e.link, e.content_hash) for e in data.evidence],
+            by=actor_for(request, principal),
+            options=await command_options(request, principal),
+        )
+        return answer(result)
+
     @post("/gates/{gate:str}/votes", operation_id="castGateVote", summary="Vote on a gate")
     async def vote(
         self,

@@ -175,3 +175,34 @@ async def test_a_gate_is_blocked_until_its_signoffs_complete(api: Api) -> None:
     assert (await read(api, f"/signoffs/{second}"))["status"] == "complete"
     allowed = await api.post(f"/projects/{project}/gates/G1/review", "paula", {"evidence": []})
     assert allowed.status_code == 200, allowed.text
+
+
+async def test_amending_a_submitted_cr_resets_votes_and_reroutes(api: Api) -> None:
+    project = await api.project()
+    cr = await raise_cr(api, project, "30000.00", 0)  # beyond 10%: the board
+    r = await api.post(
+        f"/change-requests/{cr}/votes", "dave", {"vote": "approve", "rationale": "ok"}
+    )
+    assert r.status_code == 200, r.text
+    assert (await read(api, f"/change-requests/{cr}"))["votes"] == {"dave": "approve"}
+    r = await api.post(f"/change-requests/{cr}/amend", "paula", cr_body("5000.00", 0))
+    assert r.status_code == 200, r.text
+    state = await read(api, f"/change-requests/{cr}")
+    assert (state["votes"], state["route"], state["status"]) == ({}, "sponsor", "submitted")
+    assert state["cost_delta"]["amount"] == "5000.00"
+    other = await api.post(f"/change-requests/{cr}/amend", "dave", cr_body("1.00", 0))
+    assert other.status_code == 403
+
+
+async def test_amending_gate_evidence_asks_for_votes_again(api: Api) -> None:
+    project = await api.project()
+    await api.review(project)
+    await api.vote(project, "dave")
+    body = {"evidence": [{"title": "Mandate v2", "content_hash": "sha256:def"}]}
+    r = await api.post(f"/projects/{project}/gates/G0/evidence", "paula", body)
+    assert r.status_code == 200, r.text
+    state = await api.state(project)
+    assert state["review"]["votes"] == []
+    assert (
+        await api.post(f"/projects/{project}/gates/G0/evidence", "dave", body)
+    ).status_code == 403
