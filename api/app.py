@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -78,10 +77,14 @@ def create_app(settings: Settings) -> Litestar:
             yield
         finally:
             stop.set()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await asyncio.wait_for(task, 10)
-            await store.close()
+            try:
+                for task in tasks:
+                    try:
+                        await asyncio.wait_for(task, 10)
+                    except (asyncio.CancelledError, Exception):
+                        log.exception("background task %s ended badly", task.get_name())
+            finally:
+                await store.close()
 
     api = Router(
         path=API_PREFIX,

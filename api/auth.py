@@ -56,11 +56,17 @@ def decode_token(settings: Settings, token: str) -> Principal:
         else:
             raise NotAuthorizedException(f"tokens signed with {alg!r} are not accepted")
         claims = jwt.decode(
-            token, key, algorithms=[alg], options={"require": ["sub", "exp"]}, leeway=5
+            token,
+            key,
+            algorithms=[alg],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["sub", "exp"], "verify_aud": settings.jwt_audience is not None},
+            leeway=5,
         )
     except jwt.ExpiredSignatureError:
         raise NotAuthorizedException("the token has expired") from None
-    except jwt.InvalidTokenError as exc:
+    except jwt.PyJWTError as exc:  # invalid token, or a key that cannot verify it
         raise NotAuthorizedException(f"invalid token: {exc}") from None
     sub, roles = claims.get("sub"), claims.get("roles", [])
     if not isinstance(sub, str) or not sub or len(sub) > 200:

@@ -32,7 +32,7 @@ async def command_options(request: Request, principal: Principal) -> CommandOpti
         raise ProblemError(400, f"Idempotency-Key must be 1 to {MAX_KEY} characters")
     body = await request.body()
     digest = hashlib.sha256(
-        request.method.encode() + b" " + request.url.path.encode() + b"\n" + body
+        f"{request.method} {request.url.path}?{request.url.query}\n".encode() + body
     ).hexdigest()
     return CommandOptions(
         principal=principal.sub, expected_version=expected, idempotency_key=key, request_hash=digest

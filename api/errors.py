@@ -10,7 +10,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from domain.errors import DomainError, InvalidValue, NotAllowed, NotFound, RuleViolation
-from eventstore.errors import DatabaseUnavailable
+from eventstore.errors import CONNECTION_ERRORS, DatabaseUnavailable
 from workflows.errors import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
@@ -109,8 +109,10 @@ def _problem_error(request: Request, exc: ProblemError) -> Response[dict[str, An
     return problem(request, exc.status, exc.detail, exc.slug, headers=exc.headers)
 
 
-def _unavailable(request: Request, exc: DatabaseUnavailable) -> Response[dict[str, Any]]:
-    return problem(request, 503, str(exc), "unavailable", headers={"Retry-After": "5"})
+def _unavailable(request: Request, exc: Exception) -> Response[dict[str, Any]]:
+    detail = str(exc) if isinstance(exc, DatabaseUnavailable) else "the database is unavailable"
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return problem(request, 503, detail, "unavailable", headers={"Retry-After": "5"})
 
 
 def _internal(request: Request, exc: Exception) -> Response[dict[str, Any]]:
@@ -125,6 +127,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     HTTPException: _http,
     ProblemError: _problem_error,
     DatabaseUnavailable: _unavailable,
+    **dict.fromkeys(CONNECTION_ERRORS, _unavailable),
     Exception: _internal,
 }
 

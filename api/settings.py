@@ -19,6 +19,8 @@ class Settings:
     schema: str = "public"
     jwt_secret: str = ""
     jwt_public_key: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
     token_ttl_seconds: int = 8 * 3600
     max_body_bytes: int = 256 * 1024
     min_position_wait_s: float = 5.0
@@ -37,6 +39,8 @@ class Settings:
             "schema": env.get("GATELEDGER_SCHEMA", "public"),
             "jwt_secret": env.get("GATELEDGER_JWT_SECRET", ""),
             "jwt_public_key": _read_key(env.get("GATELEDGER_JWT_PUBLIC_KEY")),
+            "jwt_audience": env.get("GATELEDGER_JWT_AUDIENCE") or None,
+            "jwt_issuer": env.get("GATELEDGER_JWT_ISSUER") or None,
         }
         if data_dir is not None:
             values["data_dir"] = data_dir

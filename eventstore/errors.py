@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncpg
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 
@@ -15,3 +16,13 @@ class VersionConflict(IntegrityError):
 
 class DatabaseUnavailable(OperationalError):
     """The database could not be reached."""
+
+
+# What a request meets when the database goes away while it runs: answer 503, not 500.
+CONNECTION_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.CannotConnectNowError,
+    ConnectionError,
+)

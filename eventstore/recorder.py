@@ -144,6 +144,10 @@ class AsyncApplicationRecorder:
         async with self.pool.acquire() as c:
             return await c.fetchval(self._max_sql)
 
+    async def max_notification_id_on(self, conn: asyncpg.Connection) -> int:
+        """The highest notification id (0 when empty), on the caller's connection."""
+        return await conn.fetchval(self._max_sql) or 0
+
 
 class AsyncSnapshotStore:
     """Snapshots in eventsourcing's aggregate-recorder layout (no notification ids)."""

@@ -96,7 +96,21 @@ def _aggregate_sql() -> str:
     )
 
 
-def insert_audit_rows_sql(names: StoreNames, target: str) -> str:
+def insert_project_scope_sql(names: StoreNames, scope: str) -> str:
+    """Each project's portfolio, from its creation, into ``scope`` (only creation events
+    name the portfolio; the audit rows of later events look it up there)."""
+    return (
+        f"INSERT INTO {scope} (project_id, portfolio_id) "
+        "SELECT e.originator_id, "
+        "(convert_from(e.state, 'UTF8')::jsonb->'portfolio_id'->>'v')::uuid "
+        f"FROM {names.q(names.events)} e "
+        "WHERE e.notification_id > $1 AND e.notification_id <= $2 "
+        "AND e.originator_version = 1 AND split_part(e.topic, ':', 2) = 'Project.Created' "
+        "ON CONFLICT (project_id) DO NOTHING"
+    )
+
+
+def insert_audit_rows_sql(names: StoreNames, target: str, scope: str) -> str:
     """Rows for events with ``$1 < notification_id <= $2`` into ``target``."""
     return (
         f"INSERT INTO {target} (position, at, aggregate_id, aggregate_type, type, actor, "
@@ -106,6 +120,7 @@ def insert_audit_rows_sql(names: StoreNames, target: str) -> str:
         "CASE WHEN x.agg = 'Project' THEN e.originator_id "
         "WHEN x.agg = 'Portfolio' THEN NULL ELSE (j->'project_id'->>'v')::uuid END, "
         "CASE WHEN x.agg = 'Portfolio' THEN e.originator_id "
+        "WHEN x.agg = 'Project' THEN sc.portfolio_id "
         "ELSE (j->'portfolio_id'->>'v')::uuid END, "
         f"{_BY}->>'correlation_id', {summary_sql()} "
         f"FROM {names.q(names.events)} e "
@@ -113,5 +128,6 @@ def insert_audit_rows_sql(names: StoreNames, target: str) -> str:
         f"CROSS JOIN LATERAL (SELECT {_aggregate_sql()} AS agg, "
         "split_part(split_part(e.topic, ':', 2), '.', 2) AS ev) y "
         "CROSS JOIN LATERAL (SELECT y.agg, y.ev, y.agg || '.' || y.ev AS kind) x "
+        f"LEFT JOIN {scope} sc ON sc.project_id = e.originator_id "
         "WHERE e.notification_id > $1 AND e.notification_id <= $2"
     )

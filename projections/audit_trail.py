@@ -11,11 +11,12 @@ from uuid import UUID
 import asyncpg
 
 from eventstore.schema import StoreNames
-from projections.audit_sql import insert_audit_rows_sql
+from projections.audit_sql import insert_audit_rows_sql, insert_project_scope_sql
 from projections.base import index_name, table
 from projections.changes import Change
 
 TABLE = "rm_audit"
+SCOPE = "rm_audit_projects"  # project -> portfolio, for the rows of later project events
 COLUMNS = (
     "position",
     "at",
@@ -35,7 +36,7 @@ class AuditTrail:
     """Projection ``audit``: append-only rows, computed by PostgreSQL from the events."""
 
     name = "audit"
-    tables = (TABLE,)
+    tables = (TABLE, SCOPE)
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:
         t = table(names, TABLE, suffix)
@@ -49,6 +50,8 @@ class AuditTrail:
             ("portfolio_id, position", "portfolio_id"),
         ]
         return [
+            f"CREATE TABLE IF NOT EXISTS {table(names, SCOPE, suffix)} (project_id uuid "
+            "PRIMARY KEY, portfolio_id uuid NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {t} (position bigint PRIMARY KEY, at timestamptz "
             "NOT NULL, aggregate_id uuid NOT NULL, aggregate_type text NOT NULL, type text NOT "
             "NULL, actor text, on_behalf_of text, project_id uuid, portfolio_id uuid, "
@@ -71,7 +74,9 @@ class AuditTrail:
         self, conn: asyncpg.Connection, names: StoreNames, after: int, upto: int, suffix: str
     ) -> int:
         """Rows for the events with ``after < position <= upto`` (one statement)."""
-        sql = insert_audit_rows_sql(names, table(names, TABLE, suffix))
+        scope = table(names, SCOPE, suffix)
+        await conn.execute(insert_project_scope_sql(names, scope), after, upto)
+        sql = insert_audit_rows_sql(names, table(names, TABLE, suffix), scope)
         status = await conn.execute(sql, after, upto)
         return int(status.rsplit(" ", 1)[-1])
 

@@ -69,6 +69,12 @@ class Projector:
                 self.active = False
                 log.warning("projector lost its connection (%s); retrying", exc)
                 await _sleep_or_stop(stop, self.poll_interval)
+            except Exception:
+                # A batch that cannot be applied is rolled back and retried; the error
+                # is logged each time rather than ending the projector silently.
+                self.active = False
+                log.exception("projector failed to apply a batch; retrying")
+                await _sleep_or_stop(stop, max(self.poll_interval, 5.0))
 
     async def _run_connected(self, stop: asyncio.Event) -> None:
         async with self.store.pool.acquire() as conn:
@@ -77,9 +83,9 @@ class Projector:
             try:
                 await self._hold_locks(conn, stop)
                 while not stop.is_set():
+                    self._wake.clear()  # before reading: a NOTIFY from now on wakes us
                     moved = await self.catch_up(conn)
                     if not moved:
-                        self._wake.clear()
                         await _wait_any(stop, self._wake, self.poll_interval)
             finally:
                 self.active = False

@@ -111,7 +111,7 @@ async def run_command(store: Store, use_case: UseCase, options: CommandOptions) 
         try:
             async with store.pool.acquire() as conn, conn.transaction():
                 ids = await store.events.insert_events(stored, conn=conn)
-                position = ids[-1] if ids else (await store.events.max_notification_id() or 0)
+                position = ids[-1] if ids else await store.events.max_notification_id_on(conn)
                 result = CommandResult(primary.id, primary.version, position, details)
                 if key is not None:
                     record = IdempotencyRecord(options.request_hash, msgspec.json.encode(result))

@@ -111,6 +111,8 @@ async def test_audit_trail_filters_and_cursor(api: Api) -> None:
     assert everything[-1]["summary"] == "erin voted approve on G0"
     mine = (await api.get(f"{base}&project_id={project}&actor=dave")).json()["items"]
     assert [e["type"] for e in mine] == ["Project.VoteCast"]
+    portfolio = (await api.state(project))["portfolio_id"]
+    assert {e["portfolio_id"] for e in everything} == {portfolio}  # every event, not only creation
     window = (
         await api.get(
             f"{base}&from={everything[2]['at'].replace('+', '%2B')}&type=Project.VoteCast"
