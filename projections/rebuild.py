@@ -9,6 +9,7 @@ tables by renaming and records the new position, in one transaction.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ import asyncpg
 
 from eventstore.database import Store
 from eventstore.recorder import select_notifications_on
+from eventstore.schema import quote_ident
 from projections.base import BulkProjection, Projection, RangeProjection
 from projections.changes import to_change
 from projections.tracking import lock_position, set_position
@@ -196,6 +198,21 @@ async def _swap(
         await conn.execute(f"DROP TABLE IF EXISTS {store.names.q(base)}")
         new = store.names.q(base + suffix)
         await conn.execute(f'ALTER TABLE {new} RENAME TO "{base}"')
+    # Give the indexes their usual names, so start-up's CREATE INDEX IF NOT EXISTS
+    # finds them instead of building a second set.
+    built = _index_names(projection.ddl(store.names, suffix))
+    usual = _index_names(projection.ddl(store.names, ""))
+    for name, target in zip(built, usual, strict=True):
+        await conn.execute(
+            f"ALTER INDEX IF EXISTS {quote_ident(store.names.schema)}.{name} RENAME TO {target}"
+        )
+
+
+_INDEX = re.compile(r"CREATE INDEX IF NOT EXISTS (\S+) ON")
+
+
+def _index_names(statements: list[str]) -> list[str]:
+    return [m.group(1) for st in statements if (m := _INDEX.match(st.strip()))]
 
 
 async def _drop_leftovers(conn: asyncpg.Connection, store: Store, projection: Projection) -> None:

@@ -194,3 +194,23 @@ async def test_workers_starting_together_never_split_the_locks(projected: Store)
             for s in stops:
                 s.set()
             await asyncio.gather(*tasks)
+
+
+async def test_a_rebuild_keeps_the_usual_index_names(projected: Store) -> None:
+    """Start-up's CREATE INDEX IF NOT EXISTS must find the rebuilt indexes, not add more."""
+
+    async def indexes() -> list[str]:
+        async with projected.pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = $1 "
+                "AND tablename LIKE 'rm\\_%' AND indexname LIKE 'ix\\_%' ORDER BY 1",
+                projected.names.schema,
+            )
+        return [r[0] for r in rows]
+
+    before = await indexes()
+    await busy_portfolio(projected, projects=2)
+    await rebuild_many(projected, all_projections())
+    async with projected.pool.acquire() as conn:
+        await create_tables(conn, projected.names)
+    assert await indexes() == before and before
