@@ -16,6 +16,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.auth import provide_principal
+from api.commands import provide_command
 from api.controllers.audit import AuditController
 from api.controllers.change_requests import ChangeRequestController, ProjectChangeRequests
 from api.controllers.delegations import DelegationController
@@ -108,7 +109,11 @@ def create_app(settings: Settings) -> Litestar:
         route_handlers=[api],
         lifespan=[lifespan],
         state=State({"settings": settings}),
-        dependencies={"store": Provide(provide_store), "principal": Provide(provide_principal)},
+        dependencies={
+            "store": Provide(provide_store),
+            "principal": Provide(provide_principal),
+            "command": Provide(provide_command),
+        },
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=[]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from dataclasses import dataclass
 
 from litestar import Request, Response
 
@@ -39,15 +40,27 @@ async def command_options(request: Request, principal: Principal) -> CommandOpti
     )
 
 
-def actor_for(request: Request, principal: Principal, on_behalf_of: str | None = None) -> Actor:
-    """The actor of a command: the caller, for ``on_behalf_of`` when given.
+@dataclass(frozen=True)
+class Command:
+    """What a command handler takes from its request: the caller and the options."""
 
-    The workflows check, at the moment of use, that an active delegation backs it.
-    """
-    if on_behalf_of == principal.sub:
-        on_behalf_of = None
+    principal: Principal
+    options: CommandOptions
+    correlation_id: str
+
+    def by(self, on_behalf_of: str | None = None) -> Actor:
+        """The actor: the caller, for ``on_behalf_of`` when given (the workflows check,
+        at the moment of use, that an active delegation backs it)."""
+        if on_behalf_of == self.principal.sub:
+            on_behalf_of = None
+        return Actor(self.principal.sub, on_behalf_of, self.correlation_id)
+
+
+async def provide_command(request: Request, principal: Principal) -> Command:
+    """Dependency of every command handler."""
     correlation = request.headers.get("x-request-id") or str(uuid.uuid4())
-    return Actor(person=principal.sub, on_behalf_of=on_behalf_of, correlation_id=correlation[:100])
+    options = await command_options(request, principal)
+    return Command(principal, options, correlation[:100])
 
 
 def answer(result: CommandResult, status: int = 200) -> Response[CommandAnswer]:

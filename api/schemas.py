@@ -7,10 +7,14 @@ decimal strings, never floats.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
+
+from domain.gate_review import Evidence
+from domain.money import Money
 
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Person = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\s]+$")]
@@ -35,6 +39,9 @@ class Response(msgspec.Struct, frozen=True):
 class MoneyBody(Request):
     amount: Amount
     currency: Currency
+
+    def to_money(self) -> Money:
+        return Money(Decimal(self.amount), self.currency)
 
 
 class BoardBody(Request):
@@ -102,6 +109,9 @@ class EvidenceBody(Request):
 
 class RequestReview(Request):
     evidence: Annotated[list[EvidenceBody], msgspec.Meta(max_length=50)] = []
+
+    def items(self) -> list[Evidence]:
+        return [Evidence(e.title, e.link, e.content_hash) for e in self.evidence]
 
 
 class CastVote(Request):

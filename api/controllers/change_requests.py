@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -10,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
 from api.auth import Principal, require_role
-from api.commands import actor_for, answer, command_options
+from api.commands import Command, answer
 from api.reads import ensure_position, utc_now
 from api.schemas import (
     AssessChangeRequest,
@@ -22,7 +21,6 @@ from api.schemas import (
 )
 from domain.change_request import CRDecision
 from domain.gate_review import Vote
-from domain.money import Money
 from eventstore.database import Store
 from projections.subjects import subject, subjects_of_project
 from workflows import change_requests as crs
@@ -41,8 +39,7 @@ class ProjectChangeRequests(Controller):
         self,
         project_id: UUID,
         data: DraftChangeRequest,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
     ) -> Response[CommandAnswer]:
         result = await crs.draft_change_request(
@@ -50,12 +47,12 @@ class ProjectChangeRequests(Controller):
             project_id=project_id,
             title=data.title,
             description=data.description,
-            cost_delta=Money(Decimal(data.cost_delta.amount), data.cost_delta.currency),
+            cost_delta=data.cost_delta.to_money(),
             schedule_delta_days=data.schedule_delta_days,
             scope=data.scope,
             risk=data.risk,
-            by=actor_for(request, principal),
-            options=await command_options(request, principal),
+            by=command.by(),
+            options=command.options,
         )
         return answer(result, 201)
 
@@ -94,14 +91,14 @@ class ChangeRequestController(Controller):
 
     @post("/submit", operation_id="submitChangeRequest", summary="Submit; routes by tolerance")
     async def submit(
-        self, change_request_id: UUID, request: Request, principal: Principal, store: Store
+        self, change_request_id: UUID, command: Command, store: Store
     ) -> Response[CommandAnswer]:
         result = await crs.submit_change_request(
             store,
             change_request_id=change_request_id,
-            by=actor_for(request, principal),
+            by=command.by(),
             now=utc_now(),
-            options=await command_options(request, principal),
+            options=command.options,
         )
         return answer(result)
 
@@ -110,8 +107,7 @@ class ChangeRequestController(Controller):
         self,
         change_request_id: UUID,
         data: DraftChangeRequest,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
     ) -> Response[CommandAnswer]:
         result = await crs.amend_change_request(
@@ -119,13 +115,13 @@ class ChangeRequestController(Controller):
             change_request_id=change_request_id,
             title=data.title,
             description=data.description,
-            cost_delta=Money(Decimal(data.cost_delta.amount), data.cost_delta.currency),
+            cost_delta=data.cost_delta.to_money(),
             schedule_delta_days=data.schedule_delta_days,
             scope=data.scope,
             risk=data.risk,
-            by=actor_for(request, principal),
+            by=command.by(),
             now=utc_now(),
-            options=await command_options(request, principal),
+            options=command.options,
         )
         return answer(result)
 
@@ -134,17 +130,16 @@ class ChangeRequestController(Controller):
         self,
         change_request_id: UUID,
         data: AssessChangeRequest,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
     ) -> Response[CommandAnswer]:
-        require_role(principal, "pmo_admin")
+        require_role(command.principal, "pmo_admin")
         result = await crs.assess_change_request(
             store,
             change_request_id=change_request_id,
             assessment=data.assessment,
-            by=actor_for(request, principal),
-            options=await command_options(request, principal),
+            by=command.by(),
+            options=command.options,
         )
         return answer(result)
 
@@ -153,8 +148,7 @@ class ChangeRequestController(Controller):
         self,
         change_request_id: UUID,
         data: CastVote,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
     ) -> Response[CommandAnswer]:
         result = await crs.vote_change_request(
@@ -162,9 +156,9 @@ class ChangeRequestController(Controller):
             change_request_id=change_request_id,
             vote=Vote(data.vote),
             rationale=data.rationale,
-            by=actor_for(request, principal, data.on_behalf_of),
+            by=command.by(data.on_behalf_of),
             now=utc_now(),
-            options=await command_options(request, principal),
+            options=command.options,
         )
         return answer(result)
 
@@ -173,8 +167,7 @@ class ChangeRequestController(Controller):
         self,
         change_request_id: UUID,
         data: DecideChangeRequest,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
     ) -> Response[CommandAnswer]:
         result = await crs.decide_change_request(
@@ -182,9 +175,9 @@ class ChangeRequestController(Controller):
             change_request_id=change_request_id,
             decision=CRDecision(data.decision),
             rationale=data.rationale,
-            by=actor_for(request, principal, data.on_behalf_of),
+            by=command.by(data.on_behalf_of),
             now=utc_now(),
-            options=await command_options(request, principal),
+            options=command.options,
         )
         return answer(result)
 
@@ -193,27 +186,26 @@ class ChangeRequestController(Controller):
         self,
         change_request_id: UUID,
         data: Reason,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
     ) -> Response[CommandAnswer]:
         result = await crs.withdraw_change_request(
             store,
             change_request_id=change_request_id,
             reason=data.reason,
-            by=actor_for(request, principal),
-            options=await command_options(request, principal),
+            by=command.by(),
+            options=command.options,
         )
         return answer(result)
 
     @post("/implement", operation_id="implementChangeRequest", summary="PM marks implemented")
     async def implement(
-        self, change_request_id: UUID, request: Request, principal: Principal, store: Store
+        self, change_request_id: UUID, command: Command, store: Store
     ) -> Response[CommandAnswer]:
         result = await crs.implement_change_request(
             store,
             change_request_id=change_request_id,
-            by=actor_for(request, principal),
-            options=await command_options(request, principal),
+            by=command.by(),
+            options=command.options,
         )
         return answer(result)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, post
+from litestar import Controller, Response, delete, post
 from litestar.params import Parameter
 
-from api.auth import Principal
-from api.commands import actor_for, answer, command_options
+from api.commands import Command, answer
 from api.reads import utc_now
 from api.schemas import CommandAnswer, Delegate
 from eventstore.database import Store
@@ -21,7 +20,7 @@ class DelegationController(Controller):
 
     @post("/", operation_id="delegate", summary="Delegate your authority for a window")
     async def delegate(
-        self, data: Delegate, request: Request, principal: Principal, store: Store
+        self, data: Delegate, command: Command, store: Store
     ) -> Response[CommandAnswer]:
         now = utc_now()
         result = await delegations.delegate_authority(
@@ -31,9 +30,9 @@ class DelegationController(Controller):
             ends=data.ends,
             portfolio_id=data.portfolio_id,
             project_id=data.project_id,
-            by=actor_for(request, principal),
+            by=command.by(),
             now=now,
-            options=await command_options(request, principal),
+            options=command.options,
         )
         return answer(result, 201)
 
@@ -43,8 +42,7 @@ class DelegationController(Controller):
     async def revoke(
         self,
         delegation_id: UUID,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
         reason: str = Parameter(default="revoked by the delegator", max_length=500),
     ) -> Response[CommandAnswer]:
@@ -52,7 +50,7 @@ class DelegationController(Controller):
             store,
             delegation_id=delegation_id,
             reason=reason,
-            by=actor_for(request, principal),
-            options=await command_options(request, principal),
+            by=command.by(),
+            options=command.options,
         )
         return answer(result)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Request, Response, post
+from litestar import Controller, Response, post
 from litestar.params import Parameter
 
-from api.auth import Principal
-from api.commands import actor_for, answer, command_options
+from api.commands import Command, answer
 from api.schemas import CastVote, CloseCondition, CommandAnswer, DecideGate, RequestReview
-from domain.gate_review import Decision, Evidence, Vote
+from domain.gate_review import Decision, Vote
 from eventstore.database import Store
 from workflows import gates
 
@@ -26,8 +25,7 @@ class GateController(Controller):
         self,
         project_id: UUID,
         data: RequestReview,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
         gate: str = Gate,
     ) -> Response[CommandAnswer]:
@@ -35,9 +33,9 @@ class GateController(Controller):
             store,
             project_id=project_id,
             gate=gate,
-            evidence=[Evidence(e.title, e.link, e.content_hash) for e in data.evidence],
-            by=actor_for(request, principal),
-            options=await command_options(request, principal),
+            evidence=data.items(),
+            by=command.by(),
+            options=command.options,
         )
         return answer(result)
 
@@ -50,8 +48,7 @@ class GateController(Controller):
         self,
         project_id: UUID,
         data: RequestReview,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
         gate: str = Gate,
     ) -> Response[CommandAnswer]:
@@ -59,9 +56,9 @@ class GateController(Controller):
             store,
             project_id=project_id,
             gate=gate,
-            evidence=[Evidence(e.title, e.link, e.content_hash) for e in data.evidence],
-            by=actor_for(request, principal),
-            options=await command_options(request, principal),
+            evidence=data.items(),
+            by=command.by(),
+            options=command.options,
         )
         return answer(result)
 
@@ -70,8 +67,7 @@ class GateController(Controller):
         self,
         project_id: UUID,
         data: CastVote,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
         gate: str = Gate,
     ) -> Response[CommandAnswer]:
@@ -81,8 +77,8 @@ class GateController(Controller):
             gate=gate,
             vote=Vote(data.vote),
             rationale=data.rationale,
-            by=actor_for(request, principal, data.on_behalf_of),
-            options=await command_options(request, principal),
+            by=command.by(data.on_behalf_of),
+            options=command.options,
         )
         return answer(result)
 
@@ -91,8 +87,7 @@ class GateController(Controller):
         self,
         project_id: UUID,
         data: DecideGate,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
         gate: str = Gate,
     ) -> Response[CommandAnswer]:
@@ -104,8 +99,8 @@ class GateController(Controller):
             rationale=data.rationale,
             conditions=[(c.description, c.owner, c.due) for c in data.conditions],
             seen_position=data.seen_position,
-            by=actor_for(request, principal, data.on_behalf_of),
-            options=await command_options(request, principal),
+            by=command.by(data.on_behalf_of),
+            options=command.options,
         )
         return answer(result)
 
@@ -119,8 +114,7 @@ class GateController(Controller):
         project_id: UUID,
         condition_id: UUID,
         data: CloseCondition,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
     ) -> Response[CommandAnswer]:
         result = await gates.close_condition(
@@ -128,7 +122,7 @@ class GateController(Controller):
             project_id=project_id,
             condition_id=condition_id,
             note=data.note,
-            by=actor_for(request, principal),
-            options=await command_options(request, principal),
+            by=command.by(),
+            options=command.options,
         )
         return answer(result)

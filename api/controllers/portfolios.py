@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from litestar import Controller, Response, post
 
-from litestar import Controller, Request, Response, post
-
-from api.auth import Principal, require_role
-from api.commands import actor_for, answer, command_options
+from api.auth import require_role
+from api.commands import Command, answer
 from api.schemas import CommandAnswer, CreatePortfolio, TemplateBody
-from domain.money import Money
 from domain.policy import (
     Board,
     DecisionPolicy,
@@ -47,17 +44,17 @@ class PortfolioController(Controller):
 
     @post("/", operation_id="createPortfolio", summary="Create a portfolio (pmo_admin)")
     async def create(
-        self, data: CreatePortfolio, request: Request, principal: Principal, store: Store
+        self, data: CreatePortfolio, command: Command, store: Store
     ) -> Response[CommandAnswer]:
-        require_role(principal, "pmo_admin")
+        require_role(command.principal, "pmo_admin")
         result = await portfolios.create_portfolio(
             store,
             name=data.name,
             objectives=tuple(data.objectives),
-            envelope=Money(Decimal(data.envelope.amount), data.envelope.currency),
+            envelope=data.envelope.to_money(),
             board=Board(tuple(data.board.members), data.board.chair),
             template=template_from(data.template),
-            by=actor_for(request, principal),
-            options=await command_options(request, principal),
+            by=command.by(),
+            options=command.options,
         )
         return answer(result, 201)

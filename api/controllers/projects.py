@@ -12,11 +12,10 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
 from api.auth import Principal, require_role
-from api.commands import actor_for, answer, command_options
+from api.commands import Command, answer
 from api.reads import ensure_position, parse_as_of
 from api.schemas import CancelProject, CommandAnswer, CreateProject
 from api.views import project_view
-from domain.money import Money
 from domain.policy import Baseline, Tolerances
 from domain.project import Project
 from eventstore.database import Store
@@ -32,9 +31,9 @@ class ProjectController(Controller):
 
     @post("/", operation_id="createProject", summary="Create a project (pmo_admin)")
     async def create(
-        self, data: CreateProject, request: Request, principal: Principal, store: Store
+        self, data: CreateProject, command: Command, store: Store
     ) -> Response[CommandAnswer]:
-        require_role(principal, "pmo_admin")
+        require_role(command.principal, "pmo_admin")
         b, t = data.baseline, data.tolerances
         result = await portfolios.create_project(
             store,
@@ -42,12 +41,10 @@ class ProjectController(Controller):
             name=data.name,
             pm=data.pm,
             sponsor=data.sponsor,
-            baseline=Baseline(
-                Money(Decimal(b.budget.amount), b.budget.currency), b.start, b.end, b.scope
-            ),
+            baseline=Baseline(b.budget.to_money(), b.start, b.end, b.scope),
             tolerances=Tolerances(Decimal(t.cost_pct), t.schedule_days),
-            by=actor_for(request, principal),
-            options=await command_options(request, principal),
+            by=command.by(),
+            options=command.options,
         )
         return answer(result, 201)
 
@@ -89,17 +86,16 @@ class ProjectController(Controller):
         self,
         project_id: UUID,
         data: CancelProject,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
     ) -> Response[CommandAnswer]:
-        require_role(principal, "pmo_admin")
+        require_role(command.principal, "pmo_admin")
         result = await portfolios.cancel_project(
             store,
             project_id=project_id,
             reason=data.reason,
-            by=actor_for(request, principal),
-            options=await command_options(request, principal),
+            by=command.by(),
+            options=command.options,
         )
         return answer(result)
 

@@ -9,7 +9,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
 from api.auth import Principal
-from api.commands import actor_for, answer, command_options
+from api.commands import Command, answer
 from api.reads import ensure_position, utc_now
 from api.schemas import CommandAnswer, RequestSignOff, SignOffAnswer
 from eventstore.database import Store
@@ -29,8 +29,7 @@ class ProjectSignOffs(Controller):
         self,
         project_id: UUID,
         data: RequestSignOff,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
     ) -> Response[CommandAnswer]:
         result = await signoffs.request_signoff(
@@ -40,9 +39,9 @@ class ProjectSignOffs(Controller):
             version=data.version,
             content_hash=data.content_hash,
             signatories=data.signatories,
-            by=actor_for(request, principal),
+            by=command.by(),
             now=utc_now(),
-            options=await command_options(request, principal),
+            options=command.options,
         )
         return answer(result, 201)
 
@@ -84,16 +83,15 @@ class SignOffController(Controller):
         self,
         signoff_id: UUID,
         data: SignOffAnswer,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
     ) -> Response[CommandAnswer]:
         result = await signoffs.sign_signoff(
             store,
             signoff_id=signoff_id,
             comment=data.comment,
-            by=actor_for(request, principal),
-            options=await command_options(request, principal),
+            by=command.by(),
+            options=command.options,
         )
         return answer(result)
 
@@ -102,15 +100,14 @@ class SignOffController(Controller):
         self,
         signoff_id: UUID,
         data: SignOffAnswer,
-        request: Request,
-        principal: Principal,
+        command: Command,
         store: Store,
     ) -> Response[CommandAnswer]:
         result = await signoffs.decline_signoff(
             store,
             signoff_id=signoff_id,
             comment=data.comment,
-            by=actor_for(request, principal),
-            options=await command_options(request, principal),
+            by=command.by(),
+            options=command.options,
         )
         return answer(result)
