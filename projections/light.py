@@ -9,7 +9,6 @@ this skips most of the work of building validated domain objects.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -107,6 +106,3 @@ class EventData:
 
     def __contains__(self, key: object) -> bool:
         return key in self._raw
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._raw)
