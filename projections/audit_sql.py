@@ -10,6 +10,7 @@ UUIDs ``{"__t": "uuid", "v": hex}``.
 from __future__ import annotations
 
 from eventstore.schema import StoreNames
+from projections.changes import AGGREGATE_NAMES
 
 # Short names for JSON paths inside the event state ``j``.
 _BY = "j->'by'->'v'"
@@ -89,11 +90,10 @@ def summary_sql() -> str:
 
 
 def _aggregate_sql() -> str:
+    """The aggregate's name from the topic's class, as ``Change.aggregate`` maps it."""
     cls = "split_part(split_part(e.topic, ':', 2), '.', 1)"
-    return (
-        f"CASE {cls} WHEN 'ProjectBase' THEN 'Project' WHEN 'ProjectChanges' THEN 'Project' "
-        f"WHEN 'DelegationBook' THEN 'Delegation' ELSE {cls} END"
-    )
+    cases = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in AGGREGATE_NAMES.items())
+    return f"CASE {cls} {cases} ELSE {cls} END"
 
 
 def insert_project_scope_sql(names: StoreNames, scope: str) -> str:

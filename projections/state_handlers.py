@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from domain.gate_review import resolve_voters
 from projections.changes import Change
 
 Doc = dict[str, Any]
@@ -335,17 +336,15 @@ InboxRow = tuple[UUID, str, str, UUID | None, UUID | None, str, date | None, dat
 
 
 def _resolve(entries: list[str], doc: Doc, board: Doc) -> set[str]:
-    roles = {
-        "sponsor": [doc["sponsor"]],
-        "pm": [doc["pm"]],
-        "stakeholder": doc["stakeholders"],
-        "chair": [board.get("chair")],
-        "gatekeeper": board.get("members", []),
+    """Mandatory voters as the domain resolves them (roles of the project and board)."""
+    holders = {
+        "sponsor": (doc["sponsor"],),
+        "pm": (doc["pm"],),
+        "stakeholder": tuple(doc["stakeholders"]),
+        "chair": (board["chair"],) if board.get("chair") else (),
+        "gatekeeper": tuple(board.get("members", [])),
     }
-    out: set[str] = set()
-    for entry in entries:
-        out.update(p for p in roles.get(entry, [entry]) if p)
-    return out
+    return resolve_voters(entries, holders)
 
 
 def project_inbox(batch: Batch, pid: UUID) -> list[InboxRow]:
