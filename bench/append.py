@@ -20,32 +20,25 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
-import tempfile
 import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 import asyncpg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
+from bench.dataset import log, resolve_database
 from eventstore.database import Store, open_store
 from eventstore.schema import StoreNames, create_schema, drop_schema
 
 TOPIC = "bench.append:ItemRecorded"
 GATELEDGER = "gateledger"
 EVENTSOURCING = "eventsourcing"
-
-
-def log(message: str) -> None:
-    """A timestamped progress line on stderr."""
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
 # --- workload ---------------------------------------------------------------------------
@@ -244,22 +237,6 @@ def datastore_for(url: str, schema: str, pool_size: int) -> PostgresDatastore:
         pool_size=pool_size,
         max_waiting=0,  # unlimited: every writer has a connection anyway
     )
-
-
-def resolve_database(url: str | None) -> tuple[str, str]:
-    """The DSN to use and how it was obtained ("DATABASE_URL" or "embedded")."""
-    if url:
-        return url, "DATABASE_URL"
-    env = os.environ.get("DATABASE_URL")
-    if env:
-        return env, "DATABASE_URL"
-    from eventstore.embedded import start_embedded
-
-    log("starting a throwaway embedded PostgreSQL ...")
-    t0 = time.perf_counter()
-    dsn = start_embedded(Path(tempfile.mkdtemp(prefix="gateledger-bench-")), throwaway=True)
-    log(f"embedded PostgreSQL up in {time.perf_counter() - t0:.1f} s: {dsn}")
-    return dsn, "embedded"
 
 
 async def check_gapless(conn: asyncpg.Connection, schema: str, expected: int) -> bool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Iterator
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from eventsourcing.persistence import StoredEvent, Tracking
@@ -15,26 +14,13 @@ from eventsourcing.postgres import (
     PostgresTrackingRecorder,
 )
 
+from bench.append import datastore_for
 from eventstore.database import Store
-
-
-def datastore_for(url: str, schema: str) -> PostgresDatastore:
-    parts = urlparse(url)
-    query = parse_qs(parts.query)
-    host = query.get("host", [parts.hostname or "127.0.0.1"])[0]
-    return PostgresDatastore(
-        dbname=(parts.path or "/postgres").lstrip("/") or "postgres",
-        host=host,
-        port=parts.port or 5432,
-        user=parts.username or "postgres",
-        password=parts.password or "",
-        schema=schema,
-    )
 
 
 @pytest.fixture
 def es_datastore(store: Store, database_url: str) -> Iterator[PostgresDatastore]:
-    ds = datastore_for(database_url, store.names.schema)
+    ds = datastore_for(database_url, store.names.schema, pool_size=1)
     try:
         yield ds
     finally:
