@@ -30,12 +30,12 @@ from typing import Any
 
 import asyncpg
 
-from bench.dataset import load_dataset, log, resolve_database
+from bench.dataset import DatasetInfo, load_dataset, log, resolve_database
 from eventstore.database import Store, open_store
-from eventstore.recorder import select_notifications_on
+from eventstore.recorder import select_event_rows_on
 from eventstore.schema import StoreNames, drop_schema
 from projections.base import Projection
-from projections.changes import to_change
+from projections.changes import change_of
 from projections.rebuild import rebuild_many
 from projections.registry import all_projections, create_tables
 
@@ -97,13 +97,13 @@ async def profile_apply(store: Store, limit: int, batch_size: int = 5000) -> dic
             profiler.enable()
             while position < limit:
                 t0 = time.perf_counter()
-                notes = await select_notifications_on(
+                notes = await select_event_rows_on(
                     conn, store.names, position, min(batch_size, limit - position)
                 )
                 t1 = time.perf_counter()
                 if not notes:
                     break
-                changes = [to_change(n) for n in notes]
+                changes = [change_of(*n) for n in notes]
                 t2 = time.perf_counter()
                 async with conn.transaction():
                     await projection.apply(conn, store.names, changes, suffix)
@@ -111,7 +111,7 @@ async def profile_apply(store: Store, limit: int, batch_size: int = 5000) -> dic
                 times["select"] += t1 - t0
                 times["decode"] += t2 - t1
                 times["apply"] += t3 - t2
-                position = notes[-1].id
+                position = notes[-1][0]
             profiler.disable()
             await _drop_tables(conn, store, projection, suffix)
     for name, times in split.items():
@@ -127,6 +127,22 @@ async def profile_apply(store: Store, limit: int, batch_size: int = 5000) -> dic
     return {k: {s: round(v, 3) for s, v in t.items()} for k, t in split.items()}
 
 
+async def _loaded(store: Store) -> DatasetInfo | None:
+    """What an earlier ``--schema`` run left in the schema, or None if it holds nothing."""
+    async with store.pool.acquire() as conn:
+        ev = store.names.q(store.names.events)
+        if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", ev):
+            return None
+        n = await conn.fetchval(f"SELECT count(*) FROM {ev}")
+        if not n:
+            return None
+        ids = await conn.fetch(
+            f"SELECT originator_id FROM {ev} WHERE originator_version = 1 "
+            "AND topic LIKE '%:Project.Created'"
+        )
+    return DatasetInfo(events=n, projects=[r[0] for r in ids])
+
+
 async def _drop_tables(
     conn: asyncpg.Connection, store: Store, projection: Projection, suffix: str
 ) -> None:
@@ -139,13 +155,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     dsn, source = resolve_database(args.database_url)
     events = args.events or (100_000 if args.quick else 1_000_000)
     projects = args.projects or (1_000 if args.quick else 5_000)
-    schema = f"bench_rb_{uuid.uuid4().hex[:10]}"
-    store = await open_store(dsn, StoreNames(schema=schema), min_size=2, max_size=4)
+    schema = args.schema or f"bench_rb_{uuid.uuid4().hex[:10]}"
+    store = await open_store(dsn, StoreNames(schema=schema), min_size=2, max_size=6)
     try:
         async with store.pool.acquire() as conn:
             version = await conn.fetchval("SHOW server_version")
         log(f"PostgreSQL {version} ({source}); schema {schema}; {events:,} events")
-        info = await load_dataset(store, events, projects)
+        info = await _loaded(store) if args.schema else None
+        if info is None or info.events != events:
+            if info is not None:
+                raise SystemExit(f"schema {schema} holds {info.events:,} events, not {events:,}")
+            info = await load_dataset(store, events, projects)
+        else:
+            log(f"reusing the {info.events:,} events already in schema {schema}")
         async with store.pool.acquire() as conn:
             await create_tables(conn, store.names)
 
@@ -162,10 +184,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.profile:
             split = await profile_apply(store, min(50_000, info.events))
     finally:
-        async with store.pool.acquire() as conn:
-            await drop_schema(conn, schema)
+        if args.schema:
+            log(f"kept schema {schema} (--schema)")
+        else:
+            async with store.pool.acquire() as conn:
+                await drop_schema(conn, schema)
+            log(f"dropped schema {schema}")
         await store.close()
-        log(f"dropped schema {schema}")
     result: dict[str, Any] = {
         "rebuild_events_per_s": round(rebuild_rate, 1),
         "scan_rows_per_s": round(scan_rate, 1),
@@ -176,7 +201,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "rebuild_seconds": round(total_s, 3),
         "scan_seconds": round(scan_s, 3),
         "load_seconds": round(info.load_seconds, 1),
-        "load_events_per_s": round(info.events / info.load_seconds, 1),
+        "load_events_per_s": round(info.events / info.load_seconds, 1)
+        if info.load_seconds
+        else None,
         "database": source,
         "server_version": version,
     }
@@ -191,6 +218,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="100k events / 1k projects")
     p.add_argument("--events", type=int, help="events in the log (default 1,000,000)")
     p.add_argument("--projects", type=int, help="projects (default 5,000)")
+    p.add_argument(
+        "--schema",
+        help="load into this schema and keep it; a later run with the same name reuses it",
+    )
     p.add_argument("--profile", action="store_true", help="cProfile a 50k-event rebuild")
     p.add_argument(
         "--database-url",

@@ -194,6 +194,28 @@ def _notification(r: asyncpg.Record) -> Notification:
     )
 
 
+async def select_event_rows_on(
+    conn: asyncpg.Connection,
+    names: StoreNames,
+    after: int,
+    limit: int,
+    *,
+    upto: int | None = None,
+) -> list[asyncpg.Record]:
+    """Rows ``(notification_id, originator_id, originator_version, topic, state)`` after a
+    position (up to ``upto``), as they are stored: for readers that decode the state
+    themselves and need no ``Notification`` objects (projections)."""
+    return await conn.fetch(
+        "SELECT notification_id, originator_id, originator_version, topic, state "
+        f"FROM {names.q(names.events)} WHERE notification_id > $1 "
+        "AND ($3::bigint IS NULL OR notification_id <= $3) "
+        "ORDER BY notification_id LIMIT $2",
+        after,
+        limit,
+        upto,
+    )
+
+
 async def select_notifications_on(
     conn: asyncpg.Connection,
     names: StoreNames,
@@ -203,13 +225,5 @@ async def select_notifications_on(
     upto: int | None = None,
 ) -> list[Notification]:
     """Notifications after a position (up to ``upto``), read on the caller's connection."""
-    rows = await conn.fetch(
-        "SELECT notification_id, originator_id, originator_version, topic, state "
-        f"FROM {names.q(names.events)} WHERE notification_id > $1 "
-        "AND ($3::bigint IS NULL OR notification_id <= $3) "
-        "ORDER BY notification_id LIMIT $2",
-        after,
-        limit,
-        upto,
-    )
+    rows = await select_event_rows_on(conn, names, after, limit, upto=upto)
     return [_notification(r) for r in rows]

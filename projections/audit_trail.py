@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -11,12 +12,12 @@ from uuid import UUID
 import asyncpg
 
 from eventstore.schema import StoreNames
-from projections.audit_sql import insert_audit_rows_sql, insert_project_scope_sql
+from projections.audit_rows import AuditRow, Scope, audit_rows
 from projections.base import index_name, table
 from projections.changes import Change
 
 TABLE = "rm_audit"
-SCOPE = "rm_audit_projects"  # project -> portfolio, for the rows of later project events
+SCOPE = "rm_audit_scope"  # aggregate -> project and portfolio, for rows of later events
 COLUMNS = (
     "position",
     "at",
@@ -30,10 +31,26 @@ COLUMNS = (
     "correlation_id",
     "summary",
 )
+COPY_ROWS = 20_000  # rows per COPY while rebuilding
+
+
+@dataclass
+class AuditBulk:
+    """A rebuild's state: the scope map, rows not yet sent, and the COPY in flight."""
+
+    scope: Scope = field(default_factory=dict)
+    rows: list[AuditRow] = field(default_factory=list)
+    copying: asyncio.Task[Any] | None = None
+
+    async def settle(self) -> None:
+        """Wait for the COPY in flight (its error, if any, is raised here)."""
+        task, self.copying = self.copying, None
+        if task is not None:
+            await task
 
 
 class AuditTrail:
-    """Projection ``audit``: append-only rows, computed by PostgreSQL from the events."""
+    """Projection ``audit``: append-only rows, one per event (``projections.audit_rows``)."""
 
     name = "audit"
     tables = (TABLE, SCOPE)
@@ -41,44 +58,87 @@ class AuditTrail:
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:
         t = table(names, TABLE, suffix)
         ix = [
-            ("project_id, position", "project_id"),
+            "project_id, position",
             # ``at`` as a key column: a time range is checked inside the index while
             # the scan walks the actor's events in position order.
-            ("actor, position, at", "actor"),
-            ("type, position", "type"),
-            ("at", "at"),
-            ("portfolio_id, position", "portfolio_id"),
+            "actor, position, at",
+            "type, position",
+            "at",
         ]
         return [
-            f"CREATE TABLE IF NOT EXISTS {table(names, SCOPE, suffix)} (project_id uuid "
-            "PRIMARY KEY, portfolio_id uuid NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {table(names, SCOPE, suffix)} (aggregate_id uuid "
+            "PRIMARY KEY, project_id uuid, portfolio_id uuid)",
             f"CREATE TABLE IF NOT EXISTS {t} (position bigint PRIMARY KEY, at timestamptz "
             "NOT NULL, aggregate_id uuid NOT NULL, aggregate_type text NOT NULL, type text NOT "
             "NULL, actor text, on_behalf_of text, project_id uuid, portfolio_id uuid, "
             "correlation_id text, summary text NOT NULL)",
             *(
                 f"CREATE INDEX IF NOT EXISTS {index_name(TABLE, cols, suffix)} ON {t} ({cols})"
-                for cols, _ in ix
+                for cols in ix
             ),
         ]
 
     async def apply(
         self, conn: asyncpg.Connection, names: StoreNames, changes: Sequence[Change], suffix: str
     ) -> None:
-        if changes:
-            await self.apply_range(
-                conn, names, changes[0].position - 1, changes[-1].position, suffix
+        if not changes:
+            return
+        st = table(names, SCOPE, suffix)
+        found = await conn.fetch(
+            f"SELECT aggregate_id, project_id, portfolio_id FROM {st} "
+            "WHERE aggregate_id = ANY($1::uuid[])",
+            list({c.aggregate_id for c in changes}),
+        )
+        scope: Scope = {r[0]: (r[1], r[2]) for r in found}
+        known = set(scope)
+        rows = audit_rows(changes, scope)
+        learnt = [(k, *v) for k, v in scope.items() if k not in known]
+        if learnt:
+            await conn.executemany(
+                f"INSERT INTO {st} VALUES ($1, $2, $3) ON CONFLICT (aggregate_id) DO NOTHING",
+                learnt,
             )
+        await _copy(conn, names, TABLE + suffix, rows)
 
-    async def apply_range(
-        self, conn: asyncpg.Connection, names: StoreNames, after: int, upto: int, suffix: str
-    ) -> int:
-        """Rows for the events with ``after < position <= upto`` (one statement)."""
-        scope = table(names, SCOPE, suffix)
-        await conn.execute(insert_project_scope_sql(names, scope), after, upto)
-        sql = insert_audit_rows_sql(names, table(names, TABLE, suffix), scope)
-        status = await conn.execute(sql, after, upto)
-        return int(status.rsplit(" ", 1)[-1])
+    def bulk(self) -> AuditBulk:
+        return AuditBulk()
+
+    async def apply_bulk(
+        self,
+        conn: asyncpg.Connection,
+        names: StoreNames,
+        suffix: str,
+        state: AuditBulk,
+        changes: Sequence[Change],
+    ) -> None:
+        """Rows go out by COPY in the background while the next batch is computed."""
+        state.rows += audit_rows(changes, state.scope)
+        if len(state.rows) >= COPY_ROWS:
+            await state.settle()
+            rows, state.rows = state.rows, []
+            state.copying = asyncio.create_task(_copy(conn, names, TABLE + suffix, rows))
+
+    async def flush_bulk(
+        self, conn: asyncpg.Connection, names: StoreNames, suffix: str, state: AuditBulk
+    ) -> None:
+        await state.settle()
+        async with conn.transaction():
+            await _copy(conn, names, TABLE + suffix, state.rows)
+            state.rows = []
+            scope = [(k, *v) for k, v in state.scope.items()]
+            if scope:
+                await conn.copy_records_to_table(
+                    SCOPE + suffix, records=scope, schema_name=names.schema
+                )
+
+
+async def _copy(
+    conn: asyncpg.Connection, names: StoreNames, target: str, rows: list[AuditRow]
+) -> None:
+    if rows:
+        await conn.copy_records_to_table(
+            target, records=rows, columns=COLUMNS, schema_name=names.schema
+        )
 
 
 @dataclass(frozen=True)

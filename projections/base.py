@@ -30,29 +30,30 @@ class Projection(Protocol):
 
 
 @runtime_checkable
-class RangeProjection(Protocol):
-    """A projection the database computes from the events table, by position range."""
+class BulkProjection(Protocol):
+    """A projection that rebuilds in memory (or streams out on its own connection) and
+    writes its tables at the end."""
 
-    name: str
-
-    async def apply_range(
-        self, conn: asyncpg.Connection, names: StoreNames, after: int, upto: int, suffix: str
-    ) -> int:
-        """Apply the events with ``after < position <= upto``; returns how many."""
+    def bulk(self) -> Any:
+        """Fresh rebuild state."""
         ...
 
-
-@runtime_checkable
-class BulkProjection(Protocol):
-    """A projection that can rebuild in memory and write its tables once."""
-
-    def bulk(self) -> Any: ...
-
-    def apply_bulk(self, state: Any, changes: Sequence[Change]) -> None: ...
+    async def apply_bulk(
+        self,
+        conn: asyncpg.Connection,
+        names: StoreNames,
+        suffix: str,
+        state: Any,
+        changes: Sequence[Change],
+    ) -> None:
+        """Take the next changes, in order (``conn`` is this projection's own)."""
+        ...
 
     async def flush_bulk(
         self, conn: asyncpg.Connection, names: StoreNames, suffix: str, state: Any
-    ) -> None: ...
+    ) -> None:
+        """Write what is left; the tables are complete when it returns."""
+        ...
 
 
 def table(names: StoreNames, base: str, suffix: str = "") -> str:

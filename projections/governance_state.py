@@ -94,8 +94,15 @@ class GovernanceState:
         """State for a rebuild kept in memory: every document, written once at the end."""
         return Batch()
 
-    def apply_bulk(self, state: Batch, changes: Sequence[Change]) -> None:
-        apply_changes(state, list(changes))
+    async def apply_bulk(
+        self,
+        conn: asyncpg.Connection,
+        names: StoreNames,
+        suffix: str,
+        state: Batch,
+        changes: Sequence[Change],
+    ) -> None:
+        apply_changes(state, changes)
 
     async def flush_bulk(
         self, conn: asyncpg.Connection, names: StoreNames, suffix: str, state: Batch
@@ -103,7 +110,8 @@ class GovernanceState:
         state.dirty_portfolios.update(state.portfolios)
         state.dirty_projects.update(state.projects)
         state.dirty_subjects.update(state.subjects)
-        await _write(conn, names, suffix, state)
+        async with conn.transaction():
+            await _write(conn, names, suffix, state)
 
 
 async def _load(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from uuid import UUID
 
 from projections.changes import Change
@@ -12,7 +12,7 @@ from projections.subject_handlers import SUBJECT_HANDLERS, SUBJECT_INBOX
 HANDLERS: dict[str, Callable[[Batch, Change], None]] = {**STATE_HANDLERS, **SUBJECT_HANDLERS}
 
 
-def apply_changes(batch: Batch, changes: list[Change]) -> None:
+def apply_changes(batch: Batch, changes: Sequence[Change]) -> None:
     """Apply changes, in order, to the documents in ``batch``."""
     for change in changes:
         handler = HANDLERS.get(change.key)

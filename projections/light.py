@@ -106,3 +106,7 @@ class EventData:
 
     def __contains__(self, key: object) -> bool:
         return key in self._raw
+
+    def raw(self, key: str) -> bytes:
+        """An attribute's stored JSON, undecoded (e.g. to cache what is built from it)."""
+        return bytes(self._raw[key])

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 import asyncpg
 
 from eventstore.database import Store
-from eventstore.recorder import select_notifications_on
+from eventstore.recorder import select_event_rows_on
 from projections.base import Projection, lock_key
-from projections.changes import to_change
+from projections.changes import change_of
 from projections.tracking import lock_position, set_position
 
 log = logging.getLogger(__name__)
@@ -32,13 +32,13 @@ async def apply_batch(
     """Apply up to ``limit`` events after the tracked position; returns how many."""
     async with conn.transaction():
         position = await lock_position(conn, store.names, projection.name)
-        notes = await select_notifications_on(conn, store.names, position, limit)
-        if not notes:
+        rows = await select_event_rows_on(conn, store.names, position, limit)
+        if not rows:
             return 0
-        changes = [to_change(n) for n in notes]
+        changes = [change_of(*r) for r in rows]
         await projection.apply(conn, store.names, changes, "")
-        await set_position(conn, store.names, projection.name, notes[-1].id)
-        return len(notes)
+        await set_position(conn, store.names, projection.name, rows[-1][0])
+        return len(rows)
 
 
 class Projector:

@@ -34,7 +34,7 @@ class Batch:
         doc = self.projects.get(c.aggregate_id)
         if doc is not None:
             doc["version"] = c.version
-            doc["modified_at"] = c.at.isoformat()
+            doc["modified_at"] = c.stamp
             self.dirty_projects.add(c.aggregate_id)
         return doc
 
@@ -75,7 +75,7 @@ def portfolio_created(batch: Batch, c: Change) -> None:
         "chair": d["board"].chair,
         "template": f"{d['template'].name} v{d['template'].version}",
         "version": c.version,
-        "created_at": c.at.isoformat(),
+        "created_at": c.stamp,
     }
     batch.dirty_portfolios.add(c.aggregate_id)
 
@@ -99,9 +99,33 @@ def portfolio_touched(batch: Batch, c: Change) -> None:
         batch.dirty_portfolios.add(c.aggregate_id)
 
 
+# Every project of a portfolio carries the same template: build its part of the
+# document once per distinct template (documents share it; nothing changes it in place).
+_templates: dict[bytes, tuple[list[Doc], Doc]] = {}
+
+
+def _template(d: Any) -> tuple[list[Doc], Doc]:
+    key = d.raw("template") if hasattr(d, "raw") else None
+    found = _templates.get(key) if key is not None else None
+    if found is None:
+        template = d["template"]
+        found = (
+            _gates(template),
+            {
+                "quorum": template.change_policy.quorum,
+                "mandatory": list(template.change_policy.mandatory_voters),
+                "chair_must_confirm": template.change_policy.chair_must_confirm,
+            },
+        )
+        if key is not None and len(_templates) < 1000:
+            _templates[key] = found
+    return found
+
+
 def project_created(batch: Batch, c: Change) -> None:
     d = c.data
     b, t = d["baseline"], d["tolerances"]
+    gates, change_policy = _template(d)
     doc: Doc = {
         "portfolio_id": str(d["portfolio_id"]),
         "name": d["name"],
@@ -120,19 +144,15 @@ def project_created(batch: Batch, c: Change) -> None:
         "schedule_days": t.schedule_days,
         "approved_cost": "0",
         "approved_schedule_days": 0,
-        "gates": _gates(d["template"]),
-        "change_policy": {
-            "quorum": d["template"].change_policy.quorum,
-            "mandatory": list(d["template"].change_policy.mandatory_voters),
-            "chair_must_confirm": d["template"].change_policy.chair_must_confirm,
-        },
+        "gates": gates,
+        "change_policy": change_policy,
         "signoffs": [],
         "gates_passed": 0,
         "review": None,
         "conditions": [],
         "decisions": [],
         "created_position": c.position,
-        "created_at": c.at.isoformat(),
+        "created_at": c.stamp,
     }
     batch.projects[c.aggregate_id] = doc
     batch.project(c)
@@ -169,7 +189,7 @@ def review_requested(batch: Batch, c: Change) -> None:
     doc["review"] = {
         "gate": gate,
         "requested_by": [p for p in (c.actor, c.on_behalf_of) if p],
-        "requested_at": c.at.isoformat(),
+        "requested_at": c.stamp,
         "due": due.isoformat(),
         "votes": {},
     }
@@ -201,7 +221,7 @@ def gate_decided(batch: Batch, c: Change) -> None:
             "decision": decision,
             "rationale": c.data["rationale"],
             "decided_by": {"person": c.actor, "on_behalf_of": c.on_behalf_of},
-            "decided_at": c.at.isoformat(),
+            "decided_at": c.stamp,
             "position": c.position,
             "seen_position": c.data.get("seen_position"),
             "votes": [{"voter": v.voter, "vote": _val(v.vote)} for v in c.data["votes"]],

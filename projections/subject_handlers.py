@@ -17,7 +17,7 @@ def _subject(batch: Batch, c: Change) -> Doc | None:
     doc = batch.subjects.get(c.aggregate_id)
     if doc is not None:
         doc["version"] = c.version
-        doc["modified_at"] = c.at.isoformat()
+        doc["modified_at"] = c.stamp
         batch.dirty_subjects.add(c.aggregate_id)
     return doc
 
@@ -49,7 +49,7 @@ def cr_created(batch: Batch, c: Change) -> None:
         "assessment": None,
         "votes": {},
         "decisions": [],
-        "created_at": c.at.isoformat(),
+        "created_at": c.stamp,
     }
     _subject(batch, c)
 
@@ -99,7 +99,7 @@ def cr_decided(batch: Batch, c: Change) -> None:
             "decision": decision,
             "rationale": c.data["rationale"],
             "decided_by": {"person": c.actor, "on_behalf_of": c.on_behalf_of},
-            "decided_at": c.at.isoformat(),
+            "decided_at": c.stamp,
             "position": c.position,
         }
     )
@@ -129,7 +129,7 @@ def signoff_requested(batch: Batch, c: Change) -> None:
         "status": "open",
         "due": d["due"].isoformat(),
         "requested_by": d["by"].person,
-        "created_at": c.at.isoformat(),
+        "created_at": c.stamp,
     }
     _subject(batch, c)
 
@@ -138,7 +138,7 @@ def signoff_signed(batch: Batch, c: Change) -> None:
     doc = _subject(batch, c)
     if doc is None:
         return
-    doc["signed"].append({"person": c.actor, "comment": c.data["comment"], "at": c.at.isoformat()})
+    doc["signed"].append({"person": c.actor, "comment": c.data["comment"], "at": c.stamp})
     if {s["person"] for s in doc["signed"]} >= set(doc["signatories"]):
         doc["status"] = "complete"
 

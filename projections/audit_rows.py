@@ -1,0 +1,152 @@
+"""One audit row per event: who, on whose behalf, in which project and portfolio, and a
+readable line saying what they did.
+
+Pure functions over ``Change``: the live projector and a rebuild compute rows the same
+way. ``Scope`` remembers, for each project, change request and sign-off, the project
+and portfolio it belongs to (only their first event names them).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from projections.changes import Change
+
+AuditRow = tuple[
+    int, datetime, UUID, str, str, str | None, str | None, UUID | None, UUID | None, str | None, str
+]
+# aggregate id -> (project id, portfolio id)
+Scope = dict[UUID, tuple[UUID | None, UUID | None]]
+
+
+def _t(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _signed(value: Any) -> str:
+    text = _t(value)
+    return text if text.startswith("-") else "+" + text
+
+
+def _change_applied(d: Any) -> str:
+    cost = d.get("cost_delta")
+    amount, currency = (cost.amount, cost.currency) if cost is not None else (None, None)
+    return (
+        f"re-baselined the project after an approved change ({_signed(amount)} "
+        f"{_t(currency)}, {_signed(d.get('schedule_delta_days'))} days)"
+    )
+
+
+def _role(verb: str) -> Callable[[Any], str]:
+    return lambda d: f"{verb} role {_t(d.get('role'))} for {_t(d.get('person'))}"
+
+
+def _escalated(d: Any) -> str:
+    return f"escalated overdue {_t(d.get('item'))}"
+
+
+# key -> what follows "<who> "
+SUMMARIES: dict[str, Callable[[Any], str]] = {
+    "Portfolio.Created": lambda d: f"created portfolio '{_t(d.get('name'))}'",
+    "Portfolio.BoardChanged": lambda d: "changed the board",
+    "Portfolio.RoleAssigned": _role("assigned"),
+    "Portfolio.RoleRevoked": _role("revoked"),
+    "Project.Created": lambda d: f"created project '{_t(d.get('name'))}'",
+    "Project.ReviewRequested": lambda d: f"requested the {_t(d.get('gate'))} review",
+    "Project.EvidenceAmended": lambda d: f"amended the {_t(d.get('gate'))} evidence",
+    "Project.VoteCast": lambda d: f"voted {_t(d.get('vote'))} on {_t(d.get('gate'))}",
+    "Project.VoteChanged": (
+        lambda d: f"changed their {_t(d.get('gate'))} vote to {_t(d.get('vote'))}"
+    ),
+    "Project.GateDecided": (lambda d: f"decided {_t(d.get('decision'))} at {_t(d.get('gate'))}"),
+    "Project.ConditionClosed": lambda d: "closed a condition",
+    "Project.Cancelled": lambda d: f"cancelled the project: {_t(d.get('reason'))}",
+    "Project.PutOnHold": lambda d: "put the project on hold",
+    "Project.Resumed": lambda d: "resumed the project",
+    "Project.Rebaselined": lambda d: "re-baselined the project",
+    "Project.ChangeApplied": _change_applied,
+    "Project.Escalated": _escalated,
+    "Project.RoleAssigned": _role("assigned"),
+    "Project.RoleRevoked": _role("revoked"),
+    "ChangeRequest.Created": (
+        lambda d: f"drafted change request '{_t(getattr(d.get('impact'), 'title', None))}'"
+    ),
+    "ChangeRequest.Submitted": (
+        lambda d: f"submitted the change request, routed to the {_t(d.get('route'))}"
+    ),
+    "ChangeRequest.VoteCast": lambda d: f"voted {_t(d.get('vote'))} on a change request",
+    "ChangeRequest.Decided": lambda d: f"decided {_t(d.get('decision'))} on a change request",
+    "ChangeRequest.Escalated": _escalated,
+    "SignOff.Requested": (
+        lambda d: f"requested sign-off of '{_t(d.get('deliverable'))}' v{_t(d.get('version'))}"
+    ),
+    "SignOff.Signed": lambda d: "signed off",
+    "SignOff.Declined": lambda d: f"declined to sign off: {_t(d.get('comment'))}",
+    "SignOff.Escalated": _escalated,
+    "Delegation.Delegated": (
+        lambda d: f"delegated authority to {_t(getattr(d.get('delegation'), 'delegate', None))}"
+    ),
+    "Delegation.Revoked": lambda d: "revoked a delegation",
+}
+
+_WORDS = re.compile(r"([a-z])([A-Z])")
+# Events whose first appearance names the project and portfolio of their aggregate.
+SCOPING = ("Project.Created", "ChangeRequest.Created", "SignOff.Requested")
+
+
+def who(c: Change) -> str:
+    """``alice``, ``bob for alice``, or ``system`` for the server's own acts."""
+    person = c.actor if c.actor is not None else "system"
+    return person if c.on_behalf_of is None else f"{person} for {c.on_behalf_of}"
+
+
+def summary(c: Change) -> str:
+    """The readable line of one event, e.g. ``erin voted approve on G0``."""
+    text = SUMMARIES.get(c.key)
+    if text is None:
+        words = _WORDS.sub(r"\1 \2", c.event).lower()
+        return f"{who(c)}: {c.aggregate} {words}"
+    return f"{who(c)} {text(c.data)}"
+
+
+def scope_of(c: Change, scope: Scope) -> tuple[UUID | None, UUID | None]:
+    """(project, portfolio) of the event's aggregate; learns it from scoping events."""
+    if c.aggregate == "Portfolio":
+        return None, c.aggregate_id
+    known = scope.get(c.aggregate_id)
+    if known is not None:
+        return known
+    d = c.data
+    project = c.aggregate_id if c.aggregate == "Project" else d.get("project_id")
+    found = project, d.get("portfolio_id")
+    if c.key in SCOPING:
+        scope[c.aggregate_id] = found
+    return found
+
+
+def audit_rows(changes: Iterable[Change], scope: Scope) -> list[AuditRow]:
+    """The audit rows of ``changes`` (in order), updating ``scope`` as they go."""
+    rows: list[AuditRow] = []
+    append = rows.append
+    for c in changes:
+        project, portfolio = scope_of(c, scope)
+        append(
+            (
+                c.position,
+                c.at,
+                c.aggregate_id,
+                c.aggregate,
+                c.key,
+                c.actor,
+                c.on_behalf_of,
+                project,
+                portfolio,
+                c.correlation_id,
+                summary(c),
+            )
+        )
+    return rows
