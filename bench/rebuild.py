@@ -79,7 +79,14 @@ async def rebuild_all(store: Store, events: int) -> tuple[float, dict[str, Any]]
     log(f"rebuild {result.projection}: {result.events:,} events in {seconds:.1f} s")
     if result.events != events:
         log(f"WARNING: the rebuild applied {result.events} events, the log has {events}")
-    per = {result.projection: {"events": result.events, "seconds": round(seconds, 3)}}
+    log("phases: " + ", ".join(f"{k} {v:.2f} s" for k, v in result.phases.items()))
+    per = {
+        result.projection: {
+            "events": result.events,
+            "seconds": round(seconds, 3),
+            "phases_s": {k: round(v, 3) for k, v in result.phases.items()},
+        }
+    }
     return seconds, per
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 import asyncpg
@@ -17,6 +18,8 @@ class Projection(Protocol):
 
     name: str
     tables: tuple[str, ...]
+    version: int  # goes up when the tables' layout or content changes
+    retired: tuple[str, ...]  # tables of earlier versions, dropped with the old ones
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:
         """CREATE statements for this projection's tables with ``suffix`` appended."""
@@ -29,12 +32,21 @@ class Projection(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class BulkContext:
+    """What a rebuild tells a projection when it starts: the last position it will
+    read, and the pool (for work beside the projection's own connection)."""
+
+    head: int
+    pool: asyncpg.Pool
+
+
 @runtime_checkable
 class BulkProjection(Protocol):
     """A projection that rebuilds in memory (or streams out on its own connection) and
     writes its tables at the end."""
 
-    def bulk(self) -> Any:
+    def bulk(self, context: BulkContext) -> Any:
         """Fresh rebuild state."""
         ...
 

@@ -15,7 +15,7 @@ from uuid import UUID
 import asyncpg
 
 from eventstore.schema import StoreNames
-from projections.base import index_name, table
+from projections.base import BulkContext, index_name, table
 from projections.changes import Change
 from projections.handlers import apply_changes, inbox_items
 from projections.state_handlers import Batch
@@ -46,6 +46,8 @@ PROJECT_COLUMNS = (
 class GovernanceState:
     name = "governance"
     tables = (PORTFOLIOS, PROJECTS, INBOX, SUBJECTS, DELEGATIONS)
+    version = 1
+    retired: tuple[str, ...] = ()
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:
         pf, pr = table(names, PORTFOLIOS, suffix), table(names, PROJECTS, suffix)
@@ -90,7 +92,7 @@ class GovernanceState:
         apply_changes(batch, list(changes))
         await _write(conn, names, suffix, batch)
 
-    def bulk(self) -> Batch:
+    def bulk(self, context: BulkContext) -> Batch:
         """State for a rebuild kept in memory: every document, written once at the end."""
         return Batch()
 

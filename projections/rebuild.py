@@ -14,8 +14,8 @@ import gc
 import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
@@ -23,7 +23,7 @@ import asyncpg
 from eventstore.database import Store
 from eventstore.recorder import select_event_rows_on
 from eventstore.schema import quote_ident
-from projections.base import BulkProjection, Projection
+from projections.base import BulkContext, BulkProjection, Projection
 from projections.changes import change_of
 from projections.tracking import lock_position, set_position
 
@@ -36,6 +36,7 @@ class RebuildResult:
     events: int
     position: int
     seconds: float
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per step
 
     @property
     def events_per_s(self) -> float:
@@ -63,6 +64,9 @@ async def rebuild_many(
     """Rebuild several projections in one pass over the log (each event read and decoded
     once, each projection writing on its own connection), then switch all of them in one
     transaction."""
+    needed = len(projections) + 3  # one each, the reader, a COPY writer, an index builder
+    if store.pool.get_max_size() < needed:
+        raise ValueError(f"a rebuild of {len(projections)} projection(s) needs a pool of {needed}")
     suffix = "__rb" + secrets.token_hex(3)
     started = time.perf_counter()
     # Tables first, secondary indexes after the bulk load: building an index once is
@@ -74,7 +78,9 @@ async def rebuild_many(
                 if not _is_index(statement):
                     await conn.execute(statement)
     head = await store.events.max_notification_id() or 0
-    applied = await _one_pass(store, projections, suffix, head, batch_size, progress)
+    phases = {"tables": time.perf_counter() - started}
+    applied = await _one_pass(store, projections, suffix, head, batch_size, progress, phases)
+    mark = time.perf_counter()
     position = head
     async with store.pool.acquire() as conn, conn.transaction():
         for projection in sorted(projections, key=lambda p: p.name):
@@ -84,14 +90,15 @@ async def rebuild_many(
         for projection in projections:
             await _swap(conn, store, projection, suffix)
             await set_position(conn, store.names, projection.name, position)
+    phases["switch"] = time.perf_counter() - mark
     if progress:
         progress(position, position)
     name = "+".join(p.name for p in projections)
-    return RebuildResult(name, applied, position, time.perf_counter() - started)
+    return RebuildResult(name, applied, position, time.perf_counter() - started, phases)
 
 
 def _is_index(statement: str) -> bool:
-    return statement.lstrip().upper().startswith("CREATE INDEX")
+    return statement.lstrip().upper().startswith(("CREATE INDEX", "CREATE UNIQUE INDEX"))
 
 
 async def _one_pass(
@@ -101,13 +108,17 @@ async def _one_pass(
     head: int,
     batch_size: int,
     progress: Progress | None,
+    phases: dict[str, float],
 ) -> int:
     """Every event up to ``head`` into the new tables, then their indexes; returns how
     many events. The next batch is fetched while the current one is applied."""
     names = store.names
+    mark = time.perf_counter()
     async with contextlib.AsyncExitStack() as stack:
+        stack.enter_context(_collector_paused())
         conns = [await stack.enter_async_context(store.pool.acquire()) for _ in projections]
-        states = [p.bulk() if isinstance(p, BulkProjection) else None for p in projections]
+        context = BulkContext(head, store.pool)
+        states = [p.bulk(context) if isinstance(p, BulkProjection) else None for p in projections]
 
         def fetch(after: int) -> asyncio.Task[list[asyncpg.Record]]:
             return asyncio.create_task(
@@ -116,10 +127,6 @@ async def _one_pass(
 
         applied = 0
         reader = await store.pool.acquire()
-        # A rebuild allocates millions of short-lived objects and creates no reference
-        # cycles worth collecting: the cyclic collector's passes cost a third of the time.
-        collecting = gc.isenabled()
-        gc.disable()
         pending: asyncio.Task[list[asyncpg.Record]] | None = fetch(0) if head else None
         try:
             while pending is not None:
@@ -141,27 +148,45 @@ async def _one_pass(
                 if progress:
                     progress(position, head)
         except BaseException:
-            for task in [pending, *(getattr(st, "copying", None) for st in states)]:
+            tasks = [t for st in states if hasattr(st, "tasks") for t in st.tasks()]
+            for task in [pending, *tasks]:
                 if task is not None:
                     task.cancel()
                     with contextlib.suppress(BaseException):
                         await task
+            for state in states:
+                if hasattr(state, "aclose"):
+                    await state.aclose()
             raise
         finally:
-            if collecting:
-                gc.enable()
             await store.pool.release(reader)
         # Each projection writes what it kept, then builds its indexes (two at a time over
         # the whole rebuild: the database's cores), so one projection's indexes build while
         # another still writes.
+        phases["pass"] = time.perf_counter() - mark
+        mark = time.perf_counter()
         indexing = asyncio.Semaphore(INDEX_WORKERS)
         async with asyncio.TaskGroup() as group:
             for p, conn, state in zip(projections, conns, states, strict=True):
-                group.create_task(_finish(store, p, conn, state, suffix, indexing))
+                group.create_task(_finish(store, p, conn, state, suffix, indexing, phases))
+    phases["write_and_index"] = time.perf_counter() - mark
     return applied
 
 
 INDEX_WORKERS = 2
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """A rebuild allocates millions of objects and makes no reference cycles worth
+    collecting; the cyclic collector's passes over them cost a third of the time."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 async def _finish(
@@ -171,12 +196,18 @@ async def _finish(
     state: Any,
     suffix: str,
     indexing: asyncio.Semaphore,
+    phases: dict[str, float],
 ) -> None:
+    mark = time.perf_counter()
     if state is not None:
         await projection.flush_bulk(conn, store.names, suffix, state)  # type: ignore[attr-defined]
+    phases[f"{projection.name}_write"] = time.perf_counter() - mark
 
     async def build(statement: str) -> None:
-        async with indexing, store.pool.acquire() as c:
+        async with indexing, store.pool.acquire() as c, c.transaction():
+            # One core per index: INDEX_WORKERS indexes side by side use the database's
+            # cores better than each build splitting itself over them.
+            await c.execute("SET LOCAL max_parallel_maintenance_workers = 0")
             await c.execute(statement)
 
     await asyncio.gather(
@@ -184,6 +215,7 @@ async def _finish(
     )
     for base in projection.tables:  # fresh tables have no statistics for the planner
         await conn.execute(f"ANALYZE {store.names.q(base + suffix)}")
+    phases[f"{projection.name}_done"] = time.perf_counter() - mark
 
 
 async def _catch_up(
@@ -223,7 +255,7 @@ async def _swap(
         )
 
 
-_INDEX = re.compile(r"CREATE INDEX IF NOT EXISTS (\S+) ON")
+_INDEX = re.compile(r"CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\S+) ON")
 
 
 def _index_names(statements: list[str]) -> list[str]:
