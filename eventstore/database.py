@@ -30,13 +30,27 @@ class Store:
         await self.pool.close()
 
 
+_JSONB_VERSION = b"\x01"  # jsonb's binary form: a version byte, then the JSON text
+_json_decode = msgspec.json.decode
+
+
+def _encode_jsonb(value: object) -> bytes:
+    return _JSONB_VERSION + msgspec.json.encode(value)
+
+
+def _decode_jsonb(data: bytes) -> object:
+    return _json_decode(memoryview(data)[1:])
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
-    """jsonb values travel as Python objects, encoded by msgspec."""
+    """jsonb values travel as Python objects, encoded by msgspec (in jsonb's binary
+    form, so that they can also be sent by COPY)."""
     await conn.set_type_codec(
         "jsonb",
-        encoder=lambda v: msgspec.json.encode(v).decode(),
-        decoder=msgspec.json.decode,
+        encoder=_encode_jsonb,
+        decoder=_decode_jsonb,
         schema="pg_catalog",
+        format="binary",
     )
 
 

@@ -47,6 +47,11 @@ def _role(verb: str) -> Callable[[Any], str]:
     return lambda d: f"{verb} role {_t(d.get('role'))} for {_t(d.get('person'))}"
 
 
+def _signoff_recorded(s: Any) -> str:
+    deliverable, version = getattr(s, "deliverable", None), getattr(s, "version", None)
+    return f"recorded a sign-off request for '{_t(deliverable)}' v{_t(version)}"
+
+
 def _escalated(d: Any) -> str:
     return f"escalated overdue {_t(d.get('item'))}"
 
@@ -72,6 +77,10 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {
     "Project.Rebaselined": lambda d: "re-baselined the project",
     "Project.ChangeApplied": _change_applied,
     "Project.Escalated": _escalated,
+    "Project.SignOffRequested": lambda d: _signoff_recorded(d.get("signoff")),
+    "Project.SignOffCompleted": lambda d: "recorded a completed sign-off",
+    "Project.SignOffDeclined": lambda d: "recorded a declined sign-off",
+    "Project.SignOffSuperseded": lambda d: "recorded a superseded sign-off",
     "Project.RoleAssigned": _role("assigned"),
     "Project.RoleRevoked": _role("revoked"),
     "ChangeRequest.Created": (
@@ -80,18 +89,29 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {
     "ChangeRequest.Submitted": (
         lambda d: f"submitted the change request, routed to the {_t(d.get('route'))}"
     ),
+    "ChangeRequest.Amended": (
+        lambda d: f"amended change request '{_t(getattr(d.get('impact'), 'title', None))}'"
+    ),
+    "ChangeRequest.Assessed": lambda d: "assessed the change request",
     "ChangeRequest.VoteCast": lambda d: f"voted {_t(d.get('vote'))} on a change request",
+    "ChangeRequest.VoteChanged": (
+        lambda d: f"changed their vote on a change request to {_t(d.get('vote'))}"
+    ),
+    "ChangeRequest.Withdrawn": lambda d: f"withdrew the change request: {_t(d.get('reason'))}",
+    "ChangeRequest.Implemented": lambda d: "marked the change request implemented",
     "ChangeRequest.Decided": lambda d: f"decided {_t(d.get('decision'))} on a change request",
     "ChangeRequest.Escalated": _escalated,
     "SignOff.Requested": (
         lambda d: f"requested sign-off of '{_t(d.get('deliverable'))}' v{_t(d.get('version'))}"
     ),
     "SignOff.Signed": lambda d: "signed off",
+    "SignOff.Superseded": lambda d: "superseded the sign-off request with a newer version",
     "SignOff.Declined": lambda d: f"declined to sign off: {_t(d.get('comment'))}",
     "SignOff.Escalated": _escalated,
     "Delegation.Delegated": (
         lambda d: f"delegated authority to {_t(getattr(d.get('delegation'), 'delegate', None))}"
     ),
+    "Delegation.Created": lambda d: "opened their delegation book",
     "Delegation.Revoked": lambda d: "revoked a delegation",
 }
 

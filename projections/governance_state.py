@@ -113,7 +113,7 @@ class GovernanceState:
         state.dirty_projects.update(state.projects)
         state.dirty_subjects.update(state.subjects)
         async with conn.transaction():
-            await _write(conn, names, suffix, state)
+            await _write(conn, names, suffix, state, fresh=True)
 
 
 async def _load(
@@ -146,10 +146,16 @@ async def _fetch(
     )
 
 
-async def _write(conn: asyncpg.Connection, names: StoreNames, suffix: str, batch: Batch) -> None:
+async def _write(
+    conn: asyncpg.Connection, names: StoreNames, suffix: str, batch: Batch, *, fresh: bool = False
+) -> None:
+    """Upsert the changed documents and their inbox items; ``fresh`` tables (a rebuild's)
+    take every document by COPY."""
     pf, pr = table(names, PORTFOLIOS, suffix), table(names, PROJECTS, suffix)
     sj, ib = table(names, SUBJECTS, suffix), table(names, INBOX, suffix)
-    if batch.dirty_portfolios:
+    if fresh:
+        await _copy_documents(conn, names, suffix, batch)
+    elif batch.dirty_portfolios:
         await conn.executemany(
             f"INSERT INTO {pf} VALUES ($1, $2, $3, $4) ON CONFLICT (portfolio_id) DO UPDATE "
             "SET name = EXCLUDED.name, version = EXCLUDED.version, doc = EXCLUDED.doc",
@@ -159,7 +165,7 @@ async def _write(conn: asyncpg.Connection, names: StoreNames, suffix: str, batch
                 if pid in batch.dirty_portfolios
             ],
         )
-    if batch.dirty_projects:
+    if batch.dirty_projects and not fresh:
         cols = ", ".join(PROJECT_COLUMNS)
         values = ", ".join(f"${i}" for i in range(1, len(PROJECT_COLUMNS) + 1))
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in PROJECT_COLUMNS[1:])
@@ -168,7 +174,7 @@ async def _write(conn: asyncpg.Connection, names: StoreNames, suffix: str, batch
             f"ON CONFLICT (project_id) DO UPDATE SET {updates}",
             [_project_row(pid, batch.projects[pid]) for pid in batch.dirty_projects],
         )
-    if batch.dirty_subjects:
+    if batch.dirty_subjects and not fresh:
         await conn.executemany(
             f"INSERT INTO {sj} VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (subject_id) "
             "DO UPDATE SET version = EXCLUDED.version, doc = EXCLUDED.doc",
@@ -177,7 +183,8 @@ async def _write(conn: asyncpg.Connection, names: StoreNames, suffix: str, batch
     await _write_delegations(conn, table(names, DELEGATIONS, suffix), batch)
     touched = list(batch.dirty_projects | batch.dirty_subjects)
     if touched:
-        await conn.execute(f"DELETE FROM {ib} WHERE subject_id = ANY($1::uuid[])", touched)
+        if not fresh:
+            await conn.execute(f"DELETE FROM {ib} WHERE subject_id = ANY($1::uuid[])", touched)
         items = [item for sid in touched for item in inbox_items(batch, sid)]
         if items:
             await conn.copy_records_to_table(
@@ -195,6 +202,28 @@ async def _write(conn: asyncpg.Connection, names: StoreNames, suffix: str, batch
                 ),
                 schema_name=names.schema,
             )
+
+
+async def _copy_documents(
+    conn: asyncpg.Connection, names: StoreNames, suffix: str, batch: Batch
+) -> None:
+    async def copy(base: str, records: list[tuple[Any, ...]], columns: Sequence[str]) -> None:
+        if records:
+            await conn.copy_records_to_table(
+                base + suffix, records=records, columns=columns, schema_name=names.schema
+            )
+
+    await copy(
+        PORTFOLIOS,
+        [(pid, d["name"], d["version"], d) for pid, d in batch.portfolios.items()],
+        ("portfolio_id", "name", "version", "doc"),
+    )
+    await copy(PROJECTS, [_project_row(p, d) for p, d in batch.projects.items()], PROJECT_COLUMNS)
+    await copy(
+        SUBJECTS,
+        [_subject_row(s, d) for s, d in batch.subjects.items()],
+        ("subject_id", "kind", "project_id", "portfolio_id", "version", "doc"),
+    )
 
 
 async def _write_delegations(conn: asyncpg.Connection, t: str, batch: Batch) -> None:

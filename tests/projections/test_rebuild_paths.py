@@ -1,0 +1,151 @@
+"""How a rebuild reads the log: the fast decoding of frequent event types, the audit
+rows computed in Python, projection versions, and the connections a rebuild needs."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import pytest
+
+from domain.change_request import CRDecision
+from domain.gate_review import Vote
+from eventstore.database import Store, open_store
+from projections import changes
+from projections.projector import apply_batch
+from projections.rebuild import rebuild_many
+from projections.registry import all_projections, by_name, create_tables
+from projections.tracking import lock_position, read_position, set_position
+from tests.projections.helpers import busy_portfolio, dump
+from tests.workflows import given
+from tests.workflows.given import CHAIR, GATEKEEPER, GATEKEEPER_2, SPONSOR
+
+
+@pytest.fixture
+async def projected(store: Store) -> Store:
+    async with store.pool.acquire() as conn:
+        await create_tables(conn, store.names)
+    return store
+
+
+async def rich_log(store: Store) -> tuple[UUID, UUID, UUID]:
+    """Votes, vote changes, decisions with conditions, a board-routed change request with
+    a changed vote, one approved by the sponsor, a sign-off and a delegation."""
+    await busy_portfolio(store, projects=10)
+    project = await given.new_project(store)
+    await given.pass_g0(store, project.id)
+    await given.approved_by_sponsor(store, project.id, "50")
+    cr = await given.submitted_cr(store, project.id, "500", 10)
+    await given.vote_cr(store, cr, given.by(GATEKEEPER))
+    await given.vote_cr(store, cr, given.by(GATEKEEPER), Vote.REJECT)
+    await given.vote_cr(store, cr, given.by(GATEKEEPER_2))
+    await given.vote_cr(store, cr, given.by(SPONSOR))
+    await given.decide_cr(store, cr, given.by(CHAIR), CRDecision.APPROVE)
+    await given.request_signoff(store, project.id, "Design", "1", [SPONSOR])
+    await given.delegate(store, CHAIR, "olga")
+    return project.id, project.portfolio_id, cr
+
+
+async def test_fast_and_general_decoding_build_the_same_read_models(
+    projected: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await rich_log(projected)
+    await rebuild_many(projected, all_projections())
+    fast = await dump(projected)
+    decoded_fast = {k.key for k in changes._kinds.values() if k.decode is not None}
+    assert {"Project.VoteCast", "Project.GateDecided", "ChangeRequest.VoteCast"} <= decoded_fast
+    # Every type through the general path (attributes as undecoded JSON, read lazily).
+    monkeypatch.setattr(changes, "_FAST", {})
+    monkeypatch.setattr(changes, "_kinds", {})
+    await rebuild_many(projected, all_projections())
+    assert await dump(projected) == fast
+    assert all(k.decode is None for k in changes._kinds.values())
+
+
+async def test_audit_rows_say_who_did_what_where(projected: Store) -> None:
+    project, portfolio, cr = await rich_log(projected)
+    async with projected.pool.acquire() as conn:
+        while await apply_batch(conn, projected, by_name("audit"), 50):
+            pass
+        rows = await conn.fetch(
+            f"SELECT type, summary, project_id, portfolio_id FROM {projected.names.q('rm_audit')}"
+            " WHERE aggregate_id = $1 ORDER BY position",
+            cr,
+        )
+        lines = await conn.fetch(
+            f"SELECT summary FROM {projected.names.q('rm_audit')} WHERE project_id = $1 "
+            "ORDER BY position",
+            project,
+        )
+    # A change request's rows carry its project and portfolio, not only its first one.
+    assert {(r["project_id"], r["portfolio_id"]) for r in rows} == {(project, portfolio)}
+    assert [r["summary"] for r in rows] == [
+        "paula drafted change request 'Change 500'",
+        "paula submitted the change request, routed to the board",
+        "dave voted approve on a change request",
+        "dave changed their vote on a change request to reject",
+        "erin voted approve on a change request",
+        "sam voted approve on a change request",
+        "carol decided approve on a change request",
+    ]
+    summaries = [r["summary"] for r in lines]
+    for expected in (
+        "admin created project 'X'",
+        "paula requested the G0 review",
+        "dave voted approve on G0",
+        "carol decided GO at G0",
+        "sam re-baselined the project after an approved change (+50 EUR, +0 days)",
+        "carol re-baselined the project after an approved change (+500 EUR, +10 days)",
+        "paula recorded a sign-off request for 'Design' v1",
+        "paula requested sign-off of 'Design' v1",
+    ):
+        assert expected in summaries, (expected, "\n".join(summaries))
+    # The general "<who>: <Aggregate> <event>" line means a type has no summary of its own.
+    assert not [s for s in summaries if s.split(" ", 1)[0].endswith(":")], summaries
+
+
+async def test_an_outdated_projection_loses_its_tables_and_starts_again(
+    projected: Store,
+) -> None:
+    names = projected.names
+    async with projected.pool.acquire() as conn:
+        await conn.execute(f"CREATE TABLE {names.q('rm_audit_projects')} (x int)")
+        await conn.execute(
+            f"UPDATE {names.q('gl_settings')} SET value = '1' WHERE key = $1",
+            "projection:audit:version",
+        )
+        async with conn.transaction():
+            await lock_position(conn, names, "audit")
+            await set_position(conn, names, "audit", 5)
+        await create_tables(conn, names)
+        retired = await conn.fetchval("SELECT to_regclass($1)", names.q("rm_audit_projects"))
+        version = await conn.fetchval(
+            f"SELECT value FROM {names.q('gl_settings')} WHERE key = 'projection:audit:version'"
+        )
+        assert retired is None and version == "2"
+        assert await read_position(conn, names, "audit") == 0
+        # The other projection is untouched.
+        assert (
+            await conn.fetchval(
+                f"SELECT value FROM {names.q('gl_settings')} WHERE key = $1",
+                "projection:governance:version",
+            )
+            == "1"
+        )
+
+
+async def test_a_rebuild_refuses_a_pool_too_small_before_writing_anything(
+    projected: Store, database_url: str
+) -> None:
+    small = await open_store(database_url, projected.names, min_size=1, max_size=2)
+    try:
+        with pytest.raises(ValueError, match="needs a pool of 5"):
+            await rebuild_many(small, all_projections())
+        async with small.pool.acquire() as conn:
+            leftovers = await conn.fetchval(
+                "SELECT count(*) FROM pg_tables WHERE schemaname = $1 "
+                "AND tablename LIKE '%\\_\\_rb%'",
+                projected.names.schema,
+            )
+        assert leftovers == 0
+    finally:
+        await small.close()
