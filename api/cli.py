@@ -120,7 +120,7 @@ def rebuild(
         TimeRemainingColumn,
     )
 
-    from projections.rebuild import rebuild_many
+    from projections.rebuild import RebuildRunning, rebuild_many
     from projections.registry import all_projections, by_name
 
     try:
@@ -132,7 +132,7 @@ def rebuild(
 
     label = "+".join(p.name for p in chosen)
     columns = (
-        TextColumn(f"[bold]{label}[/]"),
+        TextColumn("[bold]{task.description}[/]"),
         BarColumn(),
         MofNCompleteColumn(),
         TaskProgressColumn(),
@@ -150,10 +150,20 @@ def rebuild(
                     rate = done / max(time.perf_counter() - started, 1e-6)
                     bar.update(task, completed=done, total=head, rate=rate)
 
-                result = await rebuild_many(store, chosen, batch_size=batch_size, progress=tick)
+                def step(what: str) -> None:
+                    bar.update(task, description=f"{label}: {what}")
+
+                try:
+                    result = await rebuild_many(
+                        store, chosen, batch_size=batch_size, progress=tick, on_step=step
+                    )
+                except RebuildRunning as exc:
+                    err.print(f"[red]error:[/] {exc}")
+                    raise typer.Exit(1) from None
             err.print(
                 f"{label}: {result.events:,} events in {result.seconds:.1f}s "
-                f"({result.events_per_s:,.0f}/s), now at position {result.position}"
+                f"({result.events_per_s:,.0f}/s), now at position {result.position}; "
+                + ", ".join(f"{k} {v:.1f}s" for k, v in result.phases.items())
             )
 
     asyncio.run(run())

@@ -187,7 +187,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     projects = args.projects or (1_000 if args.quick else 5_000)
     schema = f"bench_q_{uuid.uuid4().hex[:10]}"
     names = StoreNames(schema=schema)
-    store = await open_store(dsn, names, min_size=1, max_size=4)
+    store = await open_store(dsn, names, min_size=1, max_size=6)
     rnd = random.Random(7)
     result: dict[str, Any] = {}
     try:

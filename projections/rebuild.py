@@ -21,9 +21,10 @@ from typing import Any
 import asyncpg
 
 from eventstore.database import Store
+from eventstore.errors import CONNECTION_ERRORS
 from eventstore.recorder import select_event_rows_on
 from eventstore.schema import quote_ident
-from projections.base import BulkContext, BulkProjection, Projection
+from projections.base import BulkContext, BulkProjection, Projection, lock_key
 from projections.changes import change_of
 from projections.tracking import lock_position, set_position
 
@@ -60,13 +61,59 @@ async def rebuild_many(
     *,
     batch_size: int = 5000,
     progress: Progress | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> RebuildResult:
     """Rebuild several projections in one pass over the log (each event read and decoded
     once, each projection writing on its own connection), then switch all of them in one
-    transaction."""
-    needed = len(projections) + 3  # one each, the reader, a COPY writer, an index builder
+    transaction. ``on_step`` hears what it is doing: ``reading the log``, ``writing
+    tables and indexes``, ``switching``."""
+    step = on_step or (lambda _: None)
+    # one each, the reader, a COPY writer, an index builder, and the rebuild lock's
+    needed = len(projections) + 4
     if store.pool.get_max_size() < needed:
         raise ValueError(f"a rebuild of {len(projections)} projection(s) needs a pool of {needed}")
+    async with store.pool.acquire() as guard:
+        await _lock_rebuilds(guard, store, projections)
+        try:
+            return await _rebuild(store, projections, batch_size, progress, step)
+        finally:
+            with contextlib.suppress(*CONNECTION_ERRORS):  # a lost session holds no locks
+                await guard.execute(
+                    "SELECT pg_advisory_unlock(k) FROM unnest($1::bigint[]) k",
+                    [_rebuild_key(store, p) for p in projections],
+                )
+
+
+class RebuildRunning(RuntimeError):
+    """Another process is rebuilding one of these projections right now."""
+
+
+def _rebuild_key(store: Store, projection: Projection) -> int:
+    return lock_key(store.names, f"rebuild:{projection.name}")
+
+
+async def _lock_rebuilds(
+    conn: asyncpg.Connection, store: Store, projections: Sequence[Projection]
+) -> None:
+    """One rebuild per projection at a time, across processes: a second one would drop
+    the first one's new tables as leftovers."""
+    held: list[int] = []
+    for projection in projections:
+        key = _rebuild_key(store, projection)
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+            for k in held:
+                await conn.execute("SELECT pg_advisory_unlock($1)", k)
+            raise RebuildRunning(f"a rebuild of {projection.name} is already running")
+        held.append(key)
+
+
+async def _rebuild(
+    store: Store,
+    projections: Sequence[Projection],
+    batch_size: int,
+    progress: Progress | None,
+    step: Callable[[str], None],
+) -> RebuildResult:
     suffix = "__rb" + secrets.token_hex(3)
     started = time.perf_counter()
     # Tables first, secondary indexes after the bulk load: building an index once is
@@ -79,7 +126,9 @@ async def rebuild_many(
                     await conn.execute(statement)
     head = await store.events.max_notification_id() or 0
     phases = {"tables": time.perf_counter() - started}
-    applied = await _one_pass(store, projections, suffix, head, batch_size, progress, phases)
+    step("reading the log")
+    applied = await _one_pass(store, projections, suffix, head, batch_size, progress, phases, step)
+    step("switching")
     mark = time.perf_counter()
     position = head
     async with store.pool.acquire() as conn, conn.transaction():
@@ -109,6 +158,7 @@ async def _one_pass(
     batch_size: int,
     progress: Progress | None,
     phases: dict[str, float],
+    step: Callable[[str], None],
 ) -> int:
     """Every event up to ``head`` into the new tables, then their indexes; returns how
     many events. The next batch is fetched while the current one is applied."""
@@ -164,6 +214,7 @@ async def _one_pass(
         # the whole rebuild: the database's cores), so one projection's indexes build while
         # another still writes.
         phases["pass"] = time.perf_counter() - mark
+        step("writing tables and indexes")
         mark = time.perf_counter()
         indexing = asyncio.Semaphore(INDEX_WORKERS)
         async with asyncio.TaskGroup() as group:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+import asyncpg
 import pytest
 from typer.testing import CliRunner
 
 from api.auth import decode_token
 from api.cli import app
 from api.settings import Settings
+from eventstore.schema import drop_schema
 
 
 @pytest.fixture
@@ -39,3 +42,39 @@ def test_unknown_role_is_refused(data_dir: Path) -> None:
 def test_rebuild_names_an_unknown_projection(data_dir: Path) -> None:
     result = CliRunner().invoke(app, ["rebuild", "nonsense"])
     assert result.exit_code == 2
+
+
+def test_rebuild_all_reports_every_step_and_the_position(
+    data_dir: Path, database_url: str, schema_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("GATELEDGER_SCHEMA", schema_name)
+    try:
+        assert CliRunner().invoke(app, ["demo"]).exit_code == 0
+        result = CliRunner().invoke(app, ["rebuild", "all"])
+        assert result.exit_code == 0, result.output
+        head = asyncio.run(_head(database_url, schema_name))
+        assert head > 0
+        assert f"now at position {head}" in result.output
+        for step in ("pass", "write_and_index", "switch"):
+            assert f"{step} " in result.output
+    finally:
+        asyncio.run(_drop(database_url, schema_name))
+
+
+async def _head(url: str, schema: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return int(
+            await conn.fetchval(f'SELECT max(notification_id) FROM "{schema}".stored_events')
+        )
+    finally:
+        await conn.close()
+
+
+async def _drop(url: str, schema: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await drop_schema(conn, schema)
+    finally:
+        await conn.close()

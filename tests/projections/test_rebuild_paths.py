@@ -11,8 +11,9 @@ from domain.change_request import CRDecision
 from domain.gate_review import Vote
 from eventstore.database import Store, open_store
 from projections import changes
+from projections.base import lock_key
 from projections.projector import apply_batch
-from projections.rebuild import rebuild_many
+from projections.rebuild import RebuildRunning, rebuild_many
 from projections.registry import all_projections, by_name, create_tables
 from projections.tracking import lock_position, read_position, set_position
 from tests.projections.helpers import busy_portfolio, dump
@@ -138,7 +139,7 @@ async def test_a_rebuild_refuses_a_pool_too_small_before_writing_anything(
 ) -> None:
     small = await open_store(database_url, projected.names, min_size=1, max_size=2)
     try:
-        with pytest.raises(ValueError, match="needs a pool of 5"):
+        with pytest.raises(ValueError, match="needs a pool of 6"):
             await rebuild_many(small, all_projections())
         async with small.pool.acquire() as conn:
             leftovers = await conn.fetchval(
@@ -149,3 +150,22 @@ async def test_a_rebuild_refuses_a_pool_too_small_before_writing_anything(
         assert leftovers == 0
     finally:
         await small.close()
+
+
+async def test_a_second_rebuild_of_the_same_projection_waits_its_turn(projected: Store) -> None:
+    """A rebuild running elsewhere holds its lock: another one is refused and does not
+    take its new tables for leftovers of a dead rebuild."""
+    await busy_portfolio(projected, projects=2)
+    names = projected.names
+    elsewhere = lock_key(names, "rebuild:audit")
+    async with projected.pool.acquire() as other:
+        await other.execute(f"CREATE TABLE {names.q('rm_audit__rb0ther')} (x int)")
+        await other.execute("SELECT pg_advisory_lock($1)", elsewhere)
+        try:
+            with pytest.raises(RebuildRunning, match="rebuild of audit is already running"):
+                await rebuild_many(projected, all_projections())
+            assert await other.fetchval("SELECT to_regclass($1)", names.q("rm_audit__rb0ther"))
+        finally:
+            await other.execute("SELECT pg_advisory_unlock($1)", elsewhere)
+        await rebuild_many(projected, all_projections())  # its turn: the leftover goes
+        assert await other.fetchval("SELECT to_regclass($1)", names.q("rm_audit__rb0ther")) is None
