@@ -18,7 +18,7 @@ from eventstore.schema import StoreNames
 from projections.base import BulkContext, index_name, table
 from projections.changes import Change
 from projections.handlers import apply_changes, inbox_items
-from projections.state_handlers import Batch
+from projections.state_handlers import ROLE_CHANGES, Batch
 
 PORTFOLIOS, PROJECTS, INBOX, SUBJECTS = "rm_portfolios", "rm_projects", "rm_inbox", "rm_subjects"
 DELEGATIONS = "rm_delegations"
@@ -94,7 +94,7 @@ class GovernanceState:
 
     def bulk(self, context: BulkContext) -> Batch:
         """State for a rebuild kept in memory: every document, written once at the end."""
-        return Batch()
+        return Batch(bulk=True)
 
     async def apply_bulk(
         self,
@@ -123,14 +123,24 @@ async def _load(
     changes: Sequence[Change],
     batch: Batch,
 ) -> None:
-    """Load the documents of every aggregate the batch touches or needs for inboxes."""
+    """Load the documents of every aggregate the batch touches or needs for inboxes.
+
+    A board change reaches every project and change request of its portfolio, a role
+    change every change request of its project (who votes and decides follows them)."""
     ids = {c.aggregate_id for c in changes}
+    boards = {c.aggregate_id for c in changes if c.key == "Portfolio.BoardChanged"}
+    roles = {c.aggregate_id for c in changes if c.key in ROLE_CHANGES}
     for r in await _fetch(conn, names, SUBJECTS, "subject_id", suffix, ids):
         batch.subjects[r[0]] = r[1]
+    for key, related in (("portfolio_id", boards), ("project_id", roles)):
+        for r in await _fetch(conn, names, SUBJECTS, "subject_id", suffix, related, by=key):
+            batch.subjects.setdefault(r[0], r[1])
     project_ids = ids | {c.data["project_id"] for c in changes if "project_id" in c.data}
     project_ids |= {UUID(d["project_id"]) for d in batch.subjects.values() if d.get("project_id")}
     for r in await _fetch(conn, names, PROJECTS, "project_id", suffix, project_ids):
         batch.projects[r[0]] = r[1]
+    for r in await _fetch(conn, names, PROJECTS, "project_id", suffix, boards, by="portfolio_id"):
+        batch.projects.setdefault(r[0], r[1])
     portfolio_ids = ids | {c.data["portfolio_id"] for c in changes if "portfolio_id" in c.data}
     portfolio_ids |= {UUID(d["portfolio_id"]) for d in batch.projects.values()}
     for r in await _fetch(conn, names, PORTFOLIOS, "portfolio_id", suffix, portfolio_ids):
@@ -138,10 +148,20 @@ async def _load(
 
 
 async def _fetch(
-    conn: asyncpg.Connection, names: StoreNames, base: str, key: str, suffix: str, ids: set[UUID]
+    conn: asyncpg.Connection,
+    names: StoreNames,
+    base: str,
+    key: str,
+    suffix: str,
+    ids: set[UUID],
+    *,
+    by: str | None = None,
 ) -> list[asyncpg.Record]:
+    """``(key, doc)`` of the rows whose ``by`` column (default: ``key``) is in ``ids``."""
+    if not ids:
+        return []
     return await conn.fetch(
-        f"SELECT {key}, doc FROM {table(names, base, suffix)} WHERE {key} = ANY($1::uuid[])",
+        f"SELECT {key}, doc FROM {table(names, base, suffix)} WHERE {by or key} = ANY($1::uuid[])",
         list(ids),
     )
 

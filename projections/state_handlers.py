@@ -29,6 +29,19 @@ class Batch:
     dirty_projects: set[UUID] = field(default_factory=set)
     dirty_subjects: set[UUID] = field(default_factory=set)
     delegations: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
+    bulk: bool = False  # a rebuild's: every document is written at the end anyway
+
+    def touch_related(self, key: str, value: UUID) -> None:
+        """Mark the projects and subjects whose ``key`` is ``value`` as changed: their
+        inbox items depend on what just changed (a board, a project's roles)."""
+        if self.bulk:
+            return
+        text = str(value)
+        if key == "portfolio_id":
+            self.dirty_projects.update(
+                pid for pid, d in self.projects.items() if d["portfolio_id"] == text
+            )
+        self.dirty_subjects.update(sid for sid, d in self.subjects.items() if d.get(key) == text)
 
     def project(self, c: Change) -> Doc | None:
         doc = self.projects.get(c.aggregate_id)
@@ -87,9 +100,7 @@ def board_changed(batch: Batch, c: Change) -> None:
             members=list(c.data["board"].members), chair=c.data["board"].chair, version=c.version
         )
         batch.dirty_portfolios.add(c.aggregate_id)
-        for pid, project in batch.projects.items():
-            if project["portfolio_id"] == str(c.aggregate_id):
-                batch.dirty_projects.add(pid)
+        batch.touch_related("portfolio_id", c.aggregate_id)
 
 
 def portfolio_touched(batch: Batch, c: Change) -> None:
@@ -168,12 +179,17 @@ def role_assigned(batch: Batch, c: Change) -> None:
         doc[role] = person
     elif person not in doc["stakeholders"]:
         doc["stakeholders"].append(person)
+    batch.touch_related("project_id", c.aggregate_id)
 
 
 def role_revoked(batch: Batch, c: Change) -> None:
     doc = batch.project(c)
     if doc is not None:
         doc["stakeholders"] = [p for p in doc["stakeholders"] if p != c.data["person"]]
+        batch.touch_related("project_id", c.aggregate_id)
+
+
+ROLE_CHANGES = ("Project.RoleAssigned", "Project.RoleRevoked")
 
 
 def _gate(doc: Doc, name: str) -> Doc:

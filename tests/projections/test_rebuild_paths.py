@@ -3,12 +3,17 @@ rows computed in Python, projection versions, and the connections a rebuild need
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 import pytest
 
 from domain.change_request import CRDecision
-from domain.gate_review import Vote
+from domain.gate_review import Evidence, Vote
+from domain.policy import Board, Role
+from domain.portfolio import Portfolio
+from domain.project import Project
 from eventstore.database import Store, open_store
 from projections import changes
 from projections.base import lock_key
@@ -19,6 +24,10 @@ from projections.tracking import lock_position, read_position, set_position
 from tests.projections.helpers import busy_portfolio, dump
 from tests.workflows import given
 from tests.workflows.given import CHAIR, GATEKEEPER, GATEKEEPER_2, SPONSOR
+from workflows import gates
+from workflows.uow import UnitOfWork, run_command
+
+ADMIN = given.by("admin")
 
 
 @pytest.fixture
@@ -169,3 +178,54 @@ async def test_a_second_rebuild_of_the_same_projection_waits_its_turn(projected:
             await other.execute("SELECT pg_advisory_unlock($1)", elsewhere)
         await rebuild_many(projected, all_projections())  # its turn: the leftover goes
         assert await other.fetchval("SELECT to_regclass($1)", names.q("rm_audit__rb0ther")) is None
+
+
+async def test_a_board_or_sponsor_change_reaches_inboxes_outside_its_batch(
+    projected: Store,
+) -> None:
+    """Batches of one event: the board change and the sponsor change arrive alone, yet
+    the open review's voters and the change request's decider follow them, exactly as a
+    fresh rebuild computes."""
+    project = await given.new_project(projected)
+    await gates.request_review(
+        projected,
+        project_id=project.id,
+        gate="G0",
+        evidence=[Evidence("Mandate")],
+        by=given.by(given.PM),
+        options=given.OPTS,
+    )
+    await given.submitted_cr(projected, project.id, "50")  # within tolerance: the sponsor
+
+    async def change(kind: type[Any], aggregate_id: UUID, act: Callable[[Any], None]) -> None:
+        async def use_case(uow: UnitOfWork) -> Any:
+            found = await uow.get(kind, aggregate_id)
+            act(found)
+            return found
+
+        await run_command(projected, use_case, given.OPTS)
+
+    async def drain() -> None:
+        async with projected.pool.acquire() as conn:
+            while await apply_batch(conn, projected, by_name("governance"), 1):
+                pass
+
+    async def inbox(kind: str) -> set[str]:
+        rows = await projected.pool.fetch(
+            f"SELECT person FROM {projected.names.q('rm_inbox')} WHERE kind = $1", kind
+        )
+        return {r[0] for r in rows}
+
+    await drain()
+    assert await inbox("vote") == {CHAIR, GATEKEEPER, GATEKEEPER_2}
+    assert await inbox("cr_decision") == {SPONSOR}
+    new_board = Board((CHAIR, GATEKEEPER, "frank"), CHAIR)
+    await change(Portfolio, project.portfolio_id, lambda p: p.change_board(new_board, ADMIN))
+    await drain()
+    assert await inbox("vote") == {CHAIR, GATEKEEPER, "frank"}
+    await change(Project, project.id, lambda p: p.assign_role("sally", Role.SPONSOR, ADMIN))
+    await drain()
+    assert await inbox("cr_decision") == {"sally"}
+    live = await dump(projected, [by_name("governance")])
+    await rebuild_many(projected, [by_name("governance")])
+    assert await dump(projected, [by_name("governance")]) == live
