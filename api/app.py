@@ -34,7 +34,7 @@ from eventstore.database import Store, open_store
 from eventstore.embedded import start_embedded
 from eventstore.schema import StoreNames
 from projections.projector import Projector
-from projections.registry import all_projections, create_tables
+from projections.registry import all_projections, prepare_tables
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,7 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         store = await open_store(database_url(settings), StoreNames(schema=settings.schema))
         app.state.store = store
-        async with store.pool.acquire() as conn:
-            await create_tables(conn, store.names)
+        await prepare_tables(store)
         stop = asyncio.Event()
         tasks = []
         if settings.run_projector:

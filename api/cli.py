@@ -90,14 +90,13 @@ def _store_context(settings: Settings):  # type: ignore[no-untyped-def]
     from api.app import database_url
     from eventstore.database import open_store
     from eventstore.schema import StoreNames
-    from projections.registry import create_tables
+    from projections.registry import prepare_tables
 
     @asynccontextmanager
     async def opened():  # type: ignore[no-untyped-def]
         store = await open_store(database_url(settings), StoreNames(schema=settings.schema))
         try:
-            async with store.pool.acquire() as conn:
-                await create_tables(conn, store.names)
+            await prepare_tables(store)
             yield store
         finally:
             await store.close()

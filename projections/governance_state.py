@@ -46,7 +46,8 @@ PROJECT_COLUMNS = (
 class GovernanceState:
     name = "governance"
     tables = (PORTFOLIOS, PROJECTS, INBOX, SUBJECTS, DELEGATIONS)
-    version = 1
+    # 2: inboxes follow board and project-role changes; change requests found by portfolio
+    version = 2
     retired: tuple[str, ...] = ()
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:
@@ -72,6 +73,7 @@ class GovernanceState:
             f"CREATE TABLE IF NOT EXISTS {sj} (subject_id uuid PRIMARY KEY, kind text NOT NULL, "
             "project_id uuid, portfolio_id uuid, version int NOT NULL, doc jsonb NOT NULL)",
             ix(SUBJECTS, sj, "project_id"),
+            ix(SUBJECTS, sj, "portfolio_id"),  # a board change reaches its portfolio's CRs
             f"CREATE TABLE IF NOT EXISTS {ib} (subject_id uuid NOT NULL, person text NOT NULL, "
             "kind text NOT NULL, project_id uuid, portfolio_id uuid, title text NOT NULL, "
             "due date, since timestamptz NOT NULL, PRIMARY KEY (subject_id, person, kind))",
@@ -230,7 +232,11 @@ async def _copy_documents(
     async def copy(base: str, records: list[tuple[Any, ...]], columns: Sequence[str]) -> None:
         if records:
             await conn.copy_records_to_table(
-                base + suffix, records=records, columns=columns, schema_name=names.schema
+                base + suffix,
+                records=records,
+                columns=columns,
+                schema_name=names.schema,
+                timeout=3600.0,  # all of a large log's documents in one statement
             )
 
     await copy(

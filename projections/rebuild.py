@@ -14,7 +14,7 @@ import gc
 import re
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,14 +217,29 @@ async def _one_pass(
         step("writing tables and indexes")
         mark = time.perf_counter()
         indexing = asyncio.Semaphore(INDEX_WORKERS)
-        async with asyncio.TaskGroup() as group:
-            for p, conn, state in zip(projections, conns, states, strict=True):
-                group.create_task(_finish(store, p, conn, state, suffix, indexing, phases))
+        await _all_or_none(
+            _finish(store, p, conn, state, suffix, indexing, phases)
+            for p, conn, state in zip(projections, conns, states, strict=True)
+        )
     phases["write_and_index"] = time.perf_counter() - mark
     return applied
 
 
 INDEX_WORKERS = 2
+# Index builds, ANALYZE and the final writes of a large log may take longer than the
+# pool's per-statement timeout meant for requests.
+LONG = 3600.0
+
+
+async def _all_or_none(coroutines: Iterable[Coroutine[Any, Any, None]]) -> None:
+    """Run side by side; if one fails, stop the others (and wait for them), then raise
+    the first error itself rather than an exception group."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for coroutine in coroutines:
+                group.create_task(coroutine)
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
 
 
 @contextlib.contextmanager
@@ -259,13 +274,11 @@ async def _finish(
             # One core per index: INDEX_WORKERS indexes side by side use the database's
             # cores better than each build splitting itself over them.
             await c.execute("SET LOCAL max_parallel_maintenance_workers = 0")
-            await c.execute(statement)
+            await c.execute(statement, timeout=LONG)
 
-    await asyncio.gather(
-        *(build(st) for st in projection.ddl(store.names, suffix) if _is_index(st))
-    )
+    await _all_or_none(build(st) for st in projection.ddl(store.names, suffix) if _is_index(st))
     for base in projection.tables:  # fresh tables have no statistics for the planner
-        await conn.execute(f"ANALYZE {store.names.q(base + suffix)}")
+        await conn.execute(f"ANALYZE {store.names.q(base + suffix)}", timeout=LONG)
     phases[f"{projection.name}_done"] = time.perf_counter() - mark
 
 
@@ -314,8 +327,9 @@ def _index_names(statements: list[str]) -> list[str]:
 
 
 async def _drop_leftovers(conn: asyncpg.Connection, store: Store, projection: Projection) -> None:
-    """Tables of an earlier rebuild that died before its switch."""
-    for base in projection.tables:
+    """Tables of an earlier rebuild that died before its switch (also of the tables a
+    projection had in earlier versions)."""
+    for base in (*projection.tables, *projection.retired):
         rows = await conn.fetch(
             "SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tablename LIKE $2",
             store.names.schema,

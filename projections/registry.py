@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+
 import asyncpg
 
+from eventstore.database import Store
 from eventstore.schema import StoreNames
 from projections.audit_trail import AuditTrail
 from projections.base import Projection
 from projections.governance_state import GovernanceState
+from projections.rebuild import rebuild_many
+
+log = logging.getLogger(__name__)
 
 
 def all_projections() -> list[Projection]:
@@ -22,30 +28,51 @@ def by_name(name: str) -> Projection:
     raise KeyError(f"unknown projection {name!r} (known: {known})")
 
 
+async def prepare_tables(store: Store) -> list[Projection]:
+    """Create the read models' tables; those whose layout changed since they were built
+    (see ``create_tables``) are rebuilt from the log before anything reads them. Returns
+    the rebuilt ones."""
+    async with store.pool.acquire() as conn:
+        outdated = await create_tables(conn, store.names)
+    if outdated:
+        names = ", ".join(p.name for p in outdated)
+        log.warning("read models with an older layout: %s; rebuilding them from the log", names)
+        result = await rebuild_many(store, outdated)
+        log.warning("rebuilt %s: %d events in %.1f s", names, result.events, result.seconds)
+    return outdated
+
+
 async def create_tables(
     conn: asyncpg.Connection, names: StoreNames, projections: list[Projection] | None = None
-) -> None:
+) -> list[Projection]:
     """Create every projection's tables if missing (idempotent, serialised by a lock).
 
     A projection whose tables have an older layout (its ``version`` went up) loses them:
-    they are made anew, empty, and its position goes back to 0, so the projector (or a
-    ``gateledger rebuild``) fills them from the log again."""
+    they are made anew, empty, and its position goes back to 0; it is returned, for
+    ``prepare_tables`` to rebuild (otherwise the projector refills it event by event)."""
+    outdated = []
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(7318262002)")
         for projection in projections or all_projections():
-            await _retire_outdated(conn, names, projection)
+            if await _retire_outdated(conn, names, projection):
+                outdated.append(projection)
             for statement in projection.ddl(names, ""):
                 await conn.execute(statement)
+    return outdated
 
 
 async def _retire_outdated(
     conn: asyncpg.Connection, names: StoreNames, projection: Projection
-) -> None:
+) -> bool:
+    """Drop the tables of an older version and reset its position; True if it did."""
     settings = names.q("gl_settings")
     key = f"projection:{projection.name}:version"
     stored = await conn.fetchval(f"SELECT value FROM {settings} WHERE key = $1", key)
-    # Tables from before versions were recorded are version 1.
-    current = int(stored) if stored is not None else 1
+    if stored is not None:
+        current = int(stored)
+    else:  # tables from before versions were recorded are version 1; none: a new store
+        found = await conn.fetchval("SELECT to_regclass($1)", names.q(projection.tables[0]))
+        current = 1 if found is not None else projection.version
     if current != projection.version:
         for base in (*projection.tables, *projection.retired):
             await conn.execute(f"DROP TABLE IF EXISTS {names.q(base)}")
@@ -60,3 +87,4 @@ async def _retire_outdated(
             key,
             str(projection.version),
         )
+    return current != projection.version

@@ -4,13 +4,14 @@ rows computed in Python, projection versions, and the connections a rebuild need
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 import pytest
 
 from domain.change_request import CRDecision
-from domain.gate_review import Evidence, Vote
+from domain.gate_review import Decision, Evidence, Vote
 from domain.policy import Board, Role
 from domain.portfolio import Portfolio
 from domain.project import Project
@@ -19,7 +20,7 @@ from projections import changes
 from projections.base import lock_key
 from projections.projector import apply_batch
 from projections.rebuild import RebuildRunning, rebuild_many
-from projections.registry import all_projections, by_name, create_tables
+from projections.registry import all_projections, by_name, create_tables, prepare_tables
 from projections.tracking import lock_position, read_position, set_position
 from tests.projections.helpers import busy_portfolio, dump
 from tests.workflows import given
@@ -42,7 +43,7 @@ async def rich_log(store: Store) -> tuple[UUID, UUID, UUID]:
     a changed vote, one approved by the sponsor, a sign-off and a delegation."""
     await busy_portfolio(store, projects=10)
     project = await given.new_project(store)
-    await given.pass_g0(store, project.id)
+    await _conditional_g0(store, project.id)
     await given.approved_by_sponsor(store, project.id, "50")
     cr = await given.submitted_cr(store, project.id, "500", 10)
     await given.vote_cr(store, cr, given.by(GATEKEEPER))
@@ -55,6 +56,60 @@ async def rich_log(store: Store) -> tuple[UUID, UUID, UUID]:
     return project.id, project.portfolio_id, cr
 
 
+async def _conditional_g0(store: Store, project_id: UUID) -> None:
+    """Evidence amended, a vote changed, a conditional go, its condition closed."""
+    opts, gate = given.OPTS, "G0"
+    await gates.request_review(
+        store,
+        project_id=project_id,
+        gate=gate,
+        evidence=[Evidence("Mandate")],
+        by=given.by(given.PM),
+        options=opts,
+    )
+    await gates.amend_evidence(
+        store,
+        project_id=project_id,
+        gate=gate,
+        evidence=[Evidence("Mandate v2")],
+        by=given.by(given.PM),
+        options=opts,
+    )
+    for voter, vote in (
+        (GATEKEEPER, Vote.REJECT),
+        (GATEKEEPER, Vote.APPROVE),
+        (CHAIR, Vote.APPROVE),
+    ):
+        await gates.cast_vote(
+            store,
+            project_id=project_id,
+            gate=gate,
+            vote=vote,
+            rationale="r",
+            by=given.by(voter),
+            options=opts,
+        )
+    decided = await gates.decide_gate(
+        store,
+        project_id=project_id,
+        gate=gate,
+        decision=Decision.CONDITIONAL_GO,
+        rationale="go, with a DPIA",
+        conditions=[("DPIA", given.PM, date(2027, 3, 1))],
+        by=given.by(CHAIR),
+        options=opts,
+    )
+    (condition,) = decided.details["condition_ids"]
+    await gates.close_condition(
+        store,
+        project_id=project_id,
+        condition_id=UUID(condition),
+        note="done",
+        by=given.by(given.PM),
+        options=opts,
+    )
+
+
 async def test_fast_and_general_decoding_build_the_same_read_models(
     projected: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -62,7 +117,7 @@ async def test_fast_and_general_decoding_build_the_same_read_models(
     await rebuild_many(projected, all_projections())
     fast = await dump(projected)
     decoded_fast = {k.key for k in changes._kinds.values() if k.decode is not None}
-    assert {"Project.VoteCast", "Project.GateDecided", "ChangeRequest.VoteCast"} <= decoded_fast
+    assert decoded_fast == set(changes._FAST)  # the log has every type decoded fast
     # Every type through the general path (attributes as undecoded JSON, read lazily).
     monkeypatch.setattr(changes, "_FAST", {})
     monkeypatch.setattr(changes, "_kinds", {})
@@ -101,8 +156,11 @@ async def test_audit_rows_say_who_did_what_where(projected: Store) -> None:
     for expected in (
         "admin created project 'X'",
         "paula requested the G0 review",
-        "dave voted approve on G0",
-        "carol decided GO at G0",
+        "paula amended the G0 evidence",
+        "dave voted reject on G0",
+        "dave changed their G0 vote to approve",
+        "carol decided CONDITIONAL_GO at G0",
+        "paula closed a condition",
         "sam re-baselined the project after an approved change (+50 EUR, +0 days)",
         "carol re-baselined the project after an approved change (+500 EUR, +10 days)",
         "paula recorded a sign-off request for 'Design' v1",
@@ -133,13 +191,19 @@ async def test_an_outdated_projection_loses_its_tables_and_starts_again(
         )
         assert retired is None and version == "2"
         assert await read_position(conn, names, "audit") == 0
+        columns = await conn.fetch(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 "
+            "AND table_name = 'rm_audit'",
+            names.schema,
+        )
+        assert "actor_key" in {r[0] for r in columns}
         # The other projection is untouched.
         assert (
             await conn.fetchval(
                 f"SELECT value FROM {names.q('gl_settings')} WHERE key = $1",
                 "projection:governance:version",
             )
-            == "1"
+            == "2"
         )
 
 
@@ -229,3 +293,21 @@ async def test_a_board_or_sponsor_change_reaches_inboxes_outside_its_batch(
     live = await dump(projected, [by_name("governance")])
     await rebuild_many(projected, [by_name("governance")])
     assert await dump(projected, [by_name("governance")]) == live
+
+
+async def test_an_outdated_read_model_is_rebuilt_before_it_is_read(projected: Store) -> None:
+    """What start-up does: the outdated audit trail comes back whole, at the head."""
+    await busy_portfolio(projected, projects=3)
+    names = projected.names
+    head = await projected.events.max_notification_id()
+    async with projected.pool.acquire() as conn:
+        await conn.execute(
+            f"UPDATE {names.q('gl_settings')} SET value = '1' WHERE key = $1",
+            "projection:audit:version",
+        )
+    rebuilt = await prepare_tables(projected)
+    assert [p.name for p in rebuilt] == ["audit"]
+    async with projected.pool.acquire() as conn:
+        assert await conn.fetchval(f"SELECT count(*) FROM {names.q('rm_audit')}") == head
+        assert await read_position(conn, names, "audit") == head
+    assert await prepare_tables(projected) == []  # up to date now
