@@ -305,18 +305,27 @@ async def _catch_up(
 async def _swap(
     conn: asyncpg.Connection, store: Store, projection: Projection, suffix: str
 ) -> None:
+    schema = quote_ident(store.names.schema)
     for base in projection.tables:
         await conn.execute(f"DROP TABLE IF EXISTS {store.names.q(base)}")
         new = store.names.q(base + suffix)
         await conn.execute(f'ALTER TABLE {new} RENAME TO "{base}"')
+        # and its primary key the name a table created as ``base`` would give it
+        pkey = await conn.fetchval(
+            "SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+            "WHERE i.indrelid = $1::regclass AND i.indisprimary",
+            store.names.q(base),
+        )
+        if pkey is not None and pkey != f"{base}_pkey":
+            await conn.execute(
+                f"ALTER INDEX {schema}.{quote_ident(pkey)} RENAME TO {quote_ident(base + '_pkey')}"
+            )
     # Give the indexes their usual names, so start-up's CREATE INDEX IF NOT EXISTS
     # finds them instead of building a second set.
     built = _index_names(projection.ddl(store.names, suffix))
     usual = _index_names(projection.ddl(store.names, ""))
     for name, target in zip(built, usual, strict=True):
-        await conn.execute(
-            f"ALTER INDEX IF EXISTS {quote_ident(store.names.schema)}.{name} RENAME TO {target}"
-        )
+        await conn.execute(f"ALTER INDEX IF EXISTS {schema}.{name} RENAME TO {target}")
 
 
 _INDEX = re.compile(r"CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\S+) ON")
