@@ -59,22 +59,14 @@ async def rich_log(store: Store) -> tuple[UUID, UUID, UUID]:
 async def _conditional_g0(store: Store, project_id: UUID) -> None:
     """Evidence amended, a vote changed, a conditional go, its condition closed."""
     opts, gate = given.OPTS, "G0"
-    await gates.request_review(
-        store,
-        project_id=project_id,
-        gate=gate,
-        evidence=[Evidence("Mandate")],
-        by=given.by(given.PM),
-        options=opts,
-    )
-    await gates.amend_evidence(
-        store,
-        project_id=project_id,
-        gate=gate,
-        evidence=[Evidence("Mandate v2")],
-        by=given.by(given.PM),
-        options=opts,
-    )
+    as_pm: dict[str, Any] = {
+        "project_id": project_id,
+        "gate": gate,
+        "by": given.by(given.PM),
+        "options": opts,
+    }
+    await gates.request_review(store, evidence=[Evidence("Mandate")], **as_pm)
+    await gates.amend_evidence(store, evidence=[Evidence("Mandate v2")], **as_pm)
     for voter, vote in (
         (GATEKEEPER, Vote.REJECT),
         (GATEKEEPER, Vote.APPROVE),
