@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import asyncpg
 
@@ -37,7 +38,17 @@ async def prepare_tables(store: Store) -> list[Projection]:
     if outdated:
         names = ", ".join(p.name for p in outdated)
         log.warning("read models with an older layout: %s; rebuilding them from the log", names)
-        result = await rebuild_many(store, outdated)
+        started = last = time.monotonic()
+
+        def progress(position: int, head: int) -> None:
+            nonlocal last
+            now = time.monotonic()
+            if now - last >= 5:
+                last = now
+                rate = position / max(now - started, 1e-6)
+                log.warning("rebuilding %s: %d of %d events (%.0f/s)", names, position, head, rate)
+
+        result = await rebuild_many(store, outdated, progress=progress)
         log.warning("rebuilt %s: %d events in %.1f s", names, result.events, result.seconds)
     return outdated
 
