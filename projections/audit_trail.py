@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -62,9 +63,6 @@ class AuditBulk:
         task, self.copying = self.copying, None
         if task is not None:
             await task
-
-    def tasks(self) -> list[asyncio.Task[Any]]:
-        return [self.copying] if self.copying is not None else []
 
     async def aclose(self) -> None:
         """Give the COPY connection back: closed, since its codec was changed."""
@@ -144,6 +142,15 @@ class AuditTrail:
             await state.settle()
             rows, state.rows = state.rows, []
             state.copying = asyncio.create_task(_copy(state.writer, names, TABLE + suffix, rows))
+
+    async def abort_bulk(self, state: AuditBulk) -> None:
+        """Stop the COPY in flight and close its connection."""
+        if state.copying is not None:
+            state.copying.cancel()
+            with contextlib.suppress(BaseException):
+                await state.copying
+            state.copying = None
+        await state.aclose()
 
     async def flush_bulk(
         self, conn: asyncpg.Connection, names: StoreNames, suffix: str, state: AuditBulk

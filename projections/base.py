@@ -67,6 +67,10 @@ class BulkProjection(Protocol):
         """Write what is left; the tables are complete when it returns."""
         ...
 
+    async def abort_bulk(self, state: Any) -> None:
+        """The rebuild failed: stop the state's background work, give back what it holds."""
+        ...
+
 
 def table(names: StoreNames, base: str, suffix: str = "") -> str:
     """The qualified name of a read-model table (``suffix`` for rebuilds)."""

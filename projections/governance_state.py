@@ -108,6 +108,9 @@ class GovernanceState:
     ) -> None:
         apply_changes(state, changes)
 
+    async def abort_bulk(self, state: Batch) -> None:
+        """Nothing runs in the background: the documents are only in memory."""
+
     async def flush_bulk(
         self, conn: asyncpg.Connection, names: StoreNames, suffix: str, state: Batch
     ) -> None:

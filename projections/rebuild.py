@@ -1,9 +1,13 @@
-"""Rebuild a projection from position 0 into new tables, then switch atomically.
+"""Rebuild projections from position 0 into new tables, then switch atomically.
 
 The old tables keep serving (and the live projector keeps them current) while the new
-ones are built. The switch locks the projection's tracking row (which the live
-projector also locks for each batch), applies whatever arrived meanwhile, swaps the
-tables by renaming and records the new position, in one transaction.
+ones are built. One pass reads the log for every projection being rebuilt, fetching the
+next batch while the current one is applied and decoding each event once; projections
+that keep their state in memory (``BulkProjection``) write it at the end, then the
+secondary indexes are built. The switch locks the projections' tracking rows (which the
+live projector also locks for each batch), applies whatever arrived meanwhile, swaps
+the tables by renaming and records the new position, in one transaction. One rebuild
+per projection runs at a time (an advisory lock).
 """
 
 from __future__ import annotations
@@ -198,15 +202,13 @@ async def _one_pass(
                 if progress:
                     progress(position, head)
         except BaseException:
-            tasks = [t for st in states if hasattr(st, "tasks") for t in st.tasks()]
-            for task in [pending, *tasks]:
-                if task is not None:
-                    task.cancel()
-                    with contextlib.suppress(BaseException):
-                        await task
-            for state in states:
-                if hasattr(state, "aclose"):
-                    await state.aclose()
+            if pending is not None:
+                pending.cancel()
+                with contextlib.suppress(BaseException):
+                    await pending
+            for projection, state in zip(projections, states, strict=True):
+                if state is not None:
+                    await projection.abort_bulk(state)  # type: ignore[attr-defined]
             raise
         finally:
             await store.pool.release(reader)

@@ -3,6 +3,7 @@ rows computed in Python, projection versions, and the connections a rebuild need
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -16,8 +17,9 @@ from domain.policy import Board, Role
 from domain.portfolio import Portfolio
 from domain.project import Project
 from eventstore.database import Store, open_store
-from projections import changes
+from projections import audit_trail, changes
 from projections.base import lock_key
+from projections.governance_state import GovernanceState
 from projections.projector import apply_batch
 from projections.rebuild import RebuildRunning, rebuild_many
 from projections.registry import all_projections, by_name, create_tables, prepare_tables
@@ -303,3 +305,37 @@ async def test_an_outdated_read_model_is_rebuilt_before_it_is_read(projected: St
         assert await conn.fetchval(f"SELECT count(*) FROM {names.q('rm_audit')}") == head
         assert await read_position(conn, names, "audit") == head
     assert await prepare_tables(projected) == []  # up to date now
+
+
+class FailingGovernance(GovernanceState):
+    """Dies at its third batch, while the audit trail has a COPY in flight."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    async def apply_bulk(self, *args: Any) -> None:
+        self.batches += 1
+        if self.batches == 3:
+            raise RuntimeError("the governance model broke")
+        await super().apply_bulk(*args)
+
+
+async def test_a_failed_rebuild_gives_everything_back_and_the_next_one_runs(
+    projected: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await busy_portfolio(projected, projects=6)
+    monkeypatch.setattr(audit_trail, "COPY_ROWS", 5)  # a COPY in flight at every batch
+    before = await dump(projected)
+    failing = rebuild_many(projected, [FailingGovernance(), by_name("audit")], batch_size=10)
+    with pytest.raises(RuntimeError, match="the governance model broke"):
+        await asyncio.wait_for(failing, 30)  # a COPY left running used to hang it
+    in_use = projected.pool.get_size() - projected.pool.get_idle_size()
+    assert in_use == 0  # reader, COPY writer, projections' and the lock's connections
+    assert await dump(projected) == before  # the live tables were never touched
+    await rebuild_many(projected, all_projections(), batch_size=10)  # lock free, leftovers go
+    async with projected.pool.acquire() as conn:
+        leftovers = await conn.fetchval(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = $1 AND tablename LIKE '%\\_\\_rb%'",
+            projected.names.schema,
+        )
+    assert leftovers == 0
