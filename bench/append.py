@@ -32,7 +32,7 @@ import asyncpg
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
-from bench.dataset import log, resolve_database
+from bench.dataset import bench_parser, log, print_result, resolve_database
 from eventstore.database import Store, open_store
 from eventstore.schema import StoreNames, create_schema, drop_schema
 
@@ -375,15 +375,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="~10 s per system instead of 20 s")
+    p = bench_parser(__doc__, "~10 s per system instead of 20 s")
     p.add_argument("--seconds", type=float, help="measured seconds per system")
     p.add_argument("--rounds", type=int, help="alternating rounds (default: ~5 s each)")
     p.add_argument("--writers", type=int, default=32, help="concurrent writers (default 32)")
-    p.add_argument(
-        "--database-url",
-        help="PostgreSQL URL (default: $DATABASE_URL, else a throwaway embedded server)",
-    )
     args = p.parse_args(argv)
     if args.writers < 1:
         p.error("--writers must be at least 1")
@@ -393,7 +388,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its JSON summary as the last line on stdout."""
     result = asyncio.run(run(parse_args(argv)))
-    print(json.dumps(result), flush=True)
+    print_result(result)
     return 0 if result["gapless"] else 1
 
 

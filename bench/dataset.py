@@ -15,7 +15,9 @@ loop, which inserts each chunk (one transaction) while the next one is generated
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import os
 import queue
 import random
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from eventsourcing.persistence import StoredEvent
 
@@ -49,6 +52,35 @@ CURRENCY = "EUR"
 def log(message: str) -> None:
     """A timestamped progress line on stderr."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def bench_parser(doc: str, quick: str) -> argparse.ArgumentParser:
+    """A benchmark's options: ``--quick`` (what it shortens) and ``--database-url``."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help=quick)
+    p.add_argument(
+        "--database-url",
+        help="PostgreSQL URL (default: $DATABASE_URL, else a throwaway embedded server)",
+    )
+    return p
+
+
+def add_dataset_options(p: argparse.ArgumentParser) -> None:
+    """``--events`` and ``--projects``, for benchmarks that load ``generate``'s log."""
+    p.add_argument("--events", type=int, help="events in the log (default 1,000,000)")
+    p.add_argument("--projects", type=int, help="projects (default 5,000)")
+
+
+def dataset_size(args: argparse.Namespace) -> tuple[int, int]:
+    """(events, projects): as given, else 100k/1k with ``--quick``, else 1M/5k."""
+    events = args.events or (100_000 if args.quick else 1_000_000)
+    return events, args.projects or (1_000 if args.quick else 5_000)
+
+
+def print_result(result: dict[str, Any]) -> int:
+    """The benchmark's figures as one JSON object, the last line on stdout."""
+    print(json.dumps(result), flush=True)
+    return 0
 
 
 def resolve_database(url: str | None) -> tuple[str, str]:

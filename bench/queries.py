@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import logging
 import os
 import random
@@ -42,7 +41,16 @@ import httpx
 
 from api.auth import mint_token
 from api.settings import Settings
-from bench.dataset import DatasetInfo, load_dataset, log, resolve_database
+from bench.dataset import (
+    DatasetInfo,
+    add_dataset_options,
+    bench_parser,
+    dataset_size,
+    load_dataset,
+    log,
+    print_result,
+    resolve_database,
+)
 from eventstore.database import Store, open_store
 from eventstore.schema import StoreNames, drop_schema
 from projections.audit_trail import AuditFilter, page_sql
@@ -183,8 +191,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Load, project, serve, measure, explain the slow ones, drop."""
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request
     dsn, source = resolve_database(args.database_url)
-    events = args.events or (100_000 if args.quick else 1_000_000)
-    projects = args.projects or (1_000 if args.quick else 5_000)
+    events, projects = dataset_size(args)
     schema = f"bench_q_{uuid.uuid4().hex[:10]}"
     names = StoreNames(schema=schema)
     store = await open_store(dsn, names, min_size=1, max_size=6)
@@ -302,25 +309,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="100k events / 1k projects")
-    p.add_argument("--events", type=int, help="events in the log (default 1,000,000)")
-    p.add_argument("--projects", type=int, help="projects (default 5,000)")
+    p = bench_parser(__doc__, "100k events / 1k projects")
+    add_dataset_options(p)
     p.add_argument("--requests", type=int, default=300, help="measured requests per query")
     p.add_argument("--warmup", type=int, default=20, help="warm-up requests per query")
     p.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE every query")
-    p.add_argument(
-        "--database-url",
-        help="PostgreSQL URL (default: $DATABASE_URL, else a throwaway embedded server)",
-    )
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its JSON summary as the last line on stdout."""
-    result = asyncio.run(run(parse_args(argv)))
-    print(json.dumps(result), flush=True)
-    return 0
+    return print_result(asyncio.run(run(parse_args(argv))))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ import argparse
 import asyncio
 import cProfile
 import io
-import json
 import pstats
 import sys
 import time
@@ -30,7 +29,16 @@ from typing import Any
 
 import asyncpg
 
-from bench.dataset import DatasetInfo, load_dataset, log, resolve_database
+from bench.dataset import (
+    DatasetInfo,
+    add_dataset_options,
+    bench_parser,
+    dataset_size,
+    load_dataset,
+    log,
+    print_result,
+    resolve_database,
+)
 from eventstore.database import Store, open_store
 from eventstore.recorder import select_event_rows_on
 from eventstore.schema import StoreNames, drop_schema
@@ -160,8 +168,7 @@ async def _drop_tables(
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Load, scan, rebuild, (profile), drop."""
     dsn, source = resolve_database(args.database_url)
-    events = args.events or (100_000 if args.quick else 1_000_000)
-    projects = args.projects or (1_000 if args.quick else 5_000)
+    events, projects = dataset_size(args)
     schema = args.schema or f"bench_rb_{uuid.uuid4().hex[:10]}"
     store = await open_store(dsn, StoreNames(schema=schema), min_size=2, max_size=6)
     try:
@@ -221,27 +228,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--quick", action="store_true", help="100k events / 1k projects")
-    p.add_argument("--events", type=int, help="events in the log (default 1,000,000)")
-    p.add_argument("--projects", type=int, help="projects (default 5,000)")
+    p = bench_parser(__doc__, "100k events / 1k projects")
+    add_dataset_options(p)
     p.add_argument(
         "--schema",
         help="load into this schema and keep it; a later run with the same name reuses it",
     )
     p.add_argument("--profile", action="store_true", help="cProfile a 50k-event rebuild")
-    p.add_argument(
-        "--database-url",
-        help="PostgreSQL URL (default: $DATABASE_URL, else a throwaway embedded server)",
-    )
     return p.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its JSON summary as the last line on stdout."""
-    result = asyncio.run(run(parse_args(argv)))
-    print(json.dumps(result), flush=True)
-    return 0
+    return print_result(asyncio.run(run(parse_args(argv))))
 
 
 if __name__ == "__main__":
