@@ -44,11 +44,19 @@ class Batch:
         self.dirty_subjects.update(sid for sid, d in self.subjects.items() if d.get(key) == text)
 
     def project(self, c: Change) -> Doc | None:
-        doc = self.projects.get(c.aggregate_id)
+        """The project document the change is about, stamped with its version and time."""
+        return self._stamped(self.projects, self.dirty_projects, c)
+
+    def subject(self, c: Change) -> Doc | None:
+        """The change request or sign-off document, stamped likewise."""
+        return self._stamped(self.subjects, self.dirty_subjects, c)
+
+    def _stamped(self, docs: dict[UUID, Doc], dirty: set[UUID], c: Change) -> Doc | None:
+        doc = docs.get(c.aggregate_id)
         if doc is not None:
             doc["version"] = c.version
             doc["modified_at"] = c.stamp
-            self.dirty_projects.add(c.aggregate_id)
+            dirty.add(c.aggregate_id)
         return doc
 
 
@@ -335,11 +343,8 @@ def signoff_recorded(status: str | None) -> Callable[[Batch, Change], None]:
 
 
 def touched(batch: Batch, c: Change) -> None:
-    if batch.project(c) is None:
-        subject = batch.subjects.get(c.aggregate_id)
-        if subject is not None:
-            subject["version"] = c.version
-            batch.dirty_subjects.add(c.aggregate_id)
+    """An event that changes nothing shown but the project's version and time."""
+    batch.project(c)
 
 
 STATE_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {

@@ -13,15 +13,6 @@ from projections.state_handlers import Batch, Doc, InboxRow, _resolve, _val
 OPEN_CR = ("submitted", "assessed", "deferred")
 
 
-def _subject(batch: Batch, c: Change) -> Doc | None:
-    doc = batch.subjects.get(c.aggregate_id)
-    if doc is not None:
-        doc["version"] = c.version
-        doc["modified_at"] = c.stamp
-        batch.dirty_subjects.add(c.aggregate_id)
-    return doc
-
-
 def _impact(impact: Any) -> Doc:
     return {
         "title": impact.title,
@@ -51,11 +42,11 @@ def cr_created(batch: Batch, c: Change) -> None:
         "decisions": [],
         "created_at": c.stamp,
     }
-    _subject(batch, c)
+    batch.subject(c)
 
 
 def cr_amended(batch: Batch, c: Change) -> None:
-    doc = _subject(batch, c)
+    doc = batch.subject(c)
     if doc is None:
         return
     doc.update(_impact(c.data["impact"]))
@@ -68,19 +59,19 @@ def cr_amended(batch: Batch, c: Change) -> None:
 
 
 def cr_submitted(batch: Batch, c: Change) -> None:
-    doc = _subject(batch, c)
+    doc = batch.subject(c)
     if doc is not None:
         doc.update(status="submitted", route=_val(c.data["route"]), due=c.data["due"].isoformat())
 
 
 def cr_assessed(batch: Batch, c: Change) -> None:
-    doc = _subject(batch, c)
+    doc = batch.subject(c)
     if doc is not None:
         doc.update(status="assessed", assessment=c.data["assessment"])
 
 
 def cr_vote(batch: Batch, c: Change) -> None:
-    doc = _subject(batch, c)
+    doc = batch.subject(c)
     if doc is not None:
         doc["votes"][c.on_behalf_of or c.actor] = _val(c.data["vote"])
 
@@ -89,7 +80,7 @@ _CR_OUTCOME = {"approve": "approved", "reject": "rejected", "defer": "deferred"}
 
 
 def cr_decided(batch: Batch, c: Change) -> None:
-    doc = _subject(batch, c)
+    doc = batch.subject(c)
     if doc is None:
         return
     decision = _val(c.data["decision"])
@@ -107,7 +98,7 @@ def cr_decided(batch: Batch, c: Change) -> None:
 
 def status_is(status: str) -> Callable[[Batch, Change], None]:
     def handler(batch: Batch, c: Change) -> None:
-        doc = _subject(batch, c)
+        doc = batch.subject(c)
         if doc is not None:
             doc["status"] = status
 
@@ -131,11 +122,11 @@ def signoff_requested(batch: Batch, c: Change) -> None:
         "requested_by": d["by"].person,
         "created_at": c.stamp,
     }
-    _subject(batch, c)
+    batch.subject(c)
 
 
 def signoff_signed(batch: Batch, c: Change) -> None:
-    doc = _subject(batch, c)
+    doc = batch.subject(c)
     if doc is None:
         return
     doc["signed"].append({"person": c.actor, "comment": c.data["comment"], "at": c.stamp})
@@ -144,7 +135,7 @@ def signoff_signed(batch: Batch, c: Change) -> None:
 
 
 def signoff_declined(batch: Batch, c: Change) -> None:
-    doc = _subject(batch, c)
+    doc = batch.subject(c)
     if doc is not None:
         doc["status"] = "declined"
         doc["declined_by"] = {"person": c.actor, "comment": c.data["comment"]}
@@ -173,7 +164,7 @@ def delegation_revoked(batch: Batch, c: Change) -> None:
 
 
 def subject_touched(batch: Batch, c: Change) -> None:
-    _subject(batch, c)
+    batch.subject(c)
 
 
 def _pending_cr(batch: Batch, doc: Doc, sid: UUID) -> list[InboxRow]:
