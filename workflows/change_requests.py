@@ -17,7 +17,7 @@ from domain.change_request import ChangeRequest, CRDecision, CRStatus, Route, ro
 from domain.errors import NotAllowed, RuleViolation
 from domain.gate_review import Vote
 from domain.money import Money
-from domain.policy import Actor
+from domain.policy import Actor, DecisionPolicy
 from domain.portfolio import Portfolio
 from domain.project import Project
 from eventstore.database import Store
@@ -33,6 +33,11 @@ class _Context:
     project: Project
     portfolio: Portfolio
 
+    @property
+    def policy(self) -> DecisionPolicy:
+        """How the project's template decides change requests."""
+        return self.project.template.change_policy
+
 
 async def _cr(uow: UnitOfWork, change_request_id: UUID) -> ChangeRequest:
     cr = await uow.get(ChangeRequest, change_request_id, what="change request")
@@ -40,10 +45,15 @@ async def _cr(uow: UnitOfWork, change_request_id: UUID) -> ChangeRequest:
     return cr
 
 
-async def _context(uow: UnitOfWork, change_request_id: UUID) -> _Context:
+async def _acting_on(
+    uow: UnitOfWork, change_request_id: UUID, by: Actor, now: datetime
+) -> _Context:
+    """The CR and what it is decided against, once ``by`` may act on it at ``now`` (in
+    person, or as a delegate whose delegation covers the CR's project)."""
     cr = await _cr(uow, change_request_id)
     project = await uow.get(Project, cr.project_id)
     portfolio = await uow.get(Portfolio, cr.portfolio_id)
+    await authorise(uow, by, now, portfolio_id=cr.portfolio_id, project_id=cr.project_id)
     return _Context(cr, project, portfolio)
 
 
@@ -195,12 +205,10 @@ async def vote_change_request(
     escalated to the board, or changes their vote."""
 
     async def use_case(uow: UnitOfWork) -> ChangeRequest:
-        ctx = await _context(uow, change_request_id)
-        cr, project = ctx.cr, ctx.project
-        await authorise(uow, by, now, portfolio_id=cr.portfolio_id, project_id=cr.project_id)
-        policy = project.template.change_policy
-        cr.cast_vote(vote, rationale, by, ctx.portfolio.board, project.sponsor, policy)
-        return cr
+        ctx = await _acting_on(uow, change_request_id, by, now)
+        board, sponsor = ctx.portfolio.board, ctx.project.sponsor
+        ctx.cr.cast_vote(vote, rationale, by, board, sponsor, ctx.policy)
+        return ctx.cr
 
     return await run_command(store, use_case, options)
 
@@ -219,13 +227,11 @@ async def decide_change_request(
     re-baselines the project (budget, end date) in the same transaction."""
 
     async def use_case(uow: UnitOfWork) -> tuple[ChangeRequest, dict[str, object]]:
-        ctx = await _context(uow, change_request_id)
+        ctx = await _acting_on(uow, change_request_id, by, now)
         cr, project = ctx.cr, ctx.project
-        await authorise(uow, by, now, portfolio_id=cr.portfolio_id, project_id=cr.project_id)
-        policy = project.template.change_policy
         if decision == CRDecision.APPROVE:
             _require_route_still_holds(cr, project)
-        cr.decide(decision, rationale, by, ctx.portfolio.board, project.sponsor, policy)
+        cr.decide(decision, rationale, by, ctx.portfolio.board, project.sponsor, ctx.policy)
         if cr.status is not CRStatus.APPROVED:
             return cr, {}
         reason = f"change request {cr.title!r} approved: {rationale}"
