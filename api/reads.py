@@ -11,9 +11,20 @@ from projections.positions import wait_for_position
 
 
 async def ensure_position(store: Store, settings: Settings, min_position: int | None) -> None:
-    """``?min_position=N``: wait (bounded) for the projections, else 503 + Retry-After."""
+    """``?min_position=N``: wait (bounded) for the projections, else 503 + Retry-After.
+
+    A position past the end of the log was never handed out by a command: 422 at once,
+    rather than a wait for something that may never come."""
     if min_position is None or min_position <= 0:
         return
+    head = await store.events.max_notification_id() or 0
+    if min_position > head:
+        raise ProblemError(
+            422,
+            f"min_position {min_position} is past the end of the log (position {head}): "
+            "pass the position a command answered",
+            slug="validation",
+        )
     if not await wait_for_position(store, min_position, settings.min_position_wait_s):
         raise ProblemError(
             503,

@@ -166,6 +166,9 @@ async def test_min_position_waits_for_the_projector_then_times_out(
         assert r.status_code == 503
         assert r.headers["retry-after"] == "1"
         assert r.json()["status"] == 503
+        # A position no command handed out yet is a mistake, answered at once.
+        late = await api.get(f"/portfolios/{portfolio}?min_position={api.last_position + 1}")
+        assert late.status_code == 422 and "past the end of the log" in late.json()["detail"]
         # Without min_position the read answers at once from what is projected (nothing).
         assert (await api.get(f"/portfolios/{portfolio}")).status_code == 404
         # A projector that catches up while the read waits lets it answer.
