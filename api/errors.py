@@ -10,7 +10,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from domain.errors import DomainError, InvalidValue, NotAllowed, NotFound, RuleViolation
-from eventstore.errors import CONNECTION_ERRORS, DatabaseUnavailable
+from eventstore.errors import CONNECTION_ERRORS, UNSTORABLE_TEXT, DatabaseUnavailable
 from workflows.errors import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
@@ -33,6 +33,7 @@ _STATUS: list[tuple[type[Exception], int, str]] = [
     (PreconditionFailed, 412, "precondition-failed"),
     (ConcurrencyConflict, 409, "conflict"),
     (IdempotencyKeyReused, 422, "idempotency-key-reused"),
+    *((kind, 422, "unstorable-text") for kind in UNSTORABLE_TEXT),
 ]
 
 _TITLES = {
@@ -128,6 +129,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ProblemError: _problem_error,
     DatabaseUnavailable: _unavailable,
     **dict.fromkeys(CONNECTION_ERRORS, _unavailable),
+    **dict.fromkeys(UNSTORABLE_TEXT, _domain_or_workflow),
     Exception: _internal,
 }
 

@@ -11,9 +11,12 @@ from domain.errors import InvalidValue, RuleViolation
 
 
 def require_text(value: object, what: str) -> str:
-    """Return ``value`` if it is a non-blank string, else raise InvalidValue."""
+    """Return ``value`` if it is a non-blank string, else raise InvalidValue (also for a
+    NUL character, which no record of the act could keep)."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidValue(f"{what} is required")
+    if "\x00" in value:
+        raise InvalidValue(f"{what} must not contain NUL characters")
     return value
 
 

@@ -14,6 +14,12 @@ class VersionConflict(IntegrityError):
     """
 
 
+class UnstorableText(ValueError):
+    """An event holds a NUL character: PostgreSQL text and jsonb cannot hold one, so the
+    read models could never show it (the projector would stop at it). Nothing is written.
+    """
+
+
 class DatabaseUnavailable(OperationalError):
     """The database could not be reached."""
 
@@ -25,4 +31,12 @@ CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     asyncpg.TooManyConnectionsError,
     asyncpg.CannotConnectNowError,
     ConnectionError,
+)
+
+# Text PostgreSQL refuses (a NUL character, a byte sequence that is not UTF-8), e.g. in
+# a query's filter: the request's fault, not the server's.
+UNSTORABLE_TEXT: tuple[type[Exception], ...] = (
+    UnstorableText,
+    asyncpg.CharacterNotInRepertoireError,
+    asyncpg.UntranslatableCharacterError,
 )

@@ -9,15 +9,27 @@ between concurrent transactions.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from uuid import UUID
 
 import asyncpg
 from eventsourcing.persistence import Notification, StoredEvent
 
-from eventstore.errors import VersionConflict
+from eventstore.errors import UnstorableText, VersionConflict
 from eventstore.group_commit import GroupCommitter
 from eventstore.schema import StoreNames
+
+# JSON's escape of a NUL character, not itself escaped (``\\u0000`` is a backslash
+# followed by the text "u0000", which is fine).
+_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def refuse_nul(stored_events: Sequence[StoredEvent]) -> None:
+    """Raise ``UnstorableText`` if an event's state holds a NUL character."""
+    for e in stored_events:
+        if b"\\u0000" in e.state and _NUL.search(e.state):
+            raise UnstorableText("text must not contain NUL characters (\\u0000)")
 
 
 class AsyncApplicationRecorder:
@@ -56,6 +68,7 @@ class AsyncApplicationRecorder:
         """
         if not stored_events:
             return []
+        refuse_nul(stored_events)
         if conn is not None:
             return await self._insert(conn, stored_events)
         # On its own: share a transaction (and its commit) with concurrent appends.

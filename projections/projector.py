@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from eventstore.database import Store
+from eventstore.errors import CONNECTION_ERRORS
 from eventstore.recorder import select_event_rows_on
 from projections.base import Projection, lock_key
 from projections.changes import change_of
@@ -65,7 +66,7 @@ class Projector:
         while not stop.is_set():
             try:
                 await self._run_connected(stop)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            except (OSError, *CONNECTION_ERRORS) as exc:
                 self.active = False
                 log.warning("projector lost its connection (%s); retrying", exc)
                 await _sleep_or_stop(stop, self.poll_interval)

@@ -188,3 +188,26 @@ async def test_openapi_schema_is_published(api: Api) -> None:
     assert r.status_code == 200
     paths = r.json()["paths"]
     assert "/api/v1/projects/{project_id}/gates/{gate}/votes" in paths
+
+
+async def test_a_nul_character_is_422_and_never_reaches_the_read_models(api: Api) -> None:
+    """PostgreSQL text cannot hold NUL: an event with one would stop every projection."""
+    nul_name = {**PORTFOLIO, "name": "a\x00b"}
+    assert_problem(await api.post("/portfolios", "admin", nul_name, "pmo_admin"), 422)
+    assert await position(api) is None
+    project = await api.project()
+    before = await position(api)
+    # A field no domain rule reads as text (an evidence link) is caught where events are
+    # stored: nothing of the command is written.
+    r = await api.post(
+        f"/projects/{project}/gates/G0/review",
+        "paula",
+        {"evidence": [{"title": "Mandate", "link": "https://x/\x00"}]},
+    )
+    assert assert_problem(r, 422)["type"].endswith("unstorable-text")
+    assert await position(api) == before
+    # A backslash followed by "u0000" is ordinary text.
+    literal = {"evidence": [{"title": "Mandate", "link": "C:\\u0000"}]}
+    assert (await api.post(f"/projects/{project}/gates/G0/review", "paula", literal)).is_success
+    for query in ("/projects?status=a%00", "/audit/events?actor=a%00", "/projects?stage=%00"):
+        assert_problem(await api.get(query), 422)
