@@ -3,8 +3,16 @@
 Loads a realistic dataset (``bench.dataset``) into a fresh schema, then measures
 
 * the raw asyncpg scan rate of the events table (keyset batches of 5000, rows/s), and
-* ``projections.rebuild.rebuild`` for every projection in ``all_projections()``, one
-  after the other: ``rebuild_events_per_s`` = events in the log / total wall seconds.
+* ``projections.rebuild.rebuild_many`` of every projection in ``all_projections()``
+  (one pass): ``rebuild_events_per_s`` = events in the log / total wall seconds, and
+  the CPU seconds it cost this process and, when the server runs on this machine, the
+  PostgreSQL server processes (``cpu_client_s``, ``cpu_server_s``), and
+* a floor for the writes: the same rows copied by the server from the rebuilt tables
+  into fresh ones (no client, no projection logic) and the same indexes built the way a
+  rebuild builds them (``writes_only_events_per_s``: the rate a rebuild could reach if
+  reading the log and every line of projection logic cost nothing), and the same
+  writes side by side with a raw scan (``scan_and_writes_events_per_s``: a rebuild
+  with no projection logic at all).
 
 ``--profile`` also runs cProfile over the apply loop of a 50k-event rebuild (the same
 select / decode / apply / commit steps ``rebuild`` takes) and prints where time goes.
@@ -21,6 +29,7 @@ import argparse
 import asyncio
 import cProfile
 import io
+import os
 import pstats
 import sys
 import time
@@ -44,7 +53,7 @@ from eventstore.recorder import select_event_rows_on
 from eventstore.schema import StoreNames, drop_schema
 from projections.base import Projection
 from projections.changes import change_of
-from projections.rebuild import rebuild_many
+from projections.rebuild import INDEX_WORKERS, is_index, rebuild_many
 from projections.registry import all_projections, create_tables
 
 SCAN_BATCH = 5000
@@ -96,6 +105,76 @@ async def rebuild_all(store: Store, events: int) -> tuple[float, dict[str, Any]]
         }
     }
     return seconds, per
+
+
+def server_cpu_seconds() -> float | None:
+    """CPU seconds (user + system) of the PostgreSQL processes on this machine, with the
+    children its postmaster has reaped; None if none can be seen (remote server)."""
+    total, seen = 0.0, False
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue  # gone meanwhile
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
+        if not name.startswith("postgres"):
+            continue
+        seen = True
+        parts = fields.split()
+        # fields after the name: state ppid ... utime(12) stime(13) cutime(14) cstime(15)
+        total += int(parts[11]) + int(parts[12]) + int(parts[13]) + int(parts[14])
+    return total / tick if seen else None
+
+
+async def writes_only(store: Store) -> tuple[int, float]:
+    """Write what the rebuild wrote with no client in the way: each rebuilt table copied
+    by the server into a fresh one made by the projection's own DDL, then its indexes
+    built ``INDEX_WORKERS`` at a time, as ``rebuild`` builds them. Returns (rows, s)."""
+    suffix = "__floor"
+    names = store.names
+    rows = 0
+    indexing = asyncio.Semaphore(INDEX_WORKERS)
+    projections = all_projections()
+
+    async def build(statement: str) -> None:
+        async with indexing, store.pool.acquire() as c, c.transaction():
+            await c.execute("SET LOCAL max_parallel_maintenance_workers = 0")
+            await c.execute(statement)
+
+    t0 = time.perf_counter()
+    async with store.pool.acquire() as conn:
+        for projection in projections:
+            statements = projection.ddl(names, suffix)
+            for statement in statements:
+                if not is_index(statement):
+                    await conn.execute(statement)
+            for base in projection.tables:
+                columns = await conn.fetch(
+                    "SELECT quote_ident(column_name) FROM information_schema.columns "
+                    "WHERE table_schema = $1 AND table_name = $2 AND is_generated = 'NEVER' "
+                    "ORDER BY ordinal_position",
+                    names.schema,
+                    base,
+                )
+                listed = ", ".join(c[0] for c in columns)
+                status = await conn.execute(
+                    f"INSERT INTO {names.q(base + suffix)} ({listed}) "
+                    f"SELECT {listed} FROM {names.q(base)}"
+                )
+                rows += int(status.split()[-1])
+        await asyncio.gather(
+            *(build(st) for p in projections for st in p.ddl(names, suffix) if is_index(st))
+        )
+        seconds = time.perf_counter() - t0
+        for projection in projections:
+            await _drop_tables(conn, store, projection, suffix)
+    return rows, seconds
 
 
 async def profile_apply(store: Store, limit: int, batch_size: int = 5000) -> dict[str, Any]:
@@ -190,9 +269,32 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         scan_rate = rows / scan_s
         log(f"raw scan: {rows:,} rows in {scan_s:.2f} s = {scan_rate:,.0f} rows/s")
 
+        server0, client0 = server_cpu_seconds(), time.process_time()
         total_s, per = await rebuild_all(store, info.events)
+        client_cpu = time.process_time() - client0
+        server1 = server_cpu_seconds()
+        server_cpu = server1 - server0 if server0 is not None and server1 is not None else None
         rebuild_rate = info.events / total_s
         log(f"all read models: {info.events:,} events in {total_s:.1f} s = {rebuild_rate:,.0f}/s")
+        log(
+            f"CPU during the rebuild: this process {client_cpu:.1f} s, PostgreSQL "
+            + (f"{server_cpu:.1f} s" if server_cpu is not None else "not visible (remote)")
+            + f", on {os.cpu_count()} cores"
+        )
+        floor_rows, floor_s = await writes_only(store)
+        floor_rate = info.events / floor_s
+        log(
+            f"writes only (server copies the {floor_rows:,} rebuilt rows, builds the same "
+            f"indexes): {floor_s:.1f} s = {floor_rate:,.0f} events/s"
+        )
+        t0 = time.perf_counter()
+        await asyncio.gather(scan(store), writes_only(store))
+        both_s = time.perf_counter() - t0
+        both_rate = info.events / both_s
+        log(
+            f"raw scan and writes only side by side (a rebuild with no projection logic): "
+            f"{both_s:.1f} s = {both_rate:,.0f} events/s"
+        )
 
         split = None
         if args.profile:
@@ -213,6 +315,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "projects": len(info.projects),
         "per_projection": per,
         "rebuild_seconds": round(total_s, 3),
+        "cpu_client_s": round(client_cpu, 2),
+        "cpu_server_s": round(server_cpu, 2) if server_cpu is not None else None,
+        "cores": os.cpu_count(),
+        "writes_only_events_per_s": round(floor_rate, 1),
+        "writes_only_seconds": round(floor_s, 3),
+        "writes_only_rows": floor_rows,
+        "scan_and_writes_events_per_s": round(both_rate, 1),
+        "scan_and_writes_seconds": round(both_s, 3),
         "scan_seconds": round(scan_s, 3),
         "load_seconds": round(info.load_seconds, 1),
         "load_events_per_s": round(info.events / info.load_seconds, 1)

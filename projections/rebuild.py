@@ -126,7 +126,7 @@ async def _rebuild(
         for projection in projections:
             await _drop_leftovers(conn, store, projection)
             for statement in projection.ddl(store.names, suffix):
-                if not _is_index(statement):
+                if not is_index(statement):
                     await conn.execute(statement)
     head = await store.events.max_notification_id() or 0
     phases = {"tables": time.perf_counter() - started}
@@ -150,7 +150,8 @@ async def _rebuild(
     return RebuildResult(name, applied, position, time.perf_counter() - started, phases)
 
 
-def _is_index(statement: str) -> bool:
+def is_index(statement: str) -> bool:
+    """Whether a DDL statement builds an index (a rebuild runs those after the load)."""
     return statement.lstrip().upper().startswith(("CREATE INDEX", "CREATE UNIQUE INDEX"))
 
 
@@ -278,7 +279,7 @@ async def _finish(
             await c.execute("SET LOCAL max_parallel_maintenance_workers = 0")
             await c.execute(statement, timeout=LONG)
 
-    await _all_or_none(build(st) for st in projection.ddl(store.names, suffix) if _is_index(st))
+    await _all_or_none(build(st) for st in projection.ddl(store.names, suffix) if is_index(st))
     for base in projection.tables:  # fresh tables have no statistics for the planner
         await conn.execute(f"ANALYZE {store.names.q(base + suffix)}", timeout=LONG)
     phases[f"{projection.name}_done"] = time.perf_counter() - mark
