@@ -90,6 +90,10 @@ class Projector:
                         await _wait_any(stop, self._wake, self.poll_interval)
             finally:
                 self.active = False
+                if conn.is_closed():
+                    # Lost (say, terminated by the server): finish its clean-up, which
+                    # drops the listener that remove_listener skips on a closed connection.
+                    conn.terminate()
                 with contextlib.suppress(Exception):
                     await conn.remove_listener(self.store.names.channel, self._notified)
                 with contextlib.suppress(Exception):
