@@ -16,7 +16,7 @@ from projections.base import table
 from projections.changes import to_change
 from projections.governance_state import PROJECTS, SUBJECTS
 from projections.handlers import apply_changes, inbox_items
-from projections.portfolio_view import _shape
+from projections.portfolio_view import Group, shape
 from projections.state_handlers import Batch
 
 
@@ -48,29 +48,23 @@ async def portfolio_view_as_of(
     if doc is None:
         return None
     when = at or (changes[-1].at if changes else None)
-    view = _shape(portfolio_id, doc, _groups(batch), _pending(batch, when))
+    view = shape(portfolio_id, doc, _groups(batch), _pending(batch, when))
     view["as_of_position"] = changes[-1].position if changes else None
     return view
 
 
-def _groups(batch: Batch) -> list[dict[str, Any]]:
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
+def _groups(batch: Batch) -> list[Group]:
+    groups: dict[tuple[str, str], Group] = {}
     for doc in batch.projects.values():
-        g = groups.setdefault(
-            (doc["stage"], doc["status"]),
-            {
-                "stage": doc["stage"],
-                "status": doc["status"],
-                "n": 0,
-                "budget": Decimal(0),
-                "approved": Decimal(0),
-                "days": 0,
-            },
+        key = (doc["stage"], doc["status"])
+        _, _, n, budget, approved, days = groups.get(key, (*key, 0, Decimal(0), Decimal(0), 0))
+        groups[key] = (
+            *key,
+            n + 1,
+            budget + Decimal(doc["budget"]),
+            approved + Decimal(doc["approved_cost"]),
+            days + doc["approved_schedule_days"],
         )
-        g["n"] += 1
-        g["budget"] += Decimal(doc["budget"])
-        g["approved"] += Decimal(doc["approved_cost"])
-        g["days"] += doc["approved_schedule_days"]
     return list(groups.values())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -18,40 +19,45 @@ async def portfolio_view(
     pool: asyncpg.Pool, names: StoreNames, portfolio_id: UUID, today: date
 ) -> dict[str, Any] | None:
     pr, ib = table(names, PROJECTS), table(names, INBOX)
+    # One statement, one round trip: the portfolio, its projects grouped by stage and
+    # status, and its pending decisions.
     async with pool.acquire() as conn:
-        doc = await conn.fetchval(
-            f"SELECT doc FROM {table(names, PORTFOLIOS)} WHERE portfolio_id = $1", portfolio_id
-        )
-        if doc is None:
-            return None
-        groups = await conn.fetch(
+        row = await conn.fetchrow(
+            f"SELECT p.doc, i.pending, i.overdue, ("
+            f"SELECT array_agg(ROW(stage, status, n, budget, approved, days)) FROM ("
             f"SELECT stage, status, count(*) AS n, sum(budget) AS budget, "
             f"sum(approved_cost) AS approved, sum(approved_schedule_days) AS days "
-            f"FROM {pr} WHERE portfolio_id = $1 GROUP BY stage, status",
-            portfolio_id,
-        )
-        pending = await conn.fetchrow(
+            f"FROM {pr} WHERE portfolio_id = $1 GROUP BY stage, status) g) AS groups "
+            f"FROM {table(names, PORTFOLIOS)} p CROSS JOIN LATERAL ("
             f"SELECT count(*) AS pending, count(*) FILTER (WHERE due < $2) AS overdue "
-            f"FROM {ib} WHERE portfolio_id = $1",
+            f"FROM {ib} WHERE portfolio_id = $1) i WHERE p.portfolio_id = $1",
             portfolio_id,
             today,
         )
-    return _shape(portfolio_id, doc, groups, pending)
+    if row is None:
+        return None
+    return shape(portfolio_id, row["doc"], row["groups"] or [], row)
 
 
-def _shape(
-    portfolio_id: UUID, doc: dict[str, Any], groups: list[Any], pending: Any
+# (stage, status, projects, baseline budget, approved cost delta, approved schedule days)
+Group = tuple[str, str, int, Decimal, Decimal, int]
+
+
+def shape(
+    portfolio_id: UUID, doc: dict[str, Any], groups: Sequence[Sequence[Any]], pending: Any
 ) -> dict[str, Any]:
+    """The portfolio view's answer, from its document, its project groups and the
+    pending decisions (``pending`` and ``overdue`` by key)."""
     by_stage: dict[str, int] = {}
     by_status: dict[str, int] = {}
     budget = approved = Decimal(0)
     days = 0
-    for g in groups:
-        by_stage[g["stage"]] = by_stage.get(g["stage"], 0) + g["n"]
-        by_status[g["status"]] = by_status.get(g["status"], 0) + g["n"]
-        budget += g["budget"] or 0
-        approved += g["approved"] or 0
-        days += g["days"] or 0
+    for stage, status, n, g_budget, g_approved, g_days in groups:
+        by_stage[stage] = by_stage.get(stage, 0) + n
+        by_status[status] = by_status.get(status, 0) + n
+        budget += g_budget or 0
+        approved += g_approved or 0
+        days += g_days or 0
     currency = doc["currency"]
     return {
         "id": str(portfolio_id),
