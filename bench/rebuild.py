@@ -53,7 +53,7 @@ from eventstore.recorder import select_event_rows_on
 from eventstore.schema import StoreNames, drop_schema
 from projections.base import Projection
 from projections.changes import change_of
-from projections.rebuild import INDEX_WORKERS, is_index, rebuild_many
+from projections.rebuild import INDEX_WORKERS, build_index, is_index, rebuild_many
 from projections.registry import all_projections, create_tables
 
 SCAN_BATCH = 5000
@@ -142,11 +142,6 @@ async def writes_only(store: Store) -> tuple[int, float]:
     indexing = asyncio.Semaphore(INDEX_WORKERS)
     projections = all_projections()
 
-    async def build(statement: str) -> None:
-        async with indexing, store.pool.acquire() as c, c.transaction():
-            await c.execute("SET LOCAL max_parallel_maintenance_workers = 0")
-            await c.execute(statement)
-
     t0 = time.perf_counter()
     async with store.pool.acquire() as conn:
         for projection in projections:
@@ -169,7 +164,12 @@ async def writes_only(store: Store) -> tuple[int, float]:
                 )
                 rows += int(status.split()[-1])
         await asyncio.gather(
-            *(build(st) for p in projections for st in p.ddl(names, suffix) if is_index(st))
+            *(
+                build_index(store.pool, st, indexing)
+                for p in projections
+                for st in p.ddl(names, suffix)
+                if is_index(st)
+            )
         )
         seconds = time.perf_counter() - t0
         for projection in projections:

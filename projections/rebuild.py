@@ -150,6 +150,15 @@ async def _rebuild(
     return RebuildResult(name, applied, position, time.perf_counter() - started, phases)
 
 
+async def build_index(pool: asyncpg.Pool, statement: str, indexing: asyncio.Semaphore) -> None:
+    """Build one index of a rebuild on its own connection, once ``indexing`` lets it."""
+    async with indexing, pool.acquire() as c, c.transaction():
+        # One core per index: INDEX_WORKERS indexes side by side use the database's
+        # cores better than each build splitting itself over them.
+        await c.execute("SET LOCAL max_parallel_maintenance_workers = 0")
+        await c.execute(statement, timeout=LONG)
+
+
 def is_index(statement: str) -> bool:
     """Whether a DDL statement builds an index (a rebuild runs those after the load)."""
     return statement.lstrip().upper().startswith(("CREATE INDEX", "CREATE UNIQUE INDEX"))
@@ -272,14 +281,11 @@ async def _finish(
         await projection.flush_bulk(conn, store.names, suffix, state)  # type: ignore[attr-defined]
     phases[f"{projection.name}_write"] = time.perf_counter() - mark
 
-    async def build(statement: str) -> None:
-        async with indexing, store.pool.acquire() as c, c.transaction():
-            # One core per index: INDEX_WORKERS indexes side by side use the database's
-            # cores better than each build splitting itself over them.
-            await c.execute("SET LOCAL max_parallel_maintenance_workers = 0")
-            await c.execute(statement, timeout=LONG)
-
-    await _all_or_none(build(st) for st in projection.ddl(store.names, suffix) if is_index(st))
+    await _all_or_none(
+        build_index(store.pool, st, indexing)
+        for st in projection.ddl(store.names, suffix)
+        if is_index(st)
+    )
     for base in projection.tables:  # fresh tables have no statistics for the planner
         await conn.execute(f"ANALYZE {store.names.q(base + suffix)}", timeout=LONG)
     phases[f"{projection.name}_done"] = time.perf_counter() - mark
