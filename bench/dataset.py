@@ -71,6 +71,14 @@ def add_dataset_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--projects", type=int, help="projects (default 5,000)")
 
 
+def add_schema_option(p: argparse.ArgumentParser) -> None:
+    """``--schema``: keep the loaded log in a named schema, reuse it next time."""
+    p.add_argument(
+        "--schema",
+        help="load into this schema and keep it; a later run with the same name reuses it",
+    )
+
+
 def dataset_size(args: argparse.Namespace) -> tuple[int, int]:
     """(events, projects): as given, else 100k/1k with ``--quick``, else 1M/5k."""
     events = args.events or (100_000 if args.quick else 1_000_000)
@@ -441,3 +449,46 @@ async def load_dataset(
         + ", ".join(f"{k} {v / max(1, loaded):.0%}" for k, v in info.event_types.most_common(8))
     )
     return info
+
+
+async def loaded_dataset(store: Store) -> DatasetInfo | None:
+    """What an earlier ``--schema`` run left in the schema, or None if it holds nothing.
+    Only the log's facts: ``fill_from_read_models`` adds portfolios and boards."""
+    async with store.pool.acquire() as conn:
+        ev = store.names.q(store.names.events)
+        if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", ev):
+            return None
+        n = await conn.fetchval(f"SELECT count(*) FROM {ev}")
+        if not n:
+            return None
+        ids = await conn.fetch(
+            f"SELECT originator_id FROM {ev} WHERE originator_version = 1 "
+            "AND topic LIKE '%:Project.Created'"
+        )
+    return DatasetInfo(events=n, projects=[r[0] for r in ids])
+
+
+async def load_or_reuse(store: Store, events: int, projects: int, keep: bool) -> DatasetInfo:
+    """Load the dataset, or with ``keep`` (``--schema``) reuse one of that size."""
+    info = await loaded_dataset(store) if keep else None
+    if info is None:
+        return await load_dataset(store, events, projects)
+    if info.events != events:
+        raise SystemExit(
+            f"schema {store.names.schema} holds {info.events:,} events, not {events:,}"
+        )
+    log(f"reusing the {info.events:,} events already in schema {store.names.schema}")
+    return info
+
+
+async def fill_from_read_models(store: Store, info: DatasetInfo) -> None:
+    """Portfolios and board seats of a reused dataset, read from the portfolio view."""
+    if info.portfolios:
+        return
+    async with store.pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT portfolio_id, doc FROM {store.names.q('rm_portfolios')} ORDER BY portfolio_id"
+        )
+    for portfolio_id, doc in rows:
+        info.portfolios.append(portfolio_id)
+        info.seats.update(doc["members"])

@@ -39,11 +39,11 @@ from typing import Any
 import asyncpg
 
 from bench.dataset import (
-    DatasetInfo,
     add_dataset_options,
+    add_schema_option,
     bench_parser,
     dataset_size,
-    load_dataset,
+    load_or_reuse,
     log,
     print_result,
     resolve_database,
@@ -221,22 +221,6 @@ async def profile_apply(store: Store, limit: int, batch_size: int = 5000) -> dic
     return {k: {s: round(v, 3) for s, v in t.items()} for k, t in split.items()}
 
 
-async def _loaded(store: Store) -> DatasetInfo | None:
-    """What an earlier ``--schema`` run left in the schema, or None if it holds nothing."""
-    async with store.pool.acquire() as conn:
-        ev = store.names.q(store.names.events)
-        if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", ev):
-            return None
-        n = await conn.fetchval(f"SELECT count(*) FROM {ev}")
-        if not n:
-            return None
-        ids = await conn.fetch(
-            f"SELECT originator_id FROM {ev} WHERE originator_version = 1 "
-            "AND topic LIKE '%:Project.Created'"
-        )
-    return DatasetInfo(events=n, projects=[r[0] for r in ids])
-
-
 async def _drop_tables(
     conn: asyncpg.Connection, store: Store, projection: Projection, suffix: str
 ) -> None:
@@ -254,13 +238,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         async with store.pool.acquire() as conn:
             version = await conn.fetchval("SHOW server_version")
         log(f"PostgreSQL {version} ({source}); schema {schema}; {events:,} events")
-        info = await _loaded(store) if args.schema else None
-        if info is None or info.events != events:
-            if info is not None:
-                raise SystemExit(f"schema {schema} holds {info.events:,} events, not {events:,}")
-            info = await load_dataset(store, events, projects)
-        else:
-            log(f"reusing the {info.events:,} events already in schema {schema}")
+        info = await load_or_reuse(store, events, projects, keep=bool(args.schema))
         async with store.pool.acquire() as conn:
             await create_tables(conn, store.names)
 
@@ -340,10 +318,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     p = bench_parser(__doc__, "100k events / 1k projects")
     add_dataset_options(p)
-    p.add_argument(
-        "--schema",
-        help="load into this schema and keep it; a later run with the same name reuses it",
-    )
+    add_schema_option(p)
     p.add_argument("--profile", action="store_true", help="cProfile a 50k-event rebuild")
     return p.parse_args(argv)
 

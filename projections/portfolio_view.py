@@ -15,25 +15,28 @@ from projections.base import table
 from projections.governance_state import INBOX, PORTFOLIOS, PROJECTS
 
 
+def portfolio_sql(names: StoreNames) -> str:
+    """One statement, one round trip: the portfolio ($1), its projects grouped by stage
+    and status, and its pending decisions (overdue: due before $2)."""
+    pr, ib = table(names, PROJECTS), table(names, INBOX)
+    return (
+        f"SELECT p.doc, i.pending, i.overdue, ("
+        f"SELECT array_agg(ROW(stage, status, n, budget, approved, days)) FROM ("
+        f"SELECT stage, status, count(*) AS n, sum(budget) AS budget, "
+        f"sum(approved_cost) AS approved, sum(approved_schedule_days) AS days "
+        f"FROM {pr} WHERE portfolio_id = $1 GROUP BY stage, status) g) AS groups "
+        f"FROM {table(names, PORTFOLIOS)} p CROSS JOIN LATERAL ("
+        f"SELECT count(*) AS pending, count(*) FILTER (WHERE due < $2) AS overdue "
+        f"FROM {ib} WHERE portfolio_id = $1) i WHERE p.portfolio_id = $1"
+    )
+
+
 async def portfolio_view(
     pool: asyncpg.Pool, names: StoreNames, portfolio_id: UUID, today: date
 ) -> dict[str, Any] | None:
-    pr, ib = table(names, PROJECTS), table(names, INBOX)
-    # One statement, one round trip: the portfolio, its projects grouped by stage and
-    # status, and its pending decisions.
+    """The portfolio view as of now (``today`` decides what is overdue)."""
     async with pool.acquire() as conn:
-        row = await conn.fetchrow(
-            f"SELECT p.doc, i.pending, i.overdue, ("
-            f"SELECT array_agg(ROW(stage, status, n, budget, approved, days)) FROM ("
-            f"SELECT stage, status, count(*) AS n, sum(budget) AS budget, "
-            f"sum(approved_cost) AS approved, sum(approved_schedule_days) AS days "
-            f"FROM {pr} WHERE portfolio_id = $1 GROUP BY stage, status) g) AS groups "
-            f"FROM {table(names, PORTFOLIOS)} p CROSS JOIN LATERAL ("
-            f"SELECT count(*) AS pending, count(*) FILTER (WHERE due < $2) AS overdue "
-            f"FROM {ib} WHERE portfolio_id = $1) i WHERE p.portfolio_id = $1",
-            portfolio_id,
-            today,
-        )
+        row = await conn.fetchrow(portfolio_sql(names), portfolio_id, today)
     if row is None:
         return None
     return shape(portfolio_id, row["doc"], row["groups"] or [], row)
