@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from eventstore.database import Store
+from projections.handlers import escalation_item
 from projections.inbox import overdue_items
 from workflows.escalation import OverdueItem, escalate_overdue
 
@@ -28,10 +29,11 @@ AGGREGATE_OF_KIND = {
 
 
 async def escalate_once(store: Store, now: datetime) -> int:
-    """One pass: escalate every overdue item not escalated for this deadline yet."""
+    """One pass: escalate every overdue item not escalated for this deadline yet (the
+    inbox marks the ones that were, so a pass never reloads them)."""
     rows = await overdue_items(store.pool, store.names, now.date())
     items = [
-        OverdueItem(subject_id, AGGREGATE_OF_KIND[kind], f"{kind}:{person}", due)
+        OverdueItem(subject_id, AGGREGATE_OF_KIND[kind], escalation_item(kind, person), due)
         for subject_id, person, kind, due in rows
         if kind in AGGREGATE_OF_KIND
     ]

@@ -47,7 +47,8 @@ class GovernanceState:
     name = "governance"
     tables = (PORTFOLIOS, PROJECTS, INBOX, SUBJECTS, DELEGATIONS)
     # 2: inboxes follow board and project-role changes; change requests found by portfolio
-    version = 2
+    # 3: inbox rows say whether their item was escalated for its due date
+    version = 3
     retired: tuple[str, ...] = ()
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:
@@ -76,7 +77,8 @@ class GovernanceState:
             ix(SUBJECTS, sj, "portfolio_id"),  # a board change reaches its portfolio's CRs
             f"CREATE TABLE IF NOT EXISTS {ib} (subject_id uuid NOT NULL, person text NOT NULL, "
             "kind text NOT NULL, project_id uuid, portfolio_id uuid, title text NOT NULL, "
-            "due date, since timestamptz NOT NULL, PRIMARY KEY (subject_id, person, kind))",
+            "due date, since timestamptz NOT NULL, escalated boolean NOT NULL DEFAULT false, "
+            "PRIMARY KEY (subject_id, person, kind))",
             ix(INBOX, ib, "person, due"),
             ix(INBOX, ib, "portfolio_id, due"),
             f"CREATE TABLE IF NOT EXISTS {table(names, DELEGATIONS, suffix)} (delegation_id uuid "
@@ -224,6 +226,7 @@ async def _write(
                     "title",
                     "due",
                     "since",
+                    "escalated",
                 ),
                 schema_name=names.schema,
             )

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 from uuid import UUID
 
 from projections.changes import Change
-from projections.state_handlers import STATE_HANDLERS, Batch, InboxRow, project_inbox
+from projections.state_handlers import STATE_HANDLERS, Batch, project_inbox
 from projections.subject_handlers import SUBJECT_HANDLERS, SUBJECT_INBOX
 
 HANDLERS: dict[str, Callable[[Batch, Change], None]] = {**STATE_HANDLERS, **SUBJECT_HANDLERS}
@@ -20,12 +21,22 @@ def apply_changes(batch: Batch, changes: Sequence[Change]) -> None:
             handler(batch, change)
 
 
-def inbox_items(batch: Batch, subject_id: UUID) -> list[InboxRow]:
-    """Everything a subject (project review, CR, sign-off) currently asks of people."""
-    if subject_id in batch.projects:
-        return project_inbox(batch, subject_id)
-    doc = batch.subjects.get(subject_id)
-    if doc is None:
+def inbox_items(batch: Batch, subject_id: UUID) -> list[tuple[Any, ...]]:
+    """Everything a subject (project review, CR, sign-off) currently asks of people: its
+    inbox rows, each with whether that item was escalated for its due date."""
+    doc = batch.projects.get(subject_id)
+    if doc is not None:
+        rows = project_inbox(batch, subject_id)
+    else:
+        doc = batch.subjects.get(subject_id)
+        build = SUBJECT_INBOX.get(doc["kind"]) if doc is not None else None
+        rows = build(batch, doc, subject_id) if build else []
+    if not rows:
         return []
-    build = SUBJECT_INBOX.get(doc["kind"])
-    return build(batch, doc, subject_id) if build else []
+    done = {(e["item"], e["due"]) for e in doc.get("escalations", ())} if doc else set()
+    return [(*r, (escalation_item(r[2], r[1]), str(r[6])) in done) for r in rows]
+
+
+def escalation_item(kind: str, person: str) -> str:
+    """How the escalation job names an inbox item in its Escalated event."""
+    return f"{kind}:{person}"

@@ -35,6 +35,7 @@ async def inbox_for(
             "title": r["title"],
             "due": r["due"].isoformat() if r["due"] else None,
             "overdue": r["due"] is not None and r["due"] < today,
+            "escalated": r["escalated"],
             "since": r["since"].isoformat(),
             "on_behalf_of": r["on_behalf_of"],
         }
@@ -45,11 +46,12 @@ async def inbox_for(
 async def overdue_items(
     pool: asyncpg.Pool, names: StoreNames, today: date, limit: int = 1000
 ) -> list[tuple[Any, str, str, date]]:
-    """(subject_id, person, kind, due) of every pending item past its due date."""
+    """(subject_id, person, kind, due) of pending items past their due date and not
+    escalated for it yet, oldest first."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             f"SELECT subject_id, person, kind, due FROM {table(names, INBOX)} "
-            "WHERE due < $1 ORDER BY due LIMIT $2",
+            "WHERE due < $1 AND NOT escalated ORDER BY due LIMIT $2",
             today,
             limit,
         )
@@ -58,7 +60,9 @@ async def overdue_items(
 
 def inbox_sql(names: StoreNames) -> str:
     """Parameters: $1 person, $2 now, $3 limit, $4 offset."""
-    cols = "i.subject_id, i.kind, i.project_id, i.portfolio_id, i.title, i.due, i.since, "
+    cols = (
+        "i.subject_id, i.kind, i.project_id, i.portfolio_id, i.title, i.due, i.since, i.escalated, "
+    )
     # Two branches so each uses its index: what the person owes, and what is owed by
     # someone who delegated to them (active now, in scope).
     return (

@@ -347,6 +347,18 @@ def touched(batch: Batch, c: Change) -> None:
     batch.project(c)
 
 
+def note_escalation(doc: Doc | None, c: Change) -> None:
+    """An Escalated event: the (item, due) it escalated, so the inbox row of that item
+    shows it and the escalation job does not pick the row up again."""
+    if doc is not None:
+        entry = {"item": c.data["item"], "due": str(c.data["due"])}
+        doc["escalations"] = [*doc.get("escalations", ()), entry]
+
+
+def project_escalated(batch: Batch, c: Change) -> None:
+    note_escalation(batch.project(c), c)
+
+
 STATE_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
     "Portfolio.Created": portfolio_created,
     "Portfolio.BoardChanged": board_changed,
@@ -370,9 +382,11 @@ STATE_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
     "Project.SignOffCompleted": signoff_recorded("complete"),
     "Project.SignOffDeclined": signoff_recorded("declined"),
     "Project.SignOffSuperseded": signoff_recorded("superseded"),
-    "Project.Escalated": touched,
+    "Project.Escalated": project_escalated,
 }
 
+# subject, person, kind, project, portfolio, title, due, since (``inbox_items`` adds
+# whether the item was escalated for that due date)
 InboxRow = tuple[UUID, str, str, UUID | None, UUID | None, str, date | None, datetime]
 
 

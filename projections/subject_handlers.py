@@ -8,7 +8,7 @@ from typing import Any
 from uuid import UUID
 
 from projections.changes import Change
-from projections.state_handlers import Batch, Doc, InboxRow, _resolve, _val
+from projections.state_handlers import Batch, Doc, InboxRow, _resolve, _val, note_escalation
 
 OPEN_CR = ("submitted", "assessed", "deferred")
 
@@ -167,6 +167,10 @@ def subject_touched(batch: Batch, c: Change) -> None:
     batch.subject(c)
 
 
+def subject_escalated(batch: Batch, c: Change) -> None:
+    note_escalation(batch.subject(c), c)
+
+
 def _pending_cr(batch: Batch, doc: Doc, sid: UUID) -> list[InboxRow]:
     if doc["status"] not in OPEN_CR:
         return []
@@ -227,12 +231,12 @@ SUBJECT_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
     "ChangeRequest.Decided": cr_decided,
     "ChangeRequest.Withdrawn": status_is("withdrawn"),
     "ChangeRequest.Implemented": status_is("implemented"),
-    "ChangeRequest.Escalated": subject_touched,
+    "ChangeRequest.Escalated": subject_escalated,
     "SignOff.Requested": signoff_requested,
     "SignOff.Signed": signoff_signed,
     "SignOff.Declined": signoff_declined,
     "SignOff.Superseded": status_is("superseded"),
-    "SignOff.Escalated": subject_touched,
+    "SignOff.Escalated": subject_escalated,
     "Delegation.Delegated": delegated,
     "Delegation.Revoked": delegation_revoked,
 }

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from api.scheduler import escalate_once
 from eventstore.database import Store
-from projections.inbox import inbox_for
+from projections.inbox import inbox_for, overdue_items
 from projections.portfolio_view import portfolio_view
 from projections.projector import apply_batch
 from projections.registry import all_projections, create_tables
@@ -33,7 +33,7 @@ async def test_overdue_votes_escalate_once_even_with_two_runners(store: Store) -
     await drain(store)
     later = datetime.now(UTC) + timedelta(days=30)
     overdue = await inbox_for(store.pool, store.names, "dave", later.date(), later)
-    assert [i["overdue"] for i in overdue] == [True]
+    assert [(i["overdue"], i["escalated"]) for i in overdue] == [(True, False)]
     view = await portfolio_view(store.pool, store.names, portfolio, later.date())
     assert view is not None and view["decisions"]["overdue"] == view["decisions"]["pending"] == 4
 
@@ -51,5 +51,9 @@ async def test_overdue_votes_escalate_once_even_with_two_runners(store: Store) -
         )
     assert {r["actor"] for r in summaries} == {"gateledger-scheduler"}
     assert any("vote:dave" in r["summary"] for r in summaries)
+    # The inbox shows the escalation, and the job's next pass finds nothing to reload.
+    dave = await inbox_for(store.pool, store.names, "dave", later.date(), later)
+    assert [(i["overdue"], i["escalated"]) for i in dave] == [(True, True)]
+    assert await overdue_items(store.pool, store.names, later.date()) == []
     # Not overdue yet: nothing happens.
     assert await escalate_once(store, datetime.now(UTC)) == 0

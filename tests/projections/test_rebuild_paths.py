@@ -183,7 +183,7 @@ async def test_an_outdated_projection_loses_its_tables_and_starts_again(
         version = await conn.fetchval(
             f"SELECT value FROM {names.q('gl_settings')} WHERE key = 'projection:audit:version'"
         )
-        assert retired is None and version == "2"
+        assert retired is None and version == str(audit_trail.AuditTrail.version)
         assert await read_position(conn, names, "audit") == 0
         columns = await conn.fetch(
             "SELECT column_name FROM information_schema.columns WHERE table_schema = $1 "
@@ -197,7 +197,7 @@ async def test_an_outdated_projection_loses_its_tables_and_starts_again(
                 f"SELECT value FROM {names.q('gl_settings')} WHERE key = $1",
                 "projection:governance:version",
             )
-            == "2"
+            == str(GovernanceState.version)
         )
 
 
