@@ -7,12 +7,15 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from api.settings import Settings
+
+if TYPE_CHECKING:
+    from eventstore.database import Store
 
 app = typer.Typer(help="Gateledger: governance you can audit.", no_args_is_help=True)
 err = Console(stderr=True)
@@ -190,12 +193,41 @@ def project() -> None:
     asyncio.run(run())
 
 
+CATCH_UP_S = 600.0  # how long export waits for the read models to reach the log's end
+
+
+async def _caught_up(store: Store, seconds: float = CATCH_UP_S) -> None:
+    """Bring the read models to the end of the log before reading them: a projector in
+    this process does the work unless another worker holds the projections (a running
+    server), whose progress is then awaited."""
+    from projections.positions import lowest_position, wait_for_position
+    from projections.projector import Projector
+    from projections.registry import all_projections
+
+    head = await store.events.max_notification_id() or 0
+    behind = await lowest_position(store)
+    if behind >= head:
+        return
+    err.print(f"read models at position {behind:,}, log at {head:,}: catching up first")
+    stop = asyncio.Event()
+    worker = asyncio.create_task(Projector(store, all_projections()).run(stop))
+    try:
+        if not await wait_for_position(store, head, seconds):
+            err.print(
+                f"[red]error:[/] the read models did not reach position {head} in {seconds:.0f}s"
+            )
+            raise typer.Exit(1)
+    finally:
+        stop.set()
+        await worker
+
+
 @app.command()
 def export(
     format: Annotated[str, typer.Option(help="ndjson or csv")] = "ndjson",
     output: Annotated[str, typer.Option("--output", "-o", help="file (default stdout)")] = "-",
 ) -> None:
-    """Stream the whole audit trail, in constant memory."""
+    """Stream the whole audit trail, in constant memory (read models caught up first)."""
     from projections.audit_trail import AuditFilter
     from projections.export import export_lines
 
@@ -209,6 +241,7 @@ def export(
     async def run() -> int:
         count = 0
         async with _store_context(settings) as store:
+            await _caught_up(store)
             async for chunk in export_lines(store.pool, store.names, AuditFilter(), format):
                 out.write(chunk)
                 count += chunk.count(b"\n")

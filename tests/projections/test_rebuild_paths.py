@@ -192,13 +192,10 @@ async def test_an_outdated_projection_loses_its_tables_and_starts_again(
         )
         assert "actor_key" in {r[0] for r in columns}
         # The other projection is untouched.
-        assert (
-            await conn.fetchval(
-                f"SELECT value FROM {names.q('gl_settings')} WHERE key = $1",
-                "projection:governance:version",
-            )
-            == str(GovernanceState.version)
-        )
+        assert await conn.fetchval(
+            f"SELECT value FROM {names.q('gl_settings')} WHERE key = $1",
+            "projection:governance:version",
+        ) == str(GovernanceState.version)
 
 
 async def test_a_rebuild_refuses_a_pool_too_small_before_writing_anything(
