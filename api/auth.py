@@ -29,7 +29,8 @@ class Principal(msgspec.Struct, frozen=True):
 def mint_token(
     settings: Settings, person: str, roles: Sequence[str] = (), name: str = "", ttl: int = 0
 ) -> str:
-    """A signed HS256 token for local use (``gateledger token``)."""
+    """A signed HS256 token for local use (``gateledger token``); it carries the
+    configured audience and issuer, so a server that requires them accepts it."""
     unknown = [r for r in roles if r not in GLOBAL_ROLES]
     if unknown:
         raise ValueError(f"unknown role(s) {unknown}; token roles are {list(GLOBAL_ROLES)}")
@@ -41,6 +42,10 @@ def mint_token(
         "iat": now,
         "exp": now + (ttl or settings.token_ttl_seconds),
     }
+    if settings.jwt_audience:
+        claims["aud"] = settings.jwt_audience
+    if settings.jwt_issuer:
+        claims["iss"] = settings.jwt_issuer
     return jwt.encode(claims, settings.jwt_secret, algorithm="HS256")
 
 

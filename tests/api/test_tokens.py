@@ -1,0 +1,33 @@
+"""Bearer tokens: what ``gateledger token`` mints is what the server accepts."""
+
+from __future__ import annotations
+
+import pytest
+from litestar.exceptions import NotAuthorizedException
+
+from api.auth import decode_token, mint_token
+from api.settings import Settings
+
+SECRET = "s" * 40
+
+
+def test_a_minted_token_carries_the_configured_audience_and_issuer() -> None:
+    settings = Settings(jwt_secret=SECRET, jwt_audience="gateledger", jwt_issuer="https://idp")
+    principal = decode_token(settings, mint_token(settings, "dave", ["auditor"]))
+    assert (principal.sub, principal.roles) == ("dave", ("auditor",))
+
+
+def test_a_token_without_the_required_audience_or_issuer_is_refused() -> None:
+    plain = mint_token(Settings(jwt_secret=SECRET), "dave")
+    for strict in (
+        Settings(jwt_secret=SECRET, jwt_audience="gateledger"),
+        Settings(jwt_secret=SECRET, jwt_issuer="https://idp"),
+    ):
+        with pytest.raises(NotAuthorizedException, match="invalid token"):
+            decode_token(strict, plain)
+
+
+def test_an_expired_token_is_refused() -> None:
+    settings = Settings(jwt_secret=SECRET)
+    with pytest.raises(NotAuthorizedException, match="expired"):
+        decode_token(settings, mint_token(settings, "dave", ttl=-60))
