@@ -21,6 +21,15 @@ app = typer.Typer(help="Gateledger: governance you can audit.", no_args_is_help=
 err = Console(stderr=True)
 
 
+def _settings(**overrides: object) -> Settings:
+    """The environment's settings, or a one-line error naming what is wrong in it."""
+    try:
+        return Settings.from_env(**overrides)
+    except (ValueError, OSError) as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
@@ -34,7 +43,7 @@ def serve(
 
     from api.app import create_app
 
-    settings = Settings.from_env(demo_if_empty=demo_if_empty)
+    settings = _settings(demo_if_empty=demo_if_empty)
     where = (
         "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.data_dir}"
     )
@@ -54,7 +63,7 @@ def token(
     """Mint a signed JWT for local use; the token is printed alone on the last line."""
     from api.auth import mint_token
 
-    settings = Settings.from_env()
+    settings = _settings()
     try:
         minted = mint_token(settings, person, role or [], name=name, ttl=ttl)
     except ValueError as exc:
@@ -72,7 +81,7 @@ def demo() -> None:
     from eventstore.database import open_store
     from eventstore.schema import StoreNames
 
-    settings = Settings.from_env()
+    settings = _settings()
 
     async def run() -> None:
         store = await open_store(database_url(settings), StoreNames(schema=settings.schema))
@@ -130,7 +139,7 @@ def rebuild(
     except KeyError as exc:
         err.print(f"[red]error:[/] {exc.args[0]}")
         raise typer.Exit(2) from None
-    settings = Settings.from_env()
+    settings = _settings()
 
     label = "+".join(p.name for p in chosen)
     columns = (
@@ -179,7 +188,7 @@ def project() -> None:
     from projections.projector import Projector
     from projections.registry import all_projections
 
-    settings = Settings.from_env()
+    settings = _settings()
 
     async def run() -> None:
         stop = asyncio.Event()
@@ -234,7 +243,7 @@ def export(
     if format not in ("ndjson", "csv"):
         err.print("[red]error:[/] --format must be ndjson or csv")
         raise typer.Exit(2)
-    settings = Settings.from_env()
+    settings = _settings()
 
     out = sys.stdout.buffer if output == "-" else Path(output).open("wb")
 

@@ -41,6 +41,7 @@ class Settings:
             "jwt_public_key": _read_key(env.get("GATELEDGER_JWT_PUBLIC_KEY")),
             "jwt_audience": env.get("GATELEDGER_JWT_AUDIENCE") or None,
             "jwt_issuer": env.get("GATELEDGER_JWT_ISSUER") or None,
+            "run_scheduler": _on_off("GATELEDGER_ESCALATION", env.get("GATELEDGER_ESCALATION")),
         }
         if data_dir is not None:
             values["data_dir"] = data_dir
@@ -49,6 +50,15 @@ class Settings:
         if not settings.jwt_secret:
             settings = _with_kept_secret(settings)
         return settings
+
+
+def _on_off(name: str, value: str | None) -> bool:
+    """An on/off switch from the environment: unset means on."""
+    if value is None or value.strip().lower() in ("", "on"):
+        return True
+    if value.strip().lower() == "off":
+        return False
+    raise ValueError(f"{name} must be 'on' or 'off', not {value!r}")
 
 
 def _read_key(value: str | None) -> str | None:

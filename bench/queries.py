@@ -161,6 +161,8 @@ def start_server(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         "GATELEDGER_SCHEMA": settings.schema,
         "GATELEDGER_JWT_SECRET": settings.jwt_secret,
         "GATELEDGER_DATA_DIR": str(settings.data_dir),
+        # Measure reads only: no escalation job writing events (and changing a kept log).
+        "GATELEDGER_ESCALATION": "off",
     }
     command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -99,3 +99,13 @@ def test_export_catches_the_audit_trail_up_to_the_end_of_the_log_first(
         assert json.loads(lines[-1])["position"] == head
     finally:
         asyncio.run(_drop(database_url, schema_name))
+
+
+def test_a_bad_setting_is_one_clear_line_not_a_traceback(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GATELEDGER_ESCALATION", "sometimes")
+    result = CliRunner().invoke(app, ["token", "dave"])
+    assert result.exit_code == 2
+    assert "GATELEDGER_ESCALATION must be 'on' or 'off'" in result.output
+    assert "Traceback" not in result.output
