@@ -81,6 +81,10 @@ class DecisionPolicy:
         freeze(self, "mandatory_voters", "mandatory voters")
         for voter in self.mandatory_voters:
             require_text(voter, "mandatory voter")
+        if Role.PM.value in self.mandatory_voters:
+            # The PM requests reviews and raises change requests and never votes on them:
+            # a mandatory PM vote could never be cast, so GO / approval would be blocked.
+            raise InvalidValue("'pm' cannot be a mandatory voter: the PM never votes")
 
 
 @dataclass(frozen=True)

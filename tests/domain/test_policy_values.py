@@ -56,6 +56,11 @@ def test_decision_policy_quorum_is_at_least_one() -> None:
         DecisionPolicy(quorum=0)
 
 
+def test_the_pm_cannot_be_a_mandatory_voter_since_the_pm_never_votes() -> None:
+    with pytest.raises(InvalidValue, match="'pm' cannot be a mandatory voter"):
+        DecisionPolicy(mandatory_voters=("sponsor", "pm"))
+
+
 def test_template_needs_gates_with_unique_names() -> None:
     gate = GateDefinition("G0", "Initiation", DecisionPolicy())
     with pytest.raises(InvalidValue, match="at least one gate"):
