@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.change_rules import (
+    AMENDABLE,
     BEFORE_DECISION,
     DECIDABLE,
     OUTCOME,
@@ -96,11 +97,11 @@ class ChangeRequest(TimedAggregate):
         route: Route | None = None,
         due: date | None = None,
     ) -> None:
-        """A draft is amended without ``route``/``due``; a submitted or assessed CR needs
-        both (recomputed by the workflow) and goes back to SUBMITTED without votes or
-        assessment."""
+        """A draft is amended without ``route``/``due``; a submitted, assessed or deferred
+        CR needs both (recomputed by the workflow) and goes back to SUBMITTED without
+        votes or assessment (a deferred one is thereby submitted again)."""
         self._require_submitter(by, "amend")
-        if self.status not in BEFORE_DECISION:
+        if self.status not in AMENDABLE:
             raise RuleViolation(f"a {self.status.value} change request cannot be amended")
         impact = Impact(title, description, cost_delta, schedule_delta_days, scope, risk)
         if self.status is CRStatus.DRAFT:

@@ -47,6 +47,8 @@ class CRDecisionRecord:
 
 BEFORE_DECISION = (CRStatus.DRAFT, CRStatus.SUBMITTED, CRStatus.ASSESSED)
 DECIDABLE = (CRStatus.SUBMITTED, CRStatus.ASSESSED, CRStatus.DEFERRED)
+# Amending a submitted, assessed or deferred CR routes it again and drops its votes.
+AMENDABLE = (*BEFORE_DECISION, CRStatus.DEFERRED)
 OUTCOME = {
     CRDecision.APPROVE: CRStatus.APPROVED,
     CRDecision.REJECT: CRStatus.REJECTED,

@@ -153,15 +153,15 @@ async def amend_change_request(
     now: datetime,
     options: CommandOptions,
 ) -> CommandResult:
-    """The submitter amends a CR before its decision; a submitted or assessed CR is
-    routed again, gets a new due date and loses its votes and assessment."""
+    """The submitter amends a CR before its final decision; a submitted, assessed or
+    deferred CR is routed again, gets a new due date and loses its votes and assessment."""
     today(now)  # a naive clock is refused before anything is loaded
 
     async def use_case(uow: UnitOfWork) -> ChangeRequest:
         require_in_person(by, "amending a change request")
         cr = await _cr(uow, change_request_id)
         text = (title, description, cost_delta, schedule_delta_days, scope, risk)
-        if cr.status not in (CRStatus.SUBMITTED, CRStatus.ASSESSED):
+        if cr.status not in (CRStatus.SUBMITTED, CRStatus.ASSESSED, CRStatus.DEFERRED):
             cr.amend(*text, by)  # a draft, or a decided CR the domain refuses
             return cr
         project = await uow.get(Project, cr.project_id)

@@ -4,6 +4,7 @@ decisions, re-baselining in the same transaction, withdrawal."""
 from __future__ import annotations
 
 from datetime import timedelta
+from uuid import UUID
 
 import asyncpg
 import pytest
@@ -113,10 +114,32 @@ async def test_a_sponsor_routed_cr_is_not_approved_once_earlier_approvals_used_t
     with pytest.raises(RuleViolation, match="beyond tolerance"):
         await decide_cr(store, second, by(SPONSOR))
     # Then amending it (even unchanged) routes it to the board
-    cr = await cr_of(store, second)
+    await _amend_unchanged(store, second)
+    assert (await cr_of(store, second)).route is Route.BOARD
+
+
+async def test_a_deferred_cr_beyond_the_used_tolerance_is_amended_and_goes_to_the_board(
+    store: Store,
+) -> None:
+    # Given a sponsor-routed CR the sponsor deferred, then a CR approved meanwhile
+    project = await new_project(store)
+    deferred = await submitted_cr(store, project.id, "30")
+    await decide_cr(store, deferred, by(SPONSOR), CRDecision.DEFER)
+    await decide_cr(store, await submitted_cr(store, project.id, "80"), by(SPONSOR))
+    with pytest.raises(RuleViolation, match="beyond tolerance"):
+        await decide_cr(store, deferred, by(SPONSOR))
+    # When its submitter amends it unchanged
+    await _amend_unchanged(store, deferred)
+    # Then it is submitted again, to the board, without votes
+    cr = await cr_of(store, deferred)
+    assert (cr.status, cr.route, cr.votes) == (CRStatus.SUBMITTED, Route.BOARD, ())
+
+
+async def _amend_unchanged(store: Store, cr_id: UUID) -> None:
+    cr = await cr_of(store, cr_id)
     await crs.amend_change_request(
         store,
-        change_request_id=second,
+        change_request_id=cr_id,
         title=cr.title,
         description=cr.description,
         cost_delta=cr.cost_delta,
@@ -127,7 +150,6 @@ async def test_a_sponsor_routed_cr_is_not_approved_once_earlier_approvals_used_t
         now=NOW,
         options=OPTS,
     )
-    assert (await cr_of(store, second)).route is Route.BOARD
 
 
 async def test_a_rejection_leaves_the_baseline_alone(store: Store) -> None:
