@@ -34,7 +34,6 @@ from domain.project_changes import ProjectChanges
 __all__ = ["Project", "ProjectStatus"]
 
 REVIEWABLE = (ProjectStatus.PROPOSED, ProjectStatus.ACTIVE, ProjectStatus.ON_HOLD)
-CLOSED_STAGE = "Closed"
 INITIAL_STAGE = "Proposal"
 
 
@@ -235,9 +234,10 @@ class Project(ProjectChanges):
         self.review = None
         if decision.advances:
             self.stage = self.template.gate(gate).opens_stage
-            closed = self.stage == CLOSED_STAGE
-            self.status = ProjectStatus.CLOSED if closed else ProjectStatus.ACTIVE
             self.gates_passed = self.template.index_of(gate) + 1
+            # Passing the template's last gate closes the project, whatever its stage's name.
+            closed = self.gates_passed == len(self.template.gates)
+            self.status = ProjectStatus.CLOSED if closed else ProjectStatus.ACTIVE
             new = tuple(Condition(c.id, gate, c.description, c.owner, c.due) for c in conditions)
             self.conditions = (*self.conditions, *new)
         elif decision is Decision.HOLD:

@@ -254,8 +254,8 @@ def gate_decided(batch: Batch, c: Change) -> None:
     if decision in ("GO", "CONDITIONAL_GO"):
         g = _gate(doc, gate)
         doc["stage"] = g["opens_stage"]
-        doc["status"] = "closed" if g["opens_stage"] == "Closed" else "active"
         doc["gates_passed"] = [x["name"] for x in doc["gates"]].index(gate) + 1
+        doc["status"] = "closed" if doc["gates_passed"] == len(doc["gates"]) else "active"
         doc["conditions"] += [
             {
                 "id": str(s.id),

@@ -163,6 +163,18 @@ def test_any_board_member_decides_when_the_chair_need_not_confirm() -> None:
     assert project.status is ProjectStatus.CLOSED
 
 
+def test_the_last_gate_closes_the_project_whatever_its_stage_is_called() -> None:
+    policy = DecisionPolicy(quorum=1, chair_must_confirm=False)
+    # A middle gate whose stage happens to be called "Closed" does not close it.
+    gates = (GateDefinition("A", "Closed", policy), GateDefinition("B", "Done", policy))
+    project = new_project(template=GovernanceTemplate("custom", 1, gates))
+    for gate, status in (("A", ProjectStatus.ACTIVE), ("B", ProjectStatus.CLOSED)):
+        request(project, gate)
+        approve(project, gate, GATEKEEPER_2)
+        project.decide(gate, Decision.GO, "ok", by=GATEKEEPER, board=BOARD)
+        assert project.status is status
+
+
 def test_the_requester_cannot_decide_even_as_chair(project: Project) -> None:
     board = Board(members=("pat", "gail", "gus"), chair="pat")
     request(project, "G0")

@@ -10,7 +10,14 @@ from uuid import UUID
 
 from domain.gate_review import Decision, Evidence, Vote
 from domain.money import Money
-from domain.policy import Actor, Baseline, Board, Tolerances, default_template
+from domain.policy import (
+    Actor,
+    Baseline,
+    Board,
+    GovernanceTemplate,
+    Tolerances,
+    default_template,
+)
 from eventstore.database import Store
 from projections.base import Projection
 from projections.registry import all_projections
@@ -25,14 +32,14 @@ def by(person: str, for_: str | None = None) -> Actor:
     return Actor(person, for_, "corr")
 
 
-async def new_portfolio(store: Store) -> UUID:
+async def new_portfolio(store: Store, template: GovernanceTemplate | None = None) -> UUID:
     result = await portfolios.create_portfolio(
         store,
         name="P",
         objectives=("o",),
         envelope=Money(Decimal("1000000"), "EUR"),
         board=BOARD,
-        template=default_template(),
+        template=template or default_template(),
         by=by("admin"),
         options=OPTS,
     )
