@@ -11,12 +11,13 @@ the loser's retry sees the winner's event and is refused, which this job skips.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from domain.change_request import ChangeRequest
 from domain.errors import InvalidValue, RuleViolation
@@ -66,6 +67,8 @@ async def escalate_overdue(
     written. Items already escalated for their deadline, or no longer pending, are
     skipped; items not yet overdue (a read side ahead of this clock) are left alone."""
     today = clock().astimezone(UTC).date()
+    if by.correlation_id is None:  # one correlation id per pass ties its events together
+        by = dataclasses.replace(by, correlation_id=f"escalation-{uuid4().hex[:16]}")
     written = 0
     for overdue in items:
         if overdue.due >= today:

@@ -43,6 +43,7 @@ async def test_overdue_votes_escalate_once_even_with_two_runners(store: Store) -
     events = await store.events.select_events(project)
     escalated = [e for e in events if e.topic.endswith("Escalated")]
     assert len(escalated) == 4
+    assert all(store.mapper.to_domain_event(e).by.correlation_id for e in escalated)
     await drain(store)
     async with store.pool.acquire() as conn:
         summaries = await conn.fetch(
