@@ -85,6 +85,7 @@ class AuditController(Controller):
     @get("/export", operation_id="exportAudit", summary="Stream the audit trail")
     async def export(
         self,
+        request: Request,
         principal: Principal,
         store: Store,
         format: Literal["ndjson", "csv"] = "ndjson",
@@ -93,9 +94,11 @@ class AuditController(Controller):
         type_: str | None = QueryParameter(name="type", default=None, max_length=100),
         start: str | None = QueryParameter(name="from", default=None, max_length=40),
         end: str | None = QueryParameter(name="to", default=None, max_length=40),
+        min_position: int | None = Parameter(default=None, ge=0),
     ) -> Stream:
         require_role(principal, "auditor")
         f = _filter(project_id, actor, type_, start, end, None)
+        await ensure_position(store, request.app.state.settings, min_position)
         media = "text/csv" if format == "csv" else "application/x-ndjson"
         return Stream(
             export_lines(store.pool, store.names, f, format),

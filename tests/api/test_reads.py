@@ -131,8 +131,7 @@ async def test_audit_trail_filters_and_cursor(api: Api) -> None:
 async def test_export_streams_ndjson_and_csv_to_auditors(api: Api) -> None:
     project = await api.project()
     await api.review(project)
-    await api.get(f"/audit/events?min_position={api.last_position}")
-    r = await api.get("/audit/export?format=ndjson")
+    r = await api.get(f"/audit/export?format=ndjson&min_position={api.last_position}")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
     lines = [msgspec.json.decode(x) for x in r.content.splitlines()]
     assert [x["type"] for x in lines] == [
@@ -144,6 +143,8 @@ async def test_export_streams_ndjson_and_csv_to_auditors(api: Api) -> None:
     rows = list(csv.DictReader(io.StringIO(r.text)))
     assert [x["actor"] for x in rows] == ["admin", "admin", "paula"]
     assert (await api.get("/audit/export?format=xml")).status_code == 422
+    past_the_end = await api.get(f"/audit/export?min_position={api.last_position + 1}")
+    assert past_the_end.status_code == 422
     denied = await api.client.get("/audit/export", headers=api.auth("admin", "pmo_admin"))
     assert denied.status_code == 403
 
