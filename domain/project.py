@@ -34,6 +34,7 @@ from domain.project_changes import ProjectChanges
 __all__ = ["Project", "ProjectStatus"]
 
 REVIEWABLE = (ProjectStatus.PROPOSED, ProjectStatus.ACTIVE, ProjectStatus.ON_HOLD)
+CLOSED_STAGE = "Closed"  # what closed a project in events without ``closes``
 INITIAL_STAGE = "Proposal"
 
 
@@ -206,6 +207,9 @@ class Project(ProjectChanges):
             missing = approval_shortfall(policy, review.votes, mandatory, self._voters(gate, board))
             if missing:
                 raise RuleViolation(f"{decision.value} is not possible: {'; '.join(missing)}")
+        # Passing the template's last gate closes the project, whatever its stage's name;
+        # the event records it, so replay never depends on how the rule read back then.
+        closes = decision.advances and self.template.index_of(gate) == len(self.template.gates) - 1
         self._gate_decided(
             gate=gate,
             decision=decision,
@@ -214,6 +218,7 @@ class Project(ProjectChanges):
             seen_position=seen_position,
             conditions=conditions,
             by=by,
+            closes=closes,
         )
 
     @event("GateDecided")
@@ -226,6 +231,7 @@ class Project(ProjectChanges):
         seen_position: int | None,
         conditions: tuple[ConditionSpec, ...],
         by: Actor,
+        closes: bool | None = None,
     ) -> None:
         record = DecisionRecord(
             gate, decision, rationale, by, votes, seen_position, conditions, self.modified_on
@@ -235,9 +241,9 @@ class Project(ProjectChanges):
         if decision.advances:
             self.stage = self.template.gate(gate).opens_stage
             self.gates_passed = self.template.index_of(gate) + 1
-            # Passing the template's last gate closes the project, whatever its stage's name.
-            closed = self.gates_passed == len(self.template.gates)
-            self.status = ProjectStatus.CLOSED if closed else ProjectStatus.ACTIVE
+            if closes is None:  # decided before events said so: the rule of that time
+                closes = self.stage == CLOSED_STAGE
+            self.status = ProjectStatus.CLOSED if closes else ProjectStatus.ACTIVE
             new = tuple(Condition(c.id, gate, c.description, c.owner, c.due) for c in conditions)
             self.conditions = (*self.conditions, *new)
         elif decision is Decision.HOLD:

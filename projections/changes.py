@@ -107,6 +107,7 @@ class _Decided(_Envelope):
     votes: _VoteRecords
     conditions: msgspec.Raw = msgspec.Raw(b"null")
     seen_position: int | None = None
+    closes: bool | None = None  # absent in events recorded before it
 
 
 def _decided(e: Any) -> dict[str, Any]:
@@ -116,6 +117,7 @@ def _decided(e: Any) -> dict[str, Any]:
         "rationale": e.rationale,
         "votes": [r.v for r in e.votes.v],
         "seen_position": e.seen_position,
+        "closes": e.closes,
     }
     conditions = _value.decode(e.conditions)
     if conditions is not None:

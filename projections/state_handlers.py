@@ -255,7 +255,10 @@ def gate_decided(batch: Batch, c: Change) -> None:
         g = _gate(doc, gate)
         doc["stage"] = g["opens_stage"]
         doc["gates_passed"] = [x["name"] for x in doc["gates"]].index(gate) + 1
-        doc["status"] = "closed" if doc["gates_passed"] == len(doc["gates"]) else "active"
+        closes = c.data.get("closes")
+        if closes is None:  # an event from before ``closes``: the rule of that time
+            closes = g["opens_stage"] == "Closed"
+        doc["status"] = "closed" if closes else "active"
         doc["conditions"] += [
             {
                 "id": str(s.id),
