@@ -150,7 +150,8 @@ class ChangeRequest(TimedAggregate):
     def withdraw(self, reason: str, by: Actor) -> None:
         self._require_submitter(by, "withdraw")
         require_text(reason, "reason")
-        if self.status not in BEFORE_DECISION:
+        if self.status not in BEFORE_DECISION or self.decisions:
+            # A deferral is a decision, also after the CR was amended and submitted again.
             raise RuleViolation(f"withdraw after decision refused (the CR is {self.status})")
         self._withdrawn(reason=reason, by=by)
 
@@ -199,8 +200,10 @@ class ChangeRequest(TimedAggregate):
         decision = parse_enum(CRDecision, decision)
         if self.status not in DECIDABLE:
             raise RuleViolation(f"a {self.status.value} change request cannot be decided")
-        if decision is CRDecision.DEFER and self.status is CRStatus.DEFERRED:
-            raise RuleViolation("the change request is already deferred")
+        if decision is CRDecision.DEFER and any(
+            d.decision is CRDecision.DEFER for d in self.decisions
+        ):  # once, also after an amendment submitted it again
+            raise RuleViolation("the change request was already deferred once")
         require_cr_decider(self.route, by, board, sponsor, policy)
         self._refuse_submitter(by, "decide")
         require_text(rationale, "decision rationale")

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from uuid import UUID, uuid4
 
 from domain.change_request import ChangeRequest, CRDecision, CRStatus, Route, route_for
+from domain.change_rules import AMENDABLE
 from domain.errors import NotAllowed, RuleViolation
 from domain.gate_review import Vote
 from domain.money import Money
@@ -161,7 +162,7 @@ async def amend_change_request(
         require_in_person(by, "amending a change request")
         cr = await _cr(uow, change_request_id)
         text = (title, description, cost_delta, schedule_delta_days, scope, risk)
-        if cr.status not in (CRStatus.SUBMITTED, CRStatus.ASSESSED, CRStatus.DEFERRED):
+        if cr.status is CRStatus.DRAFT or cr.status not in AMENDABLE:
             cr.amend(*text, by)  # a draft, or a decided CR the domain refuses
             return cr
         project = await uow.get(Project, cr.project_id)

@@ -133,6 +133,13 @@ async def test_a_deferred_cr_beyond_the_used_tolerance_is_amended_and_goes_to_th
     # Then it is submitted again, to the board, without votes
     cr = await cr_of(store, deferred)
     assert (cr.status, cr.route, cr.votes) == (CRStatus.SUBMITTED, Route.BOARD, ())
+    # and its deferral still counts: it is neither deferred twice nor withdrawn
+    with pytest.raises(RuleViolation, match="already deferred once"):
+        await decide_cr(store, deferred, by(CHAIR), CRDecision.DEFER)
+    with pytest.raises(RuleViolation, match="withdraw after decision refused"):
+        await crs.withdraw_change_request(
+            store, change_request_id=deferred, reason="never mind", by=by(PM), options=OPTS
+        )
 
 
 async def _amend_unchanged(store: Store, cr_id: UUID) -> None:
