@@ -202,30 +202,44 @@ def project() -> None:
     asyncio.run(run())
 
 
-CATCH_UP_S = 600.0  # how long export waits for the read models to reach the log's end
+STALL_S = 60.0  # export gives up when the audit trail has not moved for this long
 
 
-async def _caught_up(store: Store, seconds: float = CATCH_UP_S) -> None:
-    """Bring the read models to the end of the log before reading them: a projector in
-    this process does the work unless another worker holds the projections (a running
-    server), whose progress is then awaited."""
-    from projections.positions import lowest_position, wait_for_position
+async def _caught_up(store: Store, stall: float | None = None) -> None:
+    """Bring the audit trail to the end of the log before exporting it: a projector in
+    this process does the work unless another worker holds it (a running server), whose
+    progress is then awaited. Shows progress; fails when nothing moves for ``stall`` s."""
+    from projections.audit_trail import AuditTrail
     from projections.projector import Projector
-    from projections.registry import all_projections
+    from projections.tracking import read_position
 
+    async def position() -> int:
+        return await read_position(store.pool, store.names, AuditTrail.name)
+
+    stall = STALL_S if stall is None else stall
     head = await store.events.max_notification_id() or 0
-    behind = await lowest_position(store)
-    if behind >= head:
+    reached = await position()
+    if reached >= head:
         return
-    err.print(f"read models at position {behind:,}, log at {head:,}: catching up first")
+    err.print(f"audit trail at position {reached:,}, log at {head:,}: catching up first")
     stop = asyncio.Event()
-    worker = asyncio.create_task(Projector(store, all_projections()).run(stop))
+    worker = asyncio.create_task(Projector(store, [AuditTrail()]).run(stop))
     try:
-        if not await wait_for_position(store, head, seconds):
-            err.print(
-                f"[red]error:[/] the read models did not reach position {head} in {seconds:.0f}s"
-            )
-            raise typer.Exit(1)
+        moved, shown = time.monotonic(), time.monotonic()
+        while reached < head:
+            await asyncio.sleep(0.05)
+            now, was, reached = time.monotonic(), reached, await position()
+            if reached > was:
+                moved = now
+            elif now - moved > stall:
+                err.print(
+                    f"[red]error:[/] the audit trail has stayed at position {reached:,} for "
+                    f"{stall:.0f}s (log at {head:,}); see the projector's errors above"
+                )
+                raise typer.Exit(1)
+            if now - shown >= 5:
+                shown = now
+                err.print(f"caught up to {reached:,} of {head:,}")
     finally:
         stop.set()
         await worker
@@ -245,23 +259,24 @@ def export(
         raise typer.Exit(2)
     settings = _settings()
 
-    out = sys.stdout.buffer if output == "-" else Path(output).open("wb")
-
     async def run() -> int:
         count = 0
         async with _store_context(settings) as store:
             await _caught_up(store)
-            async for chunk in export_lines(store.pool, store.names, AuditFilter(), format):
-                out.write(chunk)
-                count += chunk.count(b"\n")
+            # Opened only now: a failed catch-up leaves an existing file as it was. (The
+            # CLI's loop runs nothing else, so blocking file calls are fine here.)
+            out = sys.stdout.buffer if output == "-" else Path(output).open("wb")  # noqa: ASYNC230
+            try:
+                async for chunk in export_lines(store.pool, store.names, AuditFilter(), format):
+                    out.write(chunk)
+                    count += chunk.count(b"\n")
+            finally:
+                out.flush()
+                if out is not sys.stdout.buffer:
+                    out.close()
         return count
 
-    try:
-        count = asyncio.run(run())
-    finally:
-        out.flush()
-        if out is not sys.stdout.buffer:
-            out.close()
+    count = asyncio.run(run())
     err.print(f"exported {count:,} lines")
 
 

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 from typer.testing import CliRunner
 
+from api import cli
 from api.auth import decode_token
 from api.cli import app
 from api.settings import Settings
-from eventstore.schema import drop_schema
+from eventstore.schema import StoreNames, drop_schema
+from projections.base import lock_key
 
 
 @pytest.fixture
@@ -109,3 +114,48 @@ def test_a_bad_setting_is_one_clear_line_not_a_traceback(
     assert result.exit_code == 2
     assert "GATELEDGER_ESCALATION must be 'on' or 'off'" in result.output
     assert "Traceback" not in result.output
+
+
+def test_export_gives_up_when_the_audit_trail_stops_moving_and_leaves_the_file_alone(
+    data_dir: Path, database_url: str, schema_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A worker that holds the audit projection's lock but never advances it (stuck).
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("GATELEDGER_SCHEMA", schema_name)
+    monkeypatch.setattr(cli, "STALL_S", 0.5)
+    out = data_dir / "audit.ndjson"
+    out.write_text("an earlier export\n")
+    try:
+        assert CliRunner().invoke(app, ["demo"]).exit_code == 0
+        key = lock_key(StoreNames(schema=schema_name), "audit")
+        with _advisory_lock_held(database_url, key):
+            result = CliRunner().invoke(app, ["export", "-o", str(out)])
+        assert result.exit_code == 1, result.output
+        assert "has stayed at position 0" in result.output
+        assert out.read_text() == "an earlier export\n"
+    finally:
+        asyncio.run(_drop(database_url, schema_name))
+
+
+@contextlib.contextmanager
+def _advisory_lock_held(url: str, key: int) -> Iterator[None]:
+    """Hold a session advisory lock on a connection of another thread meanwhile."""
+    ready, release = threading.Event(), threading.Event()
+
+    async def hold() -> None:
+        conn = await asyncpg.connect(url)
+        try:
+            await conn.execute("SELECT pg_advisory_lock($1)", key)
+            ready.set()
+            await asyncio.to_thread(release.wait)
+        finally:
+            await conn.close()
+
+    thread = threading.Thread(target=lambda: asyncio.run(hold()))
+    thread.start()
+    assert ready.wait(10)
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join(10)
