@@ -10,6 +10,7 @@ import asyncpg
 from eventstore.schema import StoreNames
 from projections.base import table
 from projections.governance_state import PROJECTS
+from projections.subjects import INTERNAL
 
 
 async def list_projects(
@@ -52,7 +53,8 @@ async def project_detail(pool: asyncpg.Pool, names: StoreNames, project_id: UUID
     if review is not None:
         votes = [{"voter": k, "vote": v} for k, v in review["votes"].items()]
         detail["review"] = {**review, "votes": votes}
-    detail.pop("gates_passed", None)
+    for internal in ("gates_passed", *INTERNAL):
+        detail.pop(internal, None)
     return detail
 
 

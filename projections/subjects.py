@@ -22,7 +22,7 @@ async def subject(
             subject_id,
             kind,
         )
-    return None if row is None else {"id": str(subject_id), **row["doc"]}
+    return None if row is None else shown(subject_id, row["doc"])
 
 
 async def subjects_of_project(
@@ -35,4 +35,13 @@ async def subjects_of_project(
             project_id,
             kind,
         )
-    return [{"id": str(r[0]), **r[1]} for r in rows]
+    return [shown(r[0], r[1]) for r in rows]
+
+
+# Kept in the documents for the inbox (which escalations happened), not part of reads.
+INTERNAL = ("escalations",)
+
+
+def shown(subject_id: UUID, doc: dict[str, Any]) -> dict[str, Any]:
+    """A change request's or sign-off's document as reads answer it."""
+    return {"id": str(subject_id), **{k: v for k, v in doc.items() if k not in INTERNAL}}

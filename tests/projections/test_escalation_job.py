@@ -9,6 +9,7 @@ from api.scheduler import escalate_once
 from eventstore.database import Store
 from projections.inbox import inbox_for, overdue_items
 from projections.portfolio_view import portfolio_view
+from projections.project_list import project_detail
 from projections.projector import apply_batch
 from projections.registry import all_projections, create_tables
 from tests.projections.helpers import OPTS, by, new_portfolio, new_project
@@ -56,5 +57,8 @@ async def test_overdue_votes_escalate_once_even_with_two_runners(store: Store) -
     dave = await inbox_for(store.pool, store.names, "dave", later.date(), later)
     assert [(i["overdue"], i["escalated"]) for i in dave] == [(True, True)]
     assert await overdue_items(store.pool, store.names, later.date()) == []
+    # The escalations the inbox needs are no part of the project as read.
+    detail = await project_detail(store.pool, store.names, project)
+    assert detail is not None and "escalations" not in detail
     # Not overdue yet: nothing happens.
     assert await escalate_once(store, datetime.now(UTC)) == 0
