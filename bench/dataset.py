@@ -485,9 +485,13 @@ async def fill_from_read_models(store: Store, info: DatasetInfo) -> None:
     """Portfolios and board seats of a reused dataset, read from the portfolio view."""
     if info.portfolios:
         return
+    ev = store.names.q(store.names.events)
     async with store.pool.acquire() as conn:
+        # In the order they were created, as ``generate`` filled ``info``.
         rows = await conn.fetch(
-            f"SELECT portfolio_id, doc FROM {store.names.q('rm_portfolios')} ORDER BY portfolio_id"
+            f"SELECT p.portfolio_id, p.doc FROM {store.names.q('rm_portfolios')} p "
+            f"JOIN {ev} e ON e.originator_id = p.portfolio_id AND e.originator_version = 1 "
+            "ORDER BY e.notification_id"
         )
     for portfolio_id, doc in rows:
         info.portfolios.append(portfolio_id)

@@ -107,29 +107,37 @@ async def rebuild_all(store: Store, events: int) -> tuple[float, dict[str, Any]]
     return seconds, per
 
 
-def server_cpu_seconds() -> float | None:
-    """CPU seconds (user + system) of the PostgreSQL processes on this machine, with the
-    children its postmaster has reaped; None if none can be seen (remote server)."""
-    total, seen = 0.0, False
-    tick = os.sysconf("SC_CLK_TCK")
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(parent pid, CPU seconds of the process and its reaped children), or None."""
     try:
-        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
     except OSError:
         return None
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue  # gone meanwhile
-        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :]
-        if not name.startswith("postgres"):
-            continue
-        seen = True
-        parts = fields.split()
-        # fields after the name: state ppid ... utime(12) stime(13) cutime(14) cstime(15)
-        total += int(parts[11]) + int(parts[12]) + int(parts[13]) + int(parts[14])
-    return total / tick if seen else None
+    # fields after ") ": state ppid ... utime(12) stime(13) cutime(14) cstime(15)
+    parts = stat[stat.rindex(")") + 2 :].split()
+    ticks = sum(int(parts[i]) for i in (11, 12, 13, 14))
+    return int(parts[1]), ticks / os.sysconf("SC_CLK_TCK")
+
+
+async def server_cpu_seconds(store: Store) -> float | None:
+    """CPU seconds (user + system) of the PostgreSQL cluster serving ``store``: its
+    postmaster (with the children it has reaped) and every live child. None when that
+    cluster's processes are not on this machine."""
+    async with store.pool.acquire() as conn:
+        backend = await conn.fetchval("SELECT pg_backend_pid()")
+    found = _stat(backend)
+    if found is None:
+        return None
+    postmaster = found[0]
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            pid = int(entry)
+            info = _stat(pid)
+            if info is not None and (pid == postmaster or info[0] == postmaster):
+                total += info[1]
+    return total
 
 
 async def writes_only(store: Store) -> tuple[int, float]:
@@ -137,11 +145,25 @@ async def writes_only(store: Store) -> tuple[int, float]:
     by the server into a fresh one made by the projection's own DDL, then its indexes
     built ``INDEX_WORKERS`` at a time, as ``rebuild`` builds them. Returns (rows, s)."""
     suffix = "__floor"
-    names = store.names
-    rows = 0
     indexing = asyncio.Semaphore(INDEX_WORKERS)
     projections = all_projections()
 
+    async with store.pool.acquire() as conn:
+        for projection in projections:  # left by an interrupted run
+            await _drop_tables(conn, store, projection, suffix)
+    try:
+        return await _copy_and_index(store, projections, suffix, indexing)
+    finally:
+        async with store.pool.acquire() as conn:
+            for projection in projections:
+                await _drop_tables(conn, store, projection, suffix)
+
+
+async def _copy_and_index(
+    store: Store, projections: list[Projection], suffix: str, indexing: asyncio.Semaphore
+) -> tuple[int, float]:
+    names = store.names
+    rows = 0
     t0 = time.perf_counter()
     async with store.pool.acquire() as conn:
         for projection in projections:
@@ -171,10 +193,7 @@ async def writes_only(store: Store) -> tuple[int, float]:
                 if is_index(st)
             )
         )
-        seconds = time.perf_counter() - t0
-        for projection in projections:
-            await _drop_tables(conn, store, projection, suffix)
-    return rows, seconds
+    return rows, time.perf_counter() - t0
 
 
 async def profile_apply(store: Store, limit: int, batch_size: int = 5000) -> dict[str, Any]:
@@ -247,10 +266,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         scan_rate = rows / scan_s
         log(f"raw scan: {rows:,} rows in {scan_s:.2f} s = {scan_rate:,.0f} rows/s")
 
-        server0, client0 = server_cpu_seconds(), time.process_time()
+        server0, client0 = await server_cpu_seconds(store), time.process_time()
         total_s, per = await rebuild_all(store, info.events)
         client_cpu = time.process_time() - client0
-        server1 = server_cpu_seconds()
+        server1 = await server_cpu_seconds(store)
         server_cpu = server1 - server0 if server0 is not None and server1 is not None else None
         rebuild_rate = info.events / total_s
         log(f"all read models: {info.events:,} events in {total_s:.1f} s = {rebuild_rate:,.0f}/s")

@@ -189,7 +189,8 @@ class ProjectChanges(ProjectBase):
     # --- escalation ----------------------------------------------------------------
 
     def escalate(self, item: str, due: date, by: Actor) -> None:
-        """Recorded once per (item, due), e.g. "vote:G1:dave" or "decision:G1"."""
+        """Recorded once per (item, due); the escalation job names items "vote:dave",
+        "decision:carol" (kind and person)."""
         require_new_escalation(self.escalations, item, due)
         self._require_not_terminal("escalated")
         self._escalated(item=item, due=due, by=by)

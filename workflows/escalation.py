@@ -40,7 +40,7 @@ KINDS: dict[str, type[Project] | type[ChangeRequest] | type[SignOff]] = {
 
 @dataclass(frozen=True)
 class OverdueItem:
-    """A pending approval past its due date: e.g. ("project", "vote:G1:dave", due)."""
+    """A pending approval past its due date: e.g. (project id, "project", "vote:dave", due)."""
 
     aggregate_id: UUID
     kind: str
