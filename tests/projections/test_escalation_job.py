@@ -13,6 +13,8 @@ from projections.project_list import project_detail
 from projections.projector import apply_batch
 from projections.registry import all_projections, create_tables
 from tests.projections.helpers import OPTS, by, new_portfolio, new_project
+from tests.workflows import given
+from workflows import change_requests as crs
 from workflows import gates
 
 
@@ -60,5 +62,47 @@ async def test_overdue_votes_escalate_once_even_with_two_runners(store: Store) -
     # The escalations the inbox needs are no part of the project as read.
     detail = await project_detail(store.pool, store.names, project)
     assert detail is not None and "escalations" not in detail
+    # New evidence on the same day keeps the due date, so the items stay escalated.
+    await gates.amend_evidence(
+        store, project_id=project, gate="G0", evidence=[], by=by("paula"), options=OPTS
+    )
+    await drain(store)
+    dave = await inbox_for(store.pool, store.names, "dave", later.date(), later)
+    assert [(i["overdue"], i["escalated"]) for i in dave] == [(True, True)]
+    assert await escalate_once(store, later) == 0
     # Not overdue yet: nothing happens.
     assert await escalate_once(store, datetime.now(UTC)) == 0
+
+
+async def test_a_new_due_date_unmarks_an_escalated_item_and_it_escalates_again(
+    store: Store,
+) -> None:
+    async with store.pool.acquire() as conn:
+        await create_tables(conn, store.names)
+    project = await given.new_project(store)
+    cr = await given.submitted_cr(store, project.id, "50")  # the sponsor decides, due NOW+10
+    await drain(store)
+    later = given.NOW + timedelta(days=30)
+    assert await escalate_once(store, later) == 1
+    await drain(store)
+    sponsor = await inbox_for(store.pool, store.names, given.SPONSOR, later.date(), later)
+    assert [(i["kind"], i["escalated"]) for i in sponsor] == [("cr_decision", True)]
+    # Amended two days later: routed again with a new due date.
+    same = await given.cr_of(store, cr)
+    await crs.amend_change_request(
+        store,
+        change_request_id=cr,
+        title=same.title,
+        description=same.description,
+        cost_delta=same.cost_delta,
+        schedule_delta_days=same.schedule_delta_days,
+        scope=same.scope,
+        risk=same.risk,
+        by=given.by(given.PM),
+        now=given.NOW + timedelta(days=2),
+        options=given.OPTS,
+    )
+    await drain(store)
+    sponsor = await inbox_for(store.pool, store.names, given.SPONSOR, later.date(), later)
+    assert [(i["overdue"], i["escalated"]) for i in sponsor] == [(True, False)]
+    assert await escalate_once(store, later) == 1

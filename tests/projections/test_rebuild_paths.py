@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import pytest
 
+from api.scheduler import escalate_once
 from domain.change_request import CRDecision
 from domain.gate_review import Decision, Evidence, Vote
 from domain.policy import Board, Role
@@ -336,3 +337,23 @@ async def test_a_failed_rebuild_gives_everything_back_and_the_next_one_runs(
             projected.names.schema,
         )
     assert leftovers == 0
+
+
+async def test_escalations_read_the_same_live_and_rebuilt(projected: Store) -> None:
+    await rich_log(projected)
+    async with projected.pool.acquire() as conn:  # inboxes current, for the job
+        for projection in all_projections():
+            while await apply_batch(conn, projected, projection):
+                pass
+    assert await escalate_once(projected, datetime.now(UTC) + timedelta(days=60)) > 0
+    async with projected.pool.acquire() as conn:  # the live path, one event at a time
+        for projection in all_projections():
+            while await apply_batch(conn, projected, projection, 1):
+                pass
+        marked = await conn.fetchval(
+            f"SELECT count(*) FROM {projected.names.q('rm_inbox')} WHERE escalated"
+        )
+    assert marked > 0
+    live = await dump(projected)
+    await rebuild_many(projected, all_projections())
+    assert await dump(projected) == live
