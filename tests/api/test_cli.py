@@ -17,8 +17,11 @@ from api import cli
 from api.auth import decode_token
 from api.cli import app
 from api.settings import Settings
+from eventstore.database import open_store
 from eventstore.schema import StoreNames, drop_schema
 from projections.base import lock_key
+from projections.projector import Projector
+from projections.registry import all_projections, prepare_tables
 
 
 @pytest.fixture
@@ -159,3 +162,52 @@ def _advisory_lock_held(url: str, key: int) -> Iterator[None]:
     finally:
         release.set()
         thread.join(10)
+
+
+def test_export_beside_a_running_projector_that_holds_the_audit_trail(
+    data_dir: Path, database_url: str, schema_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("GATELEDGER_SCHEMA", schema_name)
+    out = data_dir / "audit.ndjson"
+    try:
+        assert CliRunner().invoke(app, ["demo"]).exit_code == 0
+        with _projector_running(database_url, schema_name) as active:
+            result = CliRunner().invoke(app, ["export", "-o", str(out)])
+            assert active.is_set()  # it holds the locks: the export's own projector waits
+        assert result.exit_code == 0, result.output
+        head = asyncio.run(_head(database_url, schema_name))
+        assert len(out.read_bytes().splitlines()) == head
+    finally:
+        asyncio.run(_drop(database_url, schema_name))
+
+
+@contextlib.contextmanager
+def _projector_running(url: str, schema: str) -> Iterator[threading.Event]:
+    """A server's projector, in another thread: it holds every projection's lock."""
+    active, done = threading.Event(), threading.Event()
+
+    async def run() -> None:
+        store = await open_store(url, StoreNames(schema=schema), min_size=1, max_size=4)
+        await prepare_tables(store)  # as a server does before it starts its projector
+        stop = asyncio.Event()
+        projector = Projector(store, all_projections(), poll_interval=0.05)
+        worker = asyncio.create_task(projector.run(stop))
+        try:
+            while not projector.active:  # noqa: ASYNC110 (a flag, not an event)
+                await asyncio.sleep(0.01)
+            active.set()
+            await asyncio.to_thread(done.wait)
+        finally:
+            stop.set()
+            await worker
+            await store.close()
+
+    thread = threading.Thread(target=lambda: asyncio.run(run()))
+    thread.start()
+    try:
+        assert active.wait(30), "the projector did not take its locks"
+        yield active
+    finally:
+        done.set()
+        thread.join(30)
