@@ -43,6 +43,7 @@ from domain.portfolio import Portfolio
 from domain.project import Project
 from domain.project_base import ProjectStatus
 from eventstore.database import Store
+from eventstore.schema import drop_schema
 from eventstore.transcoder import new_mapper
 
 ADMIN = "pmo-admin"
@@ -496,3 +497,17 @@ async def fill_from_read_models(store: Store, info: DatasetInfo) -> None:
     for portfolio_id, doc in rows:
         info.portfolios.append(portfolio_id)
         info.seats.update(doc["members"])
+
+
+async def close_store(store: Store, keep: bool) -> None:
+    """Close a benchmark's store, dropping its schema unless ``--schema`` keeps it."""
+    schema = store.names.schema
+    try:
+        if keep:
+            log(f"kept schema {schema} (--schema)")
+        else:
+            async with store.pool.acquire() as conn:
+                await drop_schema(conn, schema)
+            log(f"dropped schema {schema}")
+    finally:
+        await store.close()

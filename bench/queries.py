@@ -47,6 +47,7 @@ from bench.dataset import (
     add_dataset_options,
     add_schema_option,
     bench_parser,
+    close_store,
     dataset_size,
     fill_from_read_models,
     load_or_reuse,
@@ -55,7 +56,7 @@ from bench.dataset import (
     resolve_database,
 )
 from eventstore.database import Store, open_store
-from eventstore.schema import StoreNames, drop_schema
+from eventstore.schema import StoreNames
 from projections.audit_trail import AuditFilter, page_sql
 from projections.base import table
 from projections.governance_state import PROJECTS
@@ -292,13 +293,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if plans:
             result["plans"] = plans
     finally:
-        if args.schema:
-            log(f"kept schema {schema} (--schema)")
-        else:
-            async with store.pool.acquire() as conn:
-                await drop_schema(conn, schema)
-            log(f"dropped schema {schema}")
-        await store.close()
+        await close_store(store, keep=bool(args.schema))
     return result
 
 

@@ -42,6 +42,7 @@ from bench.dataset import (
     add_dataset_options,
     add_schema_option,
     bench_parser,
+    close_store,
     dataset_size,
     load_or_reuse,
     log,
@@ -50,7 +51,7 @@ from bench.dataset import (
 )
 from eventstore.database import Store, open_store
 from eventstore.recorder import select_event_rows_on
-from eventstore.schema import StoreNames, drop_schema
+from eventstore.schema import StoreNames
 from projections.base import Projection
 from projections.changes import change_of
 from projections.rebuild import INDEX_WORKERS, build_index, is_index, rebuild_many
@@ -297,13 +298,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if args.profile:
             split = await profile_apply(store, min(50_000, info.events))
     finally:
-        if args.schema:
-            log(f"kept schema {schema} (--schema)")
-        else:
-            async with store.pool.acquire() as conn:
-                await drop_schema(conn, schema)
-            log(f"dropped schema {schema}")
-        await store.close()
+        await close_store(store, keep=bool(args.schema))
     result: dict[str, Any] = {
         "rebuild_events_per_s": round(rebuild_rate, 1),
         "scan_rows_per_s": round(scan_rate, 1),

@@ -31,6 +31,21 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.fixture
+def demo(
+    data_dir: Path, database_url: str, schema_name: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[int]:
+    """The demo portfolio loaded by ``gateledger demo`` into this test's schema (no
+    projector runs meanwhile); yields the log's head position, drops the schema after."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("GATELEDGER_SCHEMA", schema_name)
+    try:
+        assert CliRunner().invoke(app, ["demo"]).exit_code == 0
+        yield asyncio.run(_head(database_url, schema_name))
+    finally:
+        asyncio.run(_drop(database_url, schema_name))
+
+
 def test_token_is_alone_on_the_last_line_and_verifies_with_the_kept_secret(
     data_dir: Path,
 ) -> None:
@@ -53,22 +68,13 @@ def test_rebuild_names_an_unknown_projection(data_dir: Path) -> None:
     assert result.exit_code == 2
 
 
-def test_rebuild_all_reports_every_step_and_the_position(
-    data_dir: Path, database_url: str, schema_name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("GATELEDGER_SCHEMA", schema_name)
-    try:
-        assert CliRunner().invoke(app, ["demo"]).exit_code == 0
-        result = CliRunner().invoke(app, ["rebuild", "all"])
-        assert result.exit_code == 0, result.output
-        head = asyncio.run(_head(database_url, schema_name))
-        assert head > 0
-        assert f"now at position {head}" in result.output
-        for step in ("pass", "write_and_index", "switch"):
-            assert f"{step} " in result.output
-    finally:
-        asyncio.run(_drop(database_url, schema_name))
+def test_rebuild_all_reports_every_step_and_the_position(demo: int) -> None:
+    result = CliRunner().invoke(app, ["rebuild", "all"])
+    assert result.exit_code == 0, result.output
+    assert demo > 0
+    assert f"now at position {demo}" in result.output
+    for step in ("pass", "write_and_index", "switch"):
+        assert f"{step} " in result.output
 
 
 async def _head(url: str, schema: str) -> int:
@@ -90,23 +96,16 @@ async def _drop(url: str, schema: str) -> None:
 
 
 def test_export_catches_the_audit_trail_up_to_the_end_of_the_log_first(
-    data_dir: Path, database_url: str, schema_name: str, monkeypatch: pytest.MonkeyPatch
+    demo: int, data_dir: Path
 ) -> None:
-    # ``demo`` writes events with no projector running: the audit trail lags the log.
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("GATELEDGER_SCHEMA", schema_name)
+    # ``demo`` wrote events with no projector running: the audit trail lags the log.
     out = data_dir / "audit.ndjson"
-    try:
-        assert CliRunner().invoke(app, ["demo"]).exit_code == 0
-        result = CliRunner().invoke(app, ["export", "-o", str(out)])
-        assert result.exit_code == 0, result.output
-        assert "catching up first" in result.output
-        head = asyncio.run(_head(database_url, schema_name))
-        lines = out.read_bytes().splitlines()
-        assert len(lines) == head
-        assert json.loads(lines[-1])["position"] == head
-    finally:
-        asyncio.run(_drop(database_url, schema_name))
+    result = CliRunner().invoke(app, ["export", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "catching up first" in result.output
+    lines = out.read_bytes().splitlines()
+    assert len(lines) == demo
+    assert json.loads(lines[-1])["position"] == demo
 
 
 def test_a_bad_setting_is_one_clear_line_not_a_traceback(
@@ -120,24 +119,18 @@ def test_a_bad_setting_is_one_clear_line_not_a_traceback(
 
 
 def test_export_gives_up_when_the_audit_trail_stops_moving_and_leaves_the_file_alone(
-    data_dir: Path, database_url: str, schema_name: str, monkeypatch: pytest.MonkeyPatch
+    demo: int, data_dir: Path, database_url: str, schema_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A worker that holds the audit projection's lock but never advances it (stuck).
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("GATELEDGER_SCHEMA", schema_name)
     monkeypatch.setattr(cli, "STALL_S", 0.5)
     out = data_dir / "audit.ndjson"
     out.write_text("an earlier export\n")
-    try:
-        assert CliRunner().invoke(app, ["demo"]).exit_code == 0
-        key = lock_key(StoreNames(schema=schema_name), "audit")
-        with _advisory_lock_held(database_url, key):
-            result = CliRunner().invoke(app, ["export", "-o", str(out)])
-        assert result.exit_code == 1, result.output
-        assert "has stayed at position 0" in result.output
-        assert out.read_text() == "an earlier export\n"
-    finally:
-        asyncio.run(_drop(database_url, schema_name))
+    key = lock_key(StoreNames(schema=schema_name), "audit")
+    with _advisory_lock_held(database_url, key):
+        result = CliRunner().invoke(app, ["export", "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "has stayed at position 0" in result.output
+    assert out.read_text() == "an earlier export\n"
 
 
 @contextlib.contextmanager
@@ -165,21 +158,14 @@ def _advisory_lock_held(url: str, key: int) -> Iterator[None]:
 
 
 def test_export_beside_a_running_projector_that_holds_the_audit_trail(
-    data_dir: Path, database_url: str, schema_name: str, monkeypatch: pytest.MonkeyPatch
+    demo: int, data_dir: Path, database_url: str, schema_name: str
 ) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("GATELEDGER_SCHEMA", schema_name)
     out = data_dir / "audit.ndjson"
-    try:
-        assert CliRunner().invoke(app, ["demo"]).exit_code == 0
-        with _projector_running(database_url, schema_name) as active:
-            result = CliRunner().invoke(app, ["export", "-o", str(out)])
-            assert active.is_set()  # it holds the locks: the export's own projector waits
-        assert result.exit_code == 0, result.output
-        head = asyncio.run(_head(database_url, schema_name))
-        assert len(out.read_bytes().splitlines()) == head
-    finally:
-        asyncio.run(_drop(database_url, schema_name))
+    with _projector_running(database_url, schema_name) as active:
+        result = CliRunner().invoke(app, ["export", "-o", str(out)])
+        assert active.is_set()  # it holds the locks: the export's own projector waits
+    assert result.exit_code == 0, result.output
+    assert len(out.read_bytes().splitlines()) == demo
 
 
 @contextlib.contextmanager

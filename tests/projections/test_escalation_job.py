@@ -14,7 +14,6 @@ from projections.projector import apply_batch
 from projections.registry import all_projections, create_tables
 from tests.projections.helpers import OPTS, by, new_portfolio, new_project
 from tests.workflows import given
-from workflows import change_requests as crs
 from workflows import gates
 
 
@@ -88,20 +87,7 @@ async def test_a_new_due_date_unmarks_an_escalated_item_and_it_escalates_again(
     sponsor = await inbox_for(store.pool, store.names, given.SPONSOR, later.date(), later)
     assert [(i["kind"], i["escalated"]) for i in sponsor] == [("cr_decision", True)]
     # Amended two days later: routed again with a new due date.
-    same = await given.cr_of(store, cr)
-    await crs.amend_change_request(
-        store,
-        change_request_id=cr,
-        title=same.title,
-        description=same.description,
-        cost_delta=same.cost_delta,
-        schedule_delta_days=same.schedule_delta_days,
-        scope=same.scope,
-        risk=same.risk,
-        by=given.by(given.PM),
-        now=given.NOW + timedelta(days=2),
-        options=given.OPTS,
-    )
+    await given.amend_unchanged(store, cr, now=given.NOW + timedelta(days=2))
     await drain(store)
     sponsor = await inbox_for(store.pool, store.names, given.SPONSOR, later.date(), later)
     assert [(i["overdue"], i["escalated"]) for i in sponsor] == [(True, False)]

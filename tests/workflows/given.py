@@ -105,6 +105,24 @@ async def submitted_cr(store: Store, project_id: UUID, cost: str, days: int = 0)
     return cr_id
 
 
+async def amend_unchanged(store: Store, cr_id: UUID, now: datetime = NOW) -> None:
+    """The PM amends a CR without changing it: it is routed again from ``now``."""
+    cr = await cr_of(store, cr_id)
+    await crs.amend_change_request(
+        store,
+        change_request_id=cr_id,
+        title=cr.title,
+        description=cr.description,
+        cost_delta=cr.cost_delta,
+        schedule_delta_days=cr.schedule_delta_days,
+        scope=cr.scope,
+        risk=cr.risk,
+        by=by(PM),
+        now=now,
+        options=OPTS,
+    )
+
+
 async def vote_cr(
     store: Store, cr_id: UUID, actor: Actor, vote: Vote = Vote.APPROVE, now: datetime = NOW
 ) -> None:

@@ -4,7 +4,6 @@ decisions, re-baselining in the same transaction, withdrawal."""
 from __future__ import annotations
 
 from datetime import timedelta
-from uuid import UUID
 
 import asyncpg
 import pytest
@@ -22,6 +21,7 @@ from tests.workflows.given import (
     OPTS,
     PM,
     SPONSOR,
+    amend_unchanged,
     approved_by_sponsor,
     by,
     cr_of,
@@ -114,7 +114,7 @@ async def test_a_sponsor_routed_cr_is_not_approved_once_earlier_approvals_used_t
     with pytest.raises(RuleViolation, match="beyond tolerance"):
         await decide_cr(store, second, by(SPONSOR))
     # Then amending it (even unchanged) routes it to the board
-    await _amend_unchanged(store, second)
+    await amend_unchanged(store, second)
     assert (await cr_of(store, second)).route is Route.BOARD
 
 
@@ -129,7 +129,7 @@ async def test_a_deferred_cr_beyond_the_used_tolerance_is_amended_and_goes_to_th
     with pytest.raises(RuleViolation, match="beyond tolerance"):
         await decide_cr(store, deferred, by(SPONSOR))
     # When its submitter amends it unchanged
-    await _amend_unchanged(store, deferred)
+    await amend_unchanged(store, deferred)
     # Then it is submitted again, to the board, without votes
     cr = await cr_of(store, deferred)
     assert (cr.status, cr.route, cr.votes) == (CRStatus.SUBMITTED, Route.BOARD, ())
@@ -140,23 +140,6 @@ async def test_a_deferred_cr_beyond_the_used_tolerance_is_amended_and_goes_to_th
         await crs.withdraw_change_request(
             store, change_request_id=deferred, reason="never mind", by=by(PM), options=OPTS
         )
-
-
-async def _amend_unchanged(store: Store, cr_id: UUID) -> None:
-    cr = await cr_of(store, cr_id)
-    await crs.amend_change_request(
-        store,
-        change_request_id=cr_id,
-        title=cr.title,
-        description=cr.description,
-        cost_delta=cr.cost_delta,
-        schedule_delta_days=cr.schedule_delta_days,
-        scope=cr.scope,
-        risk=cr.risk,
-        by=by(PM),
-        now=NOW,
-        options=OPTS,
-    )
 
 
 async def test_a_rejection_leaves_the_baseline_alone(store: Store) -> None:
