@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,7 @@ from domain.policy import (
 )
 from eventstore.database import Store
 from projections.base import Projection
+from projections.projector import apply_batch
 from projections.registry import all_projections
 from workflows import gates, portfolios
 from workflows.uow import CommandOptions
@@ -114,3 +116,14 @@ async def dump(store: Store, projections: list[Projection] | None = None) -> dic
                 rows = await conn.fetch(f"SELECT * FROM {store.names.q(base)}")
                 out[base] = sorted(repr(sorted(dict(r).items())) for r in rows)
     return out
+
+
+async def drain(
+    store: Store, batch_size: int = 1000, projections: Sequence[Projection] | None = None
+) -> None:
+    """Apply every event not yet applied, ``batch_size`` at a time, to each projection
+    (all of them by default), as the live projector does."""
+    async with store.pool.acquire() as conn:
+        for projection in projections if projections is not None else all_projections():
+            while await apply_batch(conn, store, projection, batch_size):
+                pass

@@ -6,48 +6,22 @@ from uuid import UUID
 
 import asyncpg
 import msgspec
+import pytest
 
-from domain.gate_review import Decision, Vote
 from domain.policy import DecisionPolicy, GateDefinition, GovernanceTemplate
 from domain.project import Project
 from eventstore.database import Store
 from eventstore.loader import load_aggregate
 from projections import project_list
-from projections.projector import apply_batch
-from projections.registry import all_projections, create_tables
-from tests.projections.helpers import OPTS, by, new_portfolio, new_project
-from workflows import gates
+from projections.registry import create_tables
+from tests.projections.helpers import drain, new_portfolio, new_project
+from tests.workflows import given
 
 POLICY = DecisionPolicy(quorum=1)
 # The middle gate's stage happens to be called "Closed"; the last one's is not.
 TEMPLATE = GovernanceTemplate(
     "two-step", 1, (GateDefinition("A", "Closed", POLICY), GateDefinition("B", "Done", POLICY))
 )
-
-
-async def _go(store: Store, project: UUID, gate: str) -> None:
-    """Request a review of ``gate``, one approval, the chair's GO."""
-    await gates.request_review(
-        store, project_id=project, gate=gate, evidence=[], by=by("paula"), options=OPTS
-    )
-    await gates.cast_vote(
-        store,
-        project_id=project,
-        gate=gate,
-        vote=Vote.APPROVE,
-        rationale="ok",
-        by=by("dave"),
-        options=OPTS,
-    )
-    await gates.decide_gate(
-        store,
-        project_id=project,
-        gate=gate,
-        decision=Decision.GO,
-        rationale="go",
-        by=by("carol"),
-        options=OPTS,
-    )
 
 
 async def _forget_closes(conn: asyncpg.Connection, store: Store, project: UUID) -> None:
@@ -70,41 +44,36 @@ async def _forget_closes(conn: asyncpg.Connection, store: Store, project: UUID) 
         )
 
 
-async def _drain(store: Store) -> None:
-    async with store.pool.acquire() as conn:
-        for p in all_projections():
-            while await apply_batch(conn, store, p):
-                pass
-
-
-async def test_the_last_gate_closes_the_project_in_the_domain_and_the_read_model(
-    store: Store,
-) -> None:
+@pytest.fixture
+async def project(store: Store) -> UUID:
+    """A project of a portfolio that uses ``TEMPLATE``; read-model tables exist."""
     async with store.pool.acquire() as conn:
         await create_tables(conn, store.names)
-    project = await new_project(store, await new_portfolio(store, TEMPLATE))
-    for gate, status in (("A", "active"), ("B", "closed")):
-        await _go(store, project, gate)
-        await _drain(store)
-        detail = await project_list.project_detail(store.pool, store.names, project)
-        aggregate = await load_aggregate(store, project)
-        assert isinstance(aggregate, Project)
-        assert detail is not None
-        assert detail["status"] == aggregate.status.value == status
+    return await new_project(store, await new_portfolio(store, TEMPLATE))
 
 
-async def test_decisions_recorded_before_closes_existed_keep_the_rule_of_their_time(
-    store: Store,
-) -> None:
-    # Then a GO opening a stage named "Closed" closed the project, whatever the gate.
-    async with store.pool.acquire() as conn:
-        await create_tables(conn, store.names)
-    project = await new_project(store, await new_portfolio(store, TEMPLATE))
-    await _go(store, project, "A")
-    async with store.pool.acquire() as conn:
-        await _forget_closes(conn, store, project)
-    await _drain(store)
+async def statuses(store: Store, project: UUID) -> tuple[str, str]:
+    """The project's status in the read model (caught up first) and in the domain."""
+    await drain(store)
     detail = await project_list.project_detail(store.pool, store.names, project)
     aggregate = await load_aggregate(store, project)
     assert isinstance(aggregate, Project) and detail is not None
-    assert detail["status"] == aggregate.status.value == "closed"
+    return detail["status"], aggregate.status.value
+
+
+async def test_the_last_gate_closes_the_project_in_the_domain_and_the_read_model(
+    store: Store, project: UUID
+) -> None:
+    for gate, status in (("A", "active"), ("B", "closed")):
+        await given.pass_gate(store, project, gate, voters=[given.GATEKEEPER])
+        assert await statuses(store, project) == (status, status)
+
+
+async def test_decisions_recorded_before_closes_existed_keep_the_rule_of_their_time(
+    store: Store, project: UUID
+) -> None:
+    # Then a GO opening a stage named "Closed" closed the project, whatever the gate.
+    await given.pass_gate(store, project, "A", voters=[given.GATEKEEPER])
+    async with store.pool.acquire() as conn:
+        await _forget_closes(conn, store, project)
+    assert await statuses(store, project) == ("closed", "closed")

@@ -10,18 +10,10 @@ from eventstore.database import Store
 from projections.inbox import inbox_for, overdue_items
 from projections.portfolio_view import portfolio_view
 from projections.project_list import project_detail
-from projections.projector import apply_batch
-from projections.registry import all_projections, create_tables
-from tests.projections.helpers import OPTS, by, new_portfolio, new_project
+from projections.registry import create_tables
+from tests.projections.helpers import OPTS, by, drain, new_portfolio, new_project
 from tests.workflows import given
 from workflows import gates
-
-
-async def drain(store: Store) -> None:
-    async with store.pool.acquire() as conn:
-        for p in all_projections():
-            while await apply_batch(conn, store, p):
-                pass
 
 
 async def test_overdue_votes_escalate_once_even_with_two_runners(store: Store) -> None:

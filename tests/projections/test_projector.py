@@ -15,7 +15,7 @@ from projections.projector import Projector, apply_batch
 from projections.rebuild import rebuild, rebuild_many
 from projections.registry import all_projections, create_tables
 from projections.tracking import read_position
-from tests.projections.helpers import busy_portfolio, dump, new_portfolio
+from tests.projections.helpers import busy_portfolio, drain, dump, new_portfolio
 
 
 @pytest.fixture
@@ -23,13 +23,6 @@ async def projected(store: Store) -> Store:
     async with store.pool.acquire() as conn:
         await create_tables(conn, store.names)
     return store
-
-
-async def drain(store: Store, batch_size: int) -> None:
-    async with store.pool.acquire() as conn:
-        for projection in all_projections():
-            while await apply_batch(conn, store, projection, batch_size):
-                pass
 
 
 async def test_any_batch_split_gives_the_same_tables(projected: Store) -> None:

@@ -25,7 +25,7 @@ from projections.projector import apply_batch
 from projections.rebuild import RebuildRunning, rebuild_many
 from projections.registry import all_projections, by_name, create_tables, prepare_tables
 from projections.tracking import lock_position, read_position, set_position
-from tests.projections.helpers import busy_portfolio, dump
+from tests.projections.helpers import busy_portfolio, drain, dump
 from tests.workflows import given
 from tests.workflows.given import CHAIR, GATEKEEPER, GATEKEEPER_2, SPONSOR
 from workflows import gates
@@ -261,10 +261,8 @@ async def test_a_board_or_sponsor_change_reaches_inboxes_outside_its_batch(
 
         await run_command(projected, use_case, given.OPTS)
 
-    async def drain() -> None:
-        async with projected.pool.acquire() as conn:
-            while await apply_batch(conn, projected, by_name("governance"), 1):
-                pass
+    async def drain_governance() -> None:
+        await drain(projected, 1, [by_name("governance")])
 
     async def inbox(kind: str) -> set[str]:
         rows = await projected.pool.fetch(
@@ -272,15 +270,15 @@ async def test_a_board_or_sponsor_change_reaches_inboxes_outside_its_batch(
         )
         return {r[0] for r in rows}
 
-    await drain()
+    await drain_governance()
     assert await inbox("vote") == {CHAIR, GATEKEEPER, GATEKEEPER_2}
     assert await inbox("cr_decision") == {SPONSOR}
     new_board = Board((CHAIR, GATEKEEPER, "frank"), CHAIR)
     await change(Portfolio, project.portfolio_id, lambda p: p.change_board(new_board, ADMIN))
-    await drain()
+    await drain_governance()
     assert await inbox("vote") == {CHAIR, GATEKEEPER, "frank"}
     await change(Project, project.id, lambda p: p.assign_role("sally", Role.SPONSOR, ADMIN))
-    await drain()
+    await drain_governance()
     assert await inbox("cr_decision") == {"sally"}
     live = await dump(projected, [by_name("governance")])
     await rebuild_many(projected, [by_name("governance")])
@@ -341,18 +339,12 @@ async def test_a_failed_rebuild_gives_everything_back_and_the_next_one_runs(
 
 async def test_escalations_read_the_same_live_and_rebuilt(projected: Store) -> None:
     await rich_log(projected)
-    async with projected.pool.acquire() as conn:  # inboxes current, for the job
-        for projection in all_projections():
-            while await apply_batch(conn, projected, projection):
-                pass
+    await drain(projected)  # inboxes current, for the job
     assert await escalate_once(projected, datetime.now(UTC) + timedelta(days=60)) > 0
-    async with projected.pool.acquire() as conn:  # the live path, one event at a time
-        for projection in all_projections():
-            while await apply_batch(conn, projected, projection, 1):
-                pass
-        marked = await conn.fetchval(
-            f"SELECT count(*) FROM {projected.names.q('rm_inbox')} WHERE escalated"
-        )
+    await drain(projected, 1)  # the live path, one event at a time
+    marked = await projected.pool.fetchval(
+        f"SELECT count(*) FROM {projected.names.q('rm_inbox')} WHERE escalated"
+    )
     assert marked > 0
     live = await dump(projected)
     await rebuild_many(projected, all_projections())

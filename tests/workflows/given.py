@@ -193,16 +193,22 @@ async def request_signoff(
     return result.id
 
 
-async def pass_g0(store: Store, project_id: UUID) -> None:
+async def pass_gate(
+    store: Store,
+    project_id: UUID,
+    gate: str = "G0",
+    voters: Sequence[str] = (GATEKEEPER, GATEKEEPER_2),
+) -> None:
+    """The PM requests a review of ``gate``, ``voters`` approve, the chair decides GO."""
     evidence = [Evidence("Mandate", "https://docs/mandate", "sha256:aa")]
     await gates.request_review(
-        store, project_id=project_id, gate="G0", evidence=evidence, by=by(PM), options=OPTS
+        store, project_id=project_id, gate=gate, evidence=evidence, by=by(PM), options=OPTS
     )
-    for voter in (GATEKEEPER, GATEKEEPER_2):
+    for voter in voters:
         await gates.cast_vote(
             store,
             project_id=project_id,
-            gate="G0",
+            gate=gate,
             vote=Vote.APPROVE,
             rationale="ok",
             by=by(voter),
@@ -211,7 +217,7 @@ async def pass_g0(store: Store, project_id: UUID) -> None:
     await gates.decide_gate(
         store,
         project_id=project_id,
-        gate="G0",
+        gate=gate,
         decision=Decision.GO,
         rationale="go",
         by=by(CHAIR),

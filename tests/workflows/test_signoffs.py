@@ -19,7 +19,7 @@ from tests.workflows.given import (
     SPONSOR,
     by,
     new_project,
-    pass_g0,
+    pass_gate,
     project_of,
     request_signoff,
     signoff_of,
@@ -113,7 +113,7 @@ async def test_a_decline_is_recorded_on_the_project(store: Store) -> None:
 async def test_a_gate_is_blocked_until_its_required_signoffs_are_complete(store: Store) -> None:
     # Given a project past G0; G1 requires the "Business case" signed by the sponsor
     project = await new_project(store)
-    await pass_g0(store, project.id)
+    await pass_gate(store, project.id)
     # When the PM requests G1 without it, then it is refused
     with pytest.raises(RuleViolation, match="Business case"):
         await request_g1(store, project.id)
@@ -132,7 +132,7 @@ async def test_a_signoff_by_someone_else_than_the_required_signer_does_not_open_
     store: Store,
 ) -> None:
     project = await new_project(store)
-    await pass_g0(store, project.id)
+    await pass_gate(store, project.id)
     signoff_id = await request_signoff(store, project.id, "Business case", "v1", ["stan"])
     await sign(store, signoff_id, "stan")
     with pytest.raises(RuleViolation, match="Business case"):
