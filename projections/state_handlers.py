@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.gate_review import resolve_voters
+from domain.project import CLOSED_STAGE
 from projections.changes import Change
 
 Doc = dict[str, Any]
@@ -257,7 +258,7 @@ def gate_decided(batch: Batch, c: Change) -> None:
         doc["gates_passed"] = [x["name"] for x in doc["gates"]].index(gate) + 1
         closes = c.data.get("closes")
         if closes is None:  # an event from before ``closes``: the rule of that time
-            closes = g["opens_stage"] == "Closed"
+            closes = g["opens_stage"] == CLOSED_STAGE
         doc["status"] = "closed" if closes else "active"
         doc["conditions"] += [
             {
