@@ -257,6 +257,9 @@ def export(
     if format not in ("ndjson", "csv"):
         err.print("[red]error:[/] --format must be ndjson or csv")
         raise typer.Exit(2)
+    if output != "-" and not Path(output).parent.is_dir():  # before any waiting
+        err.print(f"[red]error:[/] cannot write {output}: no such folder")
+        raise typer.Exit(2)
     settings = _settings()
 
     async def run() -> int:
@@ -265,7 +268,11 @@ def export(
             await _caught_up(store)
             # Opened only now: a failed catch-up leaves an existing file as it was. (The
             # CLI's loop runs nothing else, so blocking file calls are fine here.)
-            out = sys.stdout.buffer if output == "-" else Path(output).open("wb")  # noqa: ASYNC230
+            try:
+                out = sys.stdout.buffer if output == "-" else Path(output).open("wb")  # noqa: ASYNC230
+            except OSError as exc:
+                err.print(f"[red]error:[/] cannot write {output}: {exc.strerror}")
+                raise typer.Exit(2) from None
             try:
                 async for chunk in export_lines(store.pool, store.names, AuditFilter(), format):
                     out.write(chunk)

@@ -197,3 +197,9 @@ def _projector_running(url: str, schema: str) -> Iterator[threading.Event]:
     finally:
         done.set()
         thread.join(30)
+
+
+def test_export_to_a_file_it_cannot_write_is_one_clear_error(demo: int, data_dir: Path) -> None:
+    result = CliRunner().invoke(app, ["export", "-o", str(data_dir / "missing" / "a.ndjson")])
+    assert result.exit_code == 2
+    assert "cannot write" in result.output and "Traceback" not in result.output
