@@ -72,6 +72,8 @@ async def rebuild_many(
     transaction. ``on_step`` hears what it is doing: ``reading the log``, ``writing
     tables and indexes``, ``switching``."""
     step = on_step or (lambda _: None)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size}")
     # one each, the reader, a COPY writer, an index builder, and the rebuild lock's
     needed = len(projections) + 4
     if store.pool.get_max_size() < needed:
@@ -90,6 +92,32 @@ async def rebuild_many(
 
 class RebuildRunning(RuntimeError):
     """Another process is rebuilding one of these projections right now."""
+
+
+class IncompleteRebuild(RuntimeError):
+    """The new tables were not built from every event up to the position they would
+    record: nothing was switched."""
+
+
+async def _refuse_short(
+    store: Store, projections: Sequence[Projection], head: int, applied: int
+) -> None:
+    """Before the switch: the pass must have gone through every event up to ``head``
+    (ids may have gaps, so count them), or its tables would serve a shorter log than the
+    position they record. Refused, the new tables are dropped; the old ones stay."""
+    async with store.pool.acquire() as conn:
+        expected = await conn.fetchval(
+            f"SELECT count(*) FROM {store.names.q(store.names.events)} WHERE notification_id <= $1",
+            head,
+        )
+        if applied == expected:
+            return
+        for projection in projections:
+            await _drop_leftovers(conn, store, projection)
+    raise IncompleteRebuild(
+        f"the rebuild went through {applied:,} of the {expected:,} events up to position "
+        f"{head:,}; nothing was switched"
+    )
 
 
 def _rebuild_key(store: Store, projection: Projection) -> int:
@@ -132,6 +160,7 @@ async def _rebuild(
     phases = {"tables": time.perf_counter() - started}
     step("reading the log")
     applied = await _one_pass(store, projections, suffix, head, batch_size, progress, phases, step)
+    await _refuse_short(store, projections, head, applied)
     step("switching")
     mark = time.perf_counter()
     position = head
