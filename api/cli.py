@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
+from api.cli_set_aside import set_aside_app
 from api.settings import Settings
 
 if TYPE_CHECKING:
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Gateledger: governance you can audit.", no_args_is_help=True)
 err = Console(stderr=True)
+app.add_typer(set_aside_app, name="set-aside")
 
 
 def _settings(**overrides: object) -> Settings:

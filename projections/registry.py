@@ -13,6 +13,7 @@ from projections.audit_trail import AuditTrail
 from projections.base import Projection
 from projections.governance_state import GovernanceState
 from projections.rebuild import rebuild_many
+from projections.set_aside import ddl as set_aside_ddl
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ async def create_tables(
     outdated = []
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(7318262002)")
+        for statement in set_aside_ddl(names):  # events the projections could not apply
+            await conn.execute(statement)
         for projection in projections or all_projections():
             if await _retire_outdated(conn, names, projection):
                 outdated.append(projection)

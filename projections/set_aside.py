@@ -1,0 +1,227 @@
+"""Events a projection could not apply, set aside so that it moves on (``gl_set_aside``).
+
+An event whose handler keeps failing would otherwise stop its read model for good: the
+batch rolls back and is retried forever. The projector instead applies that batch event
+by event, each in a SAVEPOINT, records the ones that fail here (one row per projection
+and position) and records the batch's position as applied. ``/health`` reports every
+unresolved row; ``retry`` re-applies them after a fix (on the read model's current rows:
+out of the log's order), and a rebuild, which applies every event in order, replaces a
+projection's rows with those it could not apply itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+import asyncpg
+
+from eventstore.database import Store
+from eventstore.errors import CONNECTION_ERRORS
+from eventstore.recorder import select_event_rows_on
+from eventstore.schema import StoreNames
+from projections.base import Projection
+from projections.changes import change_of
+from projections.tracking import lock_position, set_position
+
+log = logging.getLogger(__name__)
+
+TABLE = "gl_set_aside"
+COLUMNS = (
+    "projection, position, originator_id, originator_version, topic, error, "
+    "first_failed_at, last_failed_at, attempts, resolved_at"
+)
+# (notification_id, originator_id, originator_version, topic, state): an events-table row
+Failure = tuple[asyncpg.Record, BaseException]
+
+
+@dataclass(frozen=True)
+class SetAside:
+    projection: str
+    position: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    error: str
+    first_failed_at: datetime
+    last_failed_at: datetime
+    attempts: int
+    resolved_at: datetime | None
+
+
+def ddl(names: StoreNames) -> list[str]:
+    t = names.q(TABLE)
+    return [
+        f"CREATE TABLE IF NOT EXISTS {t} (projection text NOT NULL, position bigint NOT NULL, "
+        "originator_id uuid NOT NULL, originator_version int NOT NULL, topic text NOT NULL, "
+        "error text NOT NULL, first_failed_at timestamptz NOT NULL DEFAULT now(), "
+        "last_failed_at timestamptz NOT NULL DEFAULT now(), attempts int NOT NULL DEFAULT 1, "
+        "resolved_at timestamptz, PRIMARY KEY (projection, position))",
+        f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_open ON {t} (originator_id) "
+        "WHERE resolved_at IS NULL",
+    ]
+
+
+def error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+async def apply_each(
+    conn: asyncpg.Connection,
+    names: StoreNames,
+    projection: Projection,
+    rows: Sequence[asyncpg.Record],
+    suffix: str = "",
+) -> list[Failure]:
+    """Inside a transaction: apply ``rows`` one at a time, each in a SAVEPOINT; returns
+    the rows that failed (their effects rolled back) with their errors."""
+    failed: list[Failure] = []
+    for row in rows:
+        try:
+            async with conn.transaction():
+                await projection.apply(conn, names, [change_of(*row)], suffix)
+        except (OSError, *CONNECTION_ERRORS):
+            raise
+        except Exception as exc:
+            failed.append((row, exc))
+    return failed
+
+
+async def record(
+    conn: asyncpg.Connection, names: StoreNames, projection: str, row: asyncpg.Record, error: str
+) -> bool:
+    """Set an event aside (again); True when it was not already set aside unresolved."""
+    t = names.q(TABLE)
+    was = await conn.fetchval(
+        f"SELECT resolved_at IS NULL FROM {t} WHERE projection = $1 AND position = $2",
+        projection,
+        row[0],
+    )
+    await conn.execute(
+        f"INSERT INTO {t} (projection, position, originator_id, originator_version, topic, "
+        "error) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (projection, position) DO UPDATE "
+        "SET error = EXCLUDED.error, last_failed_at = now(), resolved_at = NULL, "
+        f"attempts = {t}.attempts + 1",
+        projection,
+        *row[:4],
+        error,
+    )
+    return not was
+
+
+def announce(projection: str, row: asyncpg.Record, error: str) -> None:
+    """The one log line an event set aside gets."""
+    log.error(
+        "projection %s set aside the event at position %d (%s, %s v%d) and moved on: %s; "
+        "see `gateledger set-aside list`",
+        projection,
+        row[0],
+        row[3],
+        row[1],
+        row[2],
+        error,
+    )
+
+
+async def set_aside_batch(
+    conn: asyncpg.Connection, store: Store, projection: Projection, limit: int = 1000
+) -> int:
+    """Apply the next batch event by event, set aside those that fail, and record the
+    batch as applied; returns how many events it covered."""
+    names = store.names
+    async with conn.transaction():
+        position = await lock_position(conn, names, projection.name)
+        rows = await select_event_rows_on(conn, names, position, limit)
+        if not rows:
+            return 0
+        failed = await apply_each(conn, names, projection, rows)
+        fresh = [await record(conn, names, projection.name, r, error_text(e)) for r, e in failed]
+        await set_position(conn, names, projection.name, rows[-1][0])
+    for (row, exc), new in zip(failed, fresh, strict=True):
+        if new:
+            announce(projection.name, row, error_text(exc))
+    return len(rows)
+
+
+async def replace(
+    conn: asyncpg.Connection, names: StoreNames, projection: str, failed: Sequence[Failure]
+) -> None:
+    """A rebuild's switch: its own failures replace the projection's unresolved rows."""
+    await conn.execute(
+        f"UPDATE {names.q(TABLE)} SET resolved_at = now() "
+        "WHERE projection = $1 AND resolved_at IS NULL",
+        projection,
+    )
+    for row, exc in failed:
+        await record(conn, names, projection, row, error_text(exc))
+        announce(projection, row, error_text(exc))
+
+
+async def listed(
+    conn: asyncpg.Connection | asyncpg.Pool,
+    names: StoreNames,
+    *,
+    everything: bool = False,
+    originator_ids: Sequence[UUID] | None = None,
+) -> list[SetAside]:
+    """Unresolved set-aside events (``everything``: resolved ones too), in position order."""
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS} FROM {names.q(TABLE)} WHERE ($1 OR resolved_at IS NULL) "
+        "AND ($2::uuid[] IS NULL OR originator_id = ANY($2::uuid[])) "
+        "ORDER BY position, projection",
+        everything,
+        list(originator_ids) if originator_ids is not None else None,
+    )
+    return [SetAside(*r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Retried:
+    entry: SetAside
+    error: str | None  # None: applied (or no longer needed) and marked resolved
+
+
+async def retry(
+    store: Store,
+    projections: Sequence[Projection],
+    *,
+    projection: str | None = None,
+    position: int | None = None,
+) -> list[Retried]:
+    """Re-apply unresolved set-aside events, in position order, to the read model's
+    CURRENT rows (later events were applied already: this is out of the log's order);
+    each one that applies is marked resolved, each one that fails again stays."""
+    known = {p.name: p for p in projections}
+    done: list[Retried] = []
+    for entry in await listed(store.pool, store.names):
+        if projection is not None and entry.projection != projection:
+            continue
+        if (position is not None and entry.position != position) or entry.projection not in known:
+            continue
+        done.append(await _retry_one(store, known[entry.projection], entry))
+    return done
+
+
+async def _retry_one(store: Store, projection: Projection, entry: SetAside) -> Retried:
+    names, t = store.names, store.names.q(TABLE)
+    async with store.pool.acquire() as conn, conn.transaction():
+        # The tracking row's lock keeps the live projector (and a rebuild's switch) out.
+        reached = await lock_position(conn, names, projection.name)
+        rows = await select_event_rows_on(conn, names, entry.position - 1, 1)
+        failed: list[Failure] = []
+        if reached >= entry.position and rows and rows[0][0] == entry.position:
+            failed = await apply_each(conn, names, projection, rows)
+        # else: the read model has not reached it (it was reset): it will apply it in order
+        if failed:
+            error = error_text(failed[0][1])
+            await record(conn, names, projection.name, rows[0], error)
+            return Retried(entry, error)
+        await conn.execute(
+            f"UPDATE {t} SET resolved_at = now() WHERE projection = $1 AND position = $2",
+            projection.name,
+            entry.position,
+        )
+    return Retried(entry, None)
