@@ -151,10 +151,23 @@ class CommandAnswer(Response):
     details: dict[str, Any] = {}
 
 
+class SetAsideEvent(Response):
+    """An event a read model could not apply and moved past (``gateledger set-aside``)."""
+
+    projection: str
+    position: int
+    aggregate_id: UUID
+    type: str
+    error: str
+    first_failed_at: datetime
+    attempts: int
+
+
 class Health(Response):
-    status: str
+    status: str  # "ok", or "degraded" (answered with 503)
     database: str
     position: int | None
+    set_aside: list[SetAsideEvent] = []  # unresolved: each read model skipped these
 
 
 class DraftChangeRequest(Request):

@@ -133,15 +133,26 @@ class AuditTrail:
         suffix: str,
         state: AuditBulk,
         changes: Sequence[Change],
-    ) -> None:
-        """Rows go out by COPY in the background while the next batch is computed."""
+    ) -> list[tuple[Change, Exception]]:
+        """Rows go out by COPY in the background while the next batch is computed. A
+        batch that fails is computed again change by change: those that fail are
+        returned, to be set aside (rows come out only when their whole call succeeds)."""
         if state.writer is None:
             state.writer = await _writer(state.pool)
-        state.rows += audit_rows(changes, state.scope)
+        failed: list[tuple[Change, Exception]] = []
+        try:
+            state.rows += audit_rows(changes, state.scope)
+        except Exception:
+            for change in changes:
+                try:
+                    state.rows += audit_rows([change], state.scope)
+                except Exception as exc:
+                    failed.append((change, exc))
         if len(state.rows) >= COPY_ROWS:
             await state.settle()
             rows, state.rows = state.rows, []
             state.copying = asyncio.create_task(_copy(state.writer, names, TABLE + suffix, rows))
+        return failed
 
     async def abort_bulk(self, state: AuditBulk) -> None:
         """Stop the COPY in flight and close its connection."""

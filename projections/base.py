@@ -57,8 +57,10 @@ class BulkProjection(Protocol):
         suffix: str,
         state: Any,
         changes: Sequence[Change],
-    ) -> None:
-        """Take the next changes, in order (``conn`` is this projection's own)."""
+    ) -> Sequence[tuple[Change, Exception]] | None:
+        """Take the next changes, in order (``conn`` is this projection's own). A change
+        it cannot apply is skipped and returned with its error, to be set aside; an
+        exception raised here fails the rebuild (the in-memory state cannot be undone)."""
         ...
 
     async def flush_bulk(

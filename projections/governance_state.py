@@ -107,8 +107,10 @@ class GovernanceState:
         suffix: str,
         state: Batch,
         changes: Sequence[Change],
-    ) -> None:
-        apply_changes(state, changes)
+    ) -> list[tuple[Change, Exception]]:
+        failed: list[tuple[Change, Exception]] = []
+        apply_changes(state, changes, failed)
+        return failed
 
     async def abort_bulk(self, state: Batch) -> None:
         """Nothing runs in the background: the documents are only in memory."""

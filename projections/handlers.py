@@ -13,12 +13,24 @@ from projections.subject_handlers import SUBJECT_HANDLERS, SUBJECT_INBOX
 HANDLERS: dict[str, Callable[[Batch, Change], None]] = {**STATE_HANDLERS, **SUBJECT_HANDLERS}
 
 
-def apply_changes(batch: Batch, changes: Sequence[Change]) -> None:
-    """Apply changes, in order, to the documents in ``batch``."""
+def apply_changes(
+    batch: Batch, changes: Sequence[Change], failed: list[tuple[Change, Exception]] | None = None
+) -> None:
+    """Apply changes, in order, to the documents in ``batch``. With ``failed``, a change
+    whose handler raises is added to it and the next one is applied (whatever the
+    handler changed before it raised stays: a rebuild's in-memory documents have no
+    rollback); without, the error propagates."""
     for change in changes:
         handler = HANDLERS.get(change.key)
-        if handler is not None:
+        if handler is None:
+            continue
+        if failed is None:
             handler(batch, change)
+            continue
+        try:
+            handler(batch, change)
+        except Exception as exc:
+            failed.append((change, exc))
 
 
 def inbox_items(batch: Batch, subject_id: UUID) -> list[tuple[Any, ...]]:

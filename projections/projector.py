@@ -5,6 +5,11 @@ the events after the tracked position and records the new position, so a crash a
 point either keeps the whole batch or none of it. A session-level advisory lock keeps
 one active worker per projection across processes; a standby takes over when the
 active worker's connection goes away. Workers wake on NOTIFY and also poll.
+
+A batch that fails (for a reason other than a lost connection) is retried a few times,
+backing off; then it is applied event by event and each event that still fails is set
+aside (``projections.set_aside``) so that the projection moves on. Each projection
+advances on its own: one that fails never holds up the others.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from collections.abc import Sequence
 
 import asyncpg
@@ -22,6 +28,7 @@ from eventstore.errors import CONNECTION_ERRORS
 from eventstore.recorder import select_event_rows_on
 from projections.base import Projection, lock_key
 from projections.changes import change_of
+from projections.set_aside import set_aside_batch
 from projections.tracking import lock_position, set_position
 
 log = logging.getLogger(__name__)
@@ -52,11 +59,17 @@ class Projector:
         *,
         batch_size: int = 1000,
         poll_interval: float = 1.0,
+        attempts: int = 3,
+        retry_delay: float = 1.0,
     ) -> None:
         self.store = store
         self.projections = list(projections)
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.attempts = attempts  # failed tries of a batch before it is taken apart
+        self.retry_delay = retry_delay  # first wait after a failure; doubles, up to 60 s
+        self._failures: dict[str, int] = {}
+        self._retry_at: dict[str, float] = {}
         self._wake = asyncio.Event()
         self.active = False
         self.backend_pid: int | None = None
@@ -71,10 +84,10 @@ class Projector:
                 log.warning("projector lost its connection (%s); retrying", exc)
                 await _sleep_or_stop(stop, self.poll_interval)
             except Exception:
-                # A batch that cannot be applied is rolled back and retried; the error
-                # is logged each time rather than ending the projector silently.
+                # Not a projection's batch (those are handled in ``advance``): log it and
+                # start again rather than end the projector silently.
                 self.active = False
-                log.exception("projector failed to apply a batch; retrying")
+                log.exception("projector failed; retrying")
                 await _sleep_or_stop(stop, max(self.poll_interval, 5.0))
 
     async def _run_connected(self, stop: asyncio.Event) -> None:
@@ -120,8 +133,40 @@ class Projector:
         """Apply one batch to every projection; returns the number of events applied."""
         total = 0
         for projection in self.projections:
-            total += await apply_batch(conn, self.store, projection, self.batch_size)
+            total += await self.advance(conn, projection)
         return total
+
+    async def advance(self, conn: asyncpg.Connection, projection: Projection) -> int:
+        """One batch of one projection. A failed batch is rolled back and tried again
+        after a growing pause; after ``attempts`` failures it is applied event by event
+        and the events that fail are set aside. Returns the events applied."""
+        name = projection.name
+        if time.monotonic() < self._retry_at.get(name, 0.0):
+            return 0
+        failures = self._failures.get(name, 0)
+        try:
+            if failures >= self.attempts:
+                moved = await set_aside_batch(conn, self.store, projection, self.batch_size)
+            else:
+                moved = await apply_batch(conn, self.store, projection, self.batch_size)
+        except (OSError, *CONNECTION_ERRORS):
+            raise
+        except Exception as exc:
+            self._failures[name] = failures = failures + 1
+            delay = min(self.retry_delay * 2 ** (failures - 1), 60.0)
+            self._retry_at[name] = time.monotonic() + delay
+            log.warning(
+                "projection %s failed to apply a batch (try %d of %d): %s",
+                name,
+                failures,
+                self.attempts,
+                exc,
+                exc_info=failures == 1,
+            )
+            return 0
+        self._failures.pop(name, None)
+        self._retry_at.pop(name, None)
+        return moved
 
     def _notified(self, *_: object) -> None:
         self._wake.set()

@@ -30,6 +30,7 @@ from eventstore.recorder import select_event_rows_on
 from eventstore.schema import quote_ident
 from projections.base import BulkContext, BulkProjection, Projection, lock_key
 from projections.changes import change_of
+from projections.set_aside import Failure, announce, apply_or_isolate, error_text, replace, rows_of
 from projections.tracking import lock_position, set_position
 
 Progress = Callable[[int, int], None]
@@ -159,7 +160,10 @@ async def _rebuild(
     head = await store.events.max_notification_id() or 0
     phases = {"tables": time.perf_counter() - started}
     step("reading the log")
-    applied = await _one_pass(store, projections, suffix, head, batch_size, progress, phases, step)
+    aside: dict[str, list[Failure]] = {p.name: [] for p in projections}  # set aside
+    applied = await _one_pass(
+        store, projections, suffix, head, batch_size, progress, phases, step, aside
+    )
     await _refuse_short(store, projections, head, applied)
     step("switching")
     mark = time.perf_counter()
@@ -167,11 +171,17 @@ async def _rebuild(
     async with store.pool.acquire() as conn, conn.transaction():
         for projection in sorted(projections, key=lambda p: p.name):
             await lock_position(conn, store.names, projection.name)
-        position, more = await _catch_up(conn, store, projections, suffix, position, batch_size)
+        position, more = await _catch_up(
+            conn, store, projections, suffix, position, batch_size, aside
+        )
         applied += more
         for projection in projections:
             await _swap(conn, store, projection, suffix)
             await set_position(conn, store.names, projection.name, position)
+            await replace(conn, store.names, projection.name, aside[projection.name])
+    for projection_name, failed in aside.items():
+        for row, exc in failed:
+            announce(projection_name, row, error_text(exc))
     phases["switch"] = time.perf_counter() - mark
     if progress:
         progress(position, position)
@@ -202,9 +212,11 @@ async def _one_pass(
     progress: Progress | None,
     phases: dict[str, float],
     step: Callable[[str], None],
+    aside: dict[str, list[Failure]],
 ) -> int:
     """Every event up to ``head`` into the new tables, then their indexes; returns how
-    many events. The next batch is fetched while the current one is applied."""
+    many events. The next batch is fetched while the current one is applied. Events a
+    projection cannot apply go to ``aside``, and the rebuild goes on."""
     names = store.names
     mark = time.perf_counter()
     async with contextlib.AsyncExitStack() as stack:
@@ -233,10 +245,12 @@ async def _one_pass(
                 changes = [change_of(*r) for r in rows]
                 for projection, conn, state in zip(projections, conns, states, strict=True):
                     if state is not None:
-                        await projection.apply_bulk(conn, names, suffix, state, changes)  # type: ignore[attr-defined]
+                        captured = await projection.apply_bulk(conn, names, suffix, state, changes)  # type: ignore[attr-defined]
+                        aside[projection.name] += rows_of(rows, captured)
                     else:
-                        async with conn.transaction():
-                            await projection.apply(conn, names, changes, suffix)
+                        aside[projection.name] += await apply_or_isolate(
+                            conn, names, projection, rows, changes, suffix
+                        )
                 applied += len(rows)
                 if progress:
                     progress(position, head)
@@ -327,6 +341,7 @@ async def _catch_up(
     suffix: str,
     position: int,
     batch_size: int,
+    aside: dict[str, list[Failure]],
 ) -> tuple[int, int]:
     """Inside the switch transaction: what arrived since the bulk phase, for everyone."""
     applied = 0
@@ -335,8 +350,8 @@ async def _catch_up(
         if not rows:
             return position, applied
         changes = [change_of(*r) for r in rows]
-        for projection in projections:
-            await projection.apply(conn, store.names, changes, suffix)
+        for p in projections:
+            aside[p.name] += await apply_or_isolate(conn, store.names, p, rows, changes, suffix)
         position, applied = rows[-1][0], applied + len(rows)
 
 

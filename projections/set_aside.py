@@ -24,7 +24,7 @@ from eventstore.errors import CONNECTION_ERRORS
 from eventstore.recorder import select_event_rows_on
 from eventstore.schema import StoreNames
 from projections.base import Projection
-from projections.changes import change_of
+from projections.changes import Change, change_of
 from projections.tracking import lock_position, set_position
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,37 @@ async def apply_each(
     return failed
 
 
+async def apply_or_isolate(
+    conn: asyncpg.Connection,
+    names: StoreNames,
+    projection: Projection,
+    rows: Sequence[asyncpg.Record],
+    changes: Sequence[Change],
+    suffix: str,
+) -> list[Failure]:
+    """A rebuild's batch in one (sub)transaction; if it fails, event by event, returning
+    the events that failed."""
+    try:
+        async with conn.transaction():
+            await projection.apply(conn, names, changes, suffix)
+        return []
+    except (OSError, *CONNECTION_ERRORS):
+        raise
+    except Exception:
+        async with conn.transaction():
+            return await apply_each(conn, names, projection, rows, suffix)
+
+
+def rows_of(
+    rows: Sequence[asyncpg.Record], captured: Sequence[tuple[Change, Exception]] | None
+) -> list[Failure]:
+    """The stored rows of the changes a bulk projection could not apply."""
+    if not captured:
+        return []
+    by_position = {r[0]: r for r in rows}
+    return [(by_position[c.position], exc) for c, exc in captured]
+
+
 async def record(
     conn: asyncpg.Connection, names: StoreNames, projection: str, row: asyncpg.Record, error: str
 ) -> bool:
@@ -149,7 +180,8 @@ async def set_aside_batch(
 async def replace(
     conn: asyncpg.Connection, names: StoreNames, projection: str, failed: Sequence[Failure]
 ) -> None:
-    """A rebuild's switch: its own failures replace the projection's unresolved rows."""
+    """A rebuild's switch: the events it could not apply replace the projection's
+    unresolved rows (the others are resolved: the rebuild applied them in order)."""
     await conn.execute(
         f"UPDATE {names.q(TABLE)} SET resolved_at = now() "
         "WHERE projection = $1 AND resolved_at IS NULL",
@@ -157,7 +189,6 @@ async def replace(
     )
     for row, exc in failed:
         await record(conn, names, projection, row, error_text(exc))
-        announce(projection, row, error_text(exc))
 
 
 async def listed(
