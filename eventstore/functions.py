@@ -4,7 +4,8 @@ Both functions take the EXCLUSIVE table lock eventsourcing takes, so transaction
 their ids in commit order, and number the new rows ``max(notification_id) + 1, ...``
 under that lock, so an insert that fails leaves no hole (a sequence would). The table's
 own sequence is moved past the new ids, so eventsourcing's recorder, which uses it,
-keeps working on the same table.
+keeps working on the same table. Before they commit, they extend the hash chain over the
+new rows (``gl_chain_extend``, see ``eventstore.chain``), still under the lock.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ def _parts(names: StoreNames) -> tuple[str, str, str]:
     return ev, literal, channel
 
 
-def insert_events_ddl(names: StoreNames) -> str:
-    """``gl_insert_events``: one transaction's events, all or nothing."""
+def _extend(names: StoreNames, chain: bool, base: str) -> str:
+    return f"PERFORM {names.q('gl_chain_extend')}({base}); " if chain else ""
+
+
+def insert_events_ddl(names: StoreNames, *, chain: bool = True) -> str:
+    """``gl_insert_events``: one transaction's events, all or nothing, chained."""
     ev, literal, channel = _parts(names)
     return (
         f"CREATE OR REPLACE FUNCTION {names.q('gl_insert_events')}"
@@ -33,14 +38,15 @@ def insert_events_ddl(names: StoreNames) -> str:
         "SELECT base + u.o, u.i, u.v, u.t, u.s "
         "FROM unnest(ids, versions, topics, states) WITH ORDINALITY AS u(i, v, t, s, o) "
         "RETURNING notification_id; "
-        f"PERFORM setval(pg_get_serial_sequence('{literal}', 'notification_id'), "
+        + _extend(names, chain, "base")
+        + f"PERFORM setval(pg_get_serial_sequence('{literal}', 'notification_id'), "
         "base + cardinality(ids)); "
         f"PERFORM pg_notify('{channel}', ''); "
         "END $fn$"
     )
 
 
-def insert_event_groups_ddl(names: StoreNames) -> str:
+def insert_event_groups_ddl(names: StoreNames, *, chain: bool = True) -> str:
     """``gl_insert_event_groups``: group commit of many writers' appends.
 
     Each group (one writer's events) is inserted in a subtransaction: a group that
@@ -51,9 +57,10 @@ def insert_event_groups_ddl(names: StoreNames) -> str:
         f"CREATE OR REPLACE FUNCTION {names.q('gl_insert_event_groups')}"
         "(grp int[], ids uuid[], versions bigint[], topics text[], states bytea[]) "
         "RETURNS TABLE(g int, nid bigint) LANGUAGE plpgsql AS $fn$ "
-        "DECLARE base bigint; k int; n bigint; last int; BEGIN "
+        "DECLARE base bigint; start bigint; k int; n bigint; last int; BEGIN "
         f"LOCK TABLE {ev} IN EXCLUSIVE MODE; "
         f"SELECT coalesce(max(notification_id), 0) INTO base FROM {ev}; "
+        "start := base; "
         "SELECT coalesce(max(x), -1) INTO last FROM unnest(grp) x; "
         "FOR k IN 0..last LOOP BEGIN "
         f"RETURN QUERY INSERT INTO {ev} "
@@ -65,7 +72,8 @@ def insert_event_groups_ddl(names: StoreNames) -> str:
         "GET DIAGNOSTICS n = ROW_COUNT; base := base + n; "
         "EXCEPTION WHEN unique_violation THEN g := k; nid := NULL; RETURN NEXT; "
         "END; END LOOP; "
-        f"PERFORM setval(pg_get_serial_sequence('{literal}', 'notification_id'), "
+        + _extend(names, chain, "start")
+        + f"PERFORM setval(pg_get_serial_sequence('{literal}', 'notification_id'), "
         "greatest(base, 1)); "
         f"PERFORM pg_notify('{channel}', ''); "
         "END $fn$"

@@ -95,10 +95,16 @@ async def create_schema(conn: asyncpg.Connection, names: StoreNames) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
         for statement in ddl(names):
             await conn.execute(statement)
+        from eventstore.chain import chain_ddl, chain_upgrade
         from eventstore.functions import insert_event_groups_ddl, insert_events_ddl
 
-        for statement in (insert_events_ddl(names), insert_event_groups_ddl(names)):
+        for statement in (
+            insert_events_ddl(names),
+            insert_event_groups_ddl(names),
+            *chain_ddl(names),
+        ):
             await conn.execute(statement)
+        await chain_upgrade(conn, names)
         exists = await conn.fetchval(
             "SELECT 1 FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace "
             "WHERE t.typname = 'stored_event_uuid' AND n.nspname = $1",

@@ -1,0 +1,212 @@
+"""Signed checkpoints of the chain head (Ed25519).
+
+A checkpoint says "at position N the chain's hash was H", signed with the server's
+checkpoint key. Handed to auditors and kept outside the database, it lets them detect a
+truncated tail or a rewritten chain, which the chain alone cannot show. The signed
+message is plain text (docs/audit.md):
+
+    gateledger-checkpoint/v1\\n<log id>\\n<position>\\n<hash, hex>\\n<signed at, RFC 3339>\\n
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+
+from eventstore.schema import StoreNames
+
+KEY_FILE = "checkpoint-ed25519.pem"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    position: int
+    hash: bytes
+    signed_at: datetime
+    key_id: str
+    signature: bytes
+
+    def to_json(self, log_id: str) -> dict[str, Any]:
+        """The published form (hex for bytes, RFC 3339 UTC for the time)."""
+        return {
+            "log_id": log_id,
+            "position": self.position,
+            "hash": self.hash.hex(),
+            "signed_at": rfc3339(self.signed_at),
+            "key_id": self.key_id,
+            "signature": self.signature.hex(),
+        }
+
+
+def rfc3339(t: datetime) -> str:
+    """UTC, microseconds, a ``Z``: the one spelling the signed message uses."""
+    return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def message(log_id: str, position: int, chain_hash: bytes, signed_at: datetime) -> bytes:
+    """The exact bytes a checkpoint's signature covers."""
+    return (
+        f"gateledger-checkpoint/v1\n{log_id}\n{position}\n{chain_hash.hex()}\n"
+        f"{rfc3339(signed_at)}\n"
+    ).encode()
+
+
+@dataclass(frozen=True)
+class CheckpointKey:
+    private: Ed25519PrivateKey
+
+    @property
+    def public_raw(self) -> bytes:
+        return self.private.public_key().public_bytes(
+            serialization.Encoding.Raw, serialization.PublicFormat.Raw
+        )
+
+    @property
+    def key_id(self) -> str:
+        return key_id(self.public_raw)
+
+    def public_pem(self) -> str:
+        return (
+            self.private.public_key()
+            .public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+            .decode()
+        )
+
+
+def key_id(public_raw: bytes) -> str:
+    """A short name for a public key: the first 16 hex digits of its SHA-256."""
+    return hashlib.sha256(public_raw).hexdigest()[:16]
+
+
+def load_or_create_key(path: Path) -> CheckpointKey:
+    """The key in ``path`` (PEM, PKCS#8), generated there (mode 0600) if missing."""
+    if path.exists():
+        try:
+            private = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path} is not an unencrypted PEM private key: {exc}") from None
+        if not isinstance(private, Ed25519PrivateKey):
+            raise ValueError(f"{path} holds a key that is not Ed25519")
+        return CheckpointKey(private)
+    private = Ed25519PrivateKey.generate()
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(pem)
+    os.replace(tmp, path)
+    return CheckpointKey(private)
+
+
+def public_key_from(raw_or_pem: bytes | str) -> Ed25519PublicKey:
+    """A public key given as 32 raw bytes, 64 hex digits or PEM."""
+    if isinstance(raw_or_pem, str):
+        text = raw_or_pem.strip()
+        if "BEGIN" in text:
+            key = serialization.load_pem_public_key(text.encode())
+            if not isinstance(key, Ed25519PublicKey):
+                raise ValueError("not an Ed25519 public key")
+            return key
+        raw_or_pem = bytes.fromhex(text)
+    return Ed25519PublicKey.from_public_bytes(raw_or_pem)
+
+
+def signature_ok(public: Ed25519PublicKey, log_id: str, cp: Checkpoint) -> bool:
+    """True if ``cp`` is signed by ``public`` for this log."""
+    try:
+        public.verify(cp.signature, message(log_id, cp.position, cp.hash, cp.signed_at))
+    except InvalidSignature:
+        return False
+    return True
+
+
+async def log_id(conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames) -> str:
+    """This store's log id (made when the store was created; signed into checkpoints)."""
+    return await conn.fetchval(f"SELECT value FROM {names.q('gl_settings')} WHERE key = 'log_id'")
+
+
+async def take_checkpoint(
+    pool: asyncpg.Pool, names: StoreNames, key: CheckpointKey
+) -> Checkpoint | None:
+    """Sign the chain's head now (or return the checkpoint already at that head); None
+    for an empty log."""
+    async with pool.acquire() as conn, conn.transaction():
+        head = await conn.fetchrow(
+            f"SELECT position, hash FROM {names.q('gl_chain')} ORDER BY position DESC LIMIT 1"
+        )
+        if head is None:
+            return None
+        existing = await _select(conn, names, "WHERE position = $1", head[0])
+        if existing:
+            return existing[0]
+        signed_at = datetime.now(UTC)
+        lid = await log_id(conn, names)
+        cp = Checkpoint(
+            position=head[0],
+            hash=bytes(head[1]),
+            signed_at=signed_at,
+            key_id=key.key_id,
+            signature=key.private.sign(message(lid, head[0], bytes(head[1]), signed_at)),
+        )
+        inserted = await conn.fetchval(
+            f"INSERT INTO {names.q('gl_checkpoints')} "
+            "(position, hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5) "
+            "ON CONFLICT DO NOTHING RETURNING position",
+            cp.position,
+            cp.hash,
+            cp.signed_at,
+            cp.key_id,
+            cp.signature,
+        )
+        if inserted is None:  # another process signed the same head meanwhile
+            return (await _select(conn, names, "WHERE position = $1", head[0]))[0]
+        return cp
+
+
+async def list_checkpoints(
+    conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames
+) -> list[Checkpoint]:
+    """Every stored checkpoint, oldest first."""
+    return await _select(conn, names, "")
+
+
+async def _select(
+    conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames, where: str, *args: object
+) -> list[Checkpoint]:
+    rows = await conn.fetch(
+        f"SELECT position, hash, signed_at, key_id, signature FROM "
+        f"{names.q('gl_checkpoints')} {where} ORDER BY position",
+        *args,
+    )
+    return [Checkpoint(r[0], bytes(r[1]), r[2], r[3], bytes(r[4])) for r in rows]
+
+
+def checkpoint_from_json(data: dict[str, Any]) -> tuple[str, Checkpoint]:
+    """``(log id, checkpoint)`` from the published form; ValueError if malformed."""
+    try:
+        return str(data["log_id"]), Checkpoint(
+            position=int(data["position"]),
+            hash=bytes.fromhex(data["hash"]),
+            signed_at=datetime.fromisoformat(str(data["signed_at"]).replace("Z", "+00:00")),
+            key_id=str(data["key_id"]),
+            signature=bytes.fromhex(data["signature"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a checkpoint: {exc}") from None

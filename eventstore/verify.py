@@ -1,0 +1,220 @@
+"""Recompute the hash chain and check it against the stored hashes and checkpoints.
+
+The walk reads events and chain hashes in position order, a page at a time (the next
+page is fetched while the current one is hashed), and stops at the first problem:
+
+- ``content``: an event does not match its chain hash (changed, or rows reordered);
+- ``missing``: no event at a position (deleted), or the chain has no hash there either;
+- ``unchained``: an event with no chain hash (inserted around the append path);
+- ``checkpoint``: the chain differs from a signed checkpoint (a rewritten chain);
+- ``truncated``: a checkpoint attests a position past the end of the log;
+- ``signature``: a checkpoint is not signed by the checkpoint key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from eventstore.chain import GENESIS, leaf_digest, link
+from eventstore.checkpoints import Checkpoint, list_checkpoints, log_id, rfc3339, signature_ok
+from eventstore.schema import StoreNames
+
+PAGE = 10_000
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class VerifyReport:
+    intact: bool
+    log_id: str
+    from_position: int
+    checked: int = 0
+    head_position: int = 0
+    head_hash: str = GENESIS.hex()
+    first_bad_position: int | None = None
+    problem: str | None = None
+    detail: str | None = None
+    checkpoints_checked: int = 0
+    last_good_checkpoint: int | None = None
+    late: list[tuple[int, int]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": "intact" if self.intact else "broken",
+            "log_id": self.log_id,
+            "from_position": self.from_position,
+            "checked": self.checked,
+            "head_position": self.head_position,
+            "head_hash": self.head_hash,
+            "first_bad_position": self.first_bad_position,
+            "problem": self.problem,
+            "detail": self.detail,
+            "checkpoints_checked": self.checkpoints_checked,
+            "last_good_checkpoint": self.last_good_checkpoint,
+            "chained_late": [{"from": a, "to": b} for a, b in self.late],
+        }
+
+
+class _Broken(Exception):
+    def __init__(self, position: int, problem: str, detail: str) -> None:
+        super().__init__(detail)
+        self.position, self.problem, self.detail = position, problem, detail
+
+
+@dataclass
+class _Walk:
+    """The walk's state: the running hash, and the checkpoints still ahead."""
+
+    position: int
+    prev: bytes
+    ahead: dict[int, list[Checkpoint]]
+    report: VerifyReport
+
+    def check_checkpoints(self, position: int, chain_hash: bytes) -> None:
+        for cp in self.ahead.pop(position, ()):
+            if cp.hash != chain_hash:
+                since = self.report.last_good_checkpoint or self.report.from_position
+                raise _Broken(
+                    since + 1,
+                    "checkpoint",
+                    f"the chain at position {position} differs from the checkpoint signed "
+                    f"at {rfc3339(cp.signed_at)}: the log was rewritten after position "
+                    f"{since} and at or before {position}",
+                )
+            self.report.checkpoints_checked += 1
+            self.report.last_good_checkpoint = position
+
+    def row(self, r: asyncpg.Record) -> None:
+        p = r[0]
+        expected = self.position + 1
+        if p != expected:
+            raise _Broken(expected, "missing", f"no event and no chain hash at position {expected}")
+        if r[6] is None:
+            raise _Broken(p, "missing", f"the event at position {p} is gone (its hash remains)")
+        if r[5] is None:
+            raise _Broken(p, "unchained", f"the event at position {p} has no chain hash")
+        topic = (r[3] or "").encode()
+        h = link(self.prev, leaf_digest(p, r[1].bytes, r[2], topic, r[4] or b""))
+        if h != r[5]:
+            raise _Broken(p, "content", f"the event at position {p} does not match its chain hash")
+        self.prev, self.position = h, p
+        self.report.checked += 1
+        if p in self.ahead:
+            self.check_checkpoints(p, h)
+
+
+async def verify_chain(
+    pool: asyncpg.Pool,
+    names: StoreNames,
+    *,
+    public_key: Ed25519PublicKey | None = None,
+    outside: Sequence[Checkpoint] = (),
+    start: Checkpoint | None = None,
+    progress: Progress | None = None,
+    page: int = PAGE,
+) -> VerifyReport:
+    """Walk the chain from position 0 (or from a checkpoint); checkpoints stored in the
+    database and ``outside`` ones (read from a file the caller trusts) are checked on
+    the way. Signatures are checked when a public key is given."""
+    lid = await log_id(pool, names)
+    checkpoints = [*await list_checkpoints(pool, names), *outside]
+    begin = 0 if start is None else start.position
+    report = VerifyReport(intact=True, log_id=lid, from_position=begin)
+    ahead: dict[int, list[Checkpoint]] = {}
+    for cp in checkpoints:
+        if cp.position > begin:
+            ahead.setdefault(cp.position, []).append(cp)
+    walk = _Walk(begin, GENESIS if start is None else start.hash, ahead, report)
+    try:
+        await _check_start_and_signatures(pool, names, lid, public_key, walk, start, checkpoints)
+        await _walk(pool, names, walk, page, progress)
+        if ahead:
+            last = max(ahead)
+            raise _Broken(
+                walk.position + 1,
+                "truncated",
+                f"the log ends at position {walk.position} but a signed checkpoint attests "
+                f"position {last}: events after {walk.position} were removed",
+            )
+    except _Broken as broken:
+        report.intact = False
+        report.first_bad_position = broken.position
+        report.problem, report.detail = broken.problem, broken.detail
+    report.head_position, report.head_hash = walk.position, walk.prev.hex()
+    report.late = [
+        (r[0], r[1])
+        for r in await pool.fetch(
+            f"SELECT from_position, to_position FROM {names.q('gl_chain_late')} "
+            "ORDER BY from_position"
+        )
+    ]
+    return report
+
+
+async def _check_start_and_signatures(
+    pool: asyncpg.Pool,
+    names: StoreNames,
+    lid: str,
+    public_key: Ed25519PublicKey | None,
+    walk: _Walk,
+    start: Checkpoint | None,
+    checkpoints: Sequence[Checkpoint],
+) -> None:
+    if public_key is not None:
+        for cp in sorted({*checkpoints, *([start] if start else [])}, key=lambda c: c.position):
+            if not signature_ok(public_key, lid, cp):
+                raise _Broken(
+                    cp.position,
+                    "signature",
+                    f"the checkpoint at position {cp.position} is not signed by this "
+                    "log's checkpoint key",
+                )
+    if start is not None:
+        stored = await pool.fetchval(
+            f"SELECT hash FROM {names.q('gl_chain')} WHERE position = $1", start.position
+        )
+        if stored is None or bytes(stored) != start.hash:
+            raise _Broken(
+                start.position,
+                "checkpoint",
+                f"the chain at position {start.position} differs from the checkpoint "
+                "verification starts from",
+            )
+
+
+async def _walk(
+    pool: asyncpg.Pool, names: StoreNames, walk: _Walk, page: int, progress: Progress | None
+) -> None:
+    ev, chain = names.q(names.events), names.q("gl_chain")
+    sql = (
+        "SELECT coalesce(e.notification_id, c.position) AS p, e.originator_id, "
+        "e.originator_version, e.topic, e.state, c.hash, e.notification_id "
+        f"FROM (SELECT * FROM {ev} WHERE notification_id > $1 AND notification_id <= $2) e "
+        f"FULL JOIN (SELECT * FROM {chain} WHERE position > $1 AND position <= $2) c "
+        "ON c.position = e.notification_id ORDER BY 1"
+    )
+    end = await pool.fetchval(
+        f"SELECT greatest((SELECT max(notification_id) FROM {ev}), "
+        f"(SELECT max(position) FROM {chain}), 0)"
+    )
+    lo = walk.position
+    pending = asyncio.ensure_future(pool.fetch(sql, lo, lo + page)) if lo < end else None
+    while pending is not None:
+        rows = await pending
+        lo += page
+        pending = asyncio.ensure_future(pool.fetch(sql, lo, lo + page)) if lo < end else None
+        try:
+            for r in rows:
+                walk.row(r)
+        except _Broken:
+            if pending is not None:
+                pending.cancel()
+            raise
+        if progress is not None:
+            progress(min(lo, end), end)

@@ -1,0 +1,108 @@
+"""The hash chain: extended on every append path, refusing changes, computed as specified."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from eventstore.chain import GENESIS, leaf_digest, link
+from eventstore.database import Store
+from eventstore.verify import verify_chain
+
+
+def events(n: int, version: int = 1) -> list[StoredEvent]:
+    return [
+        StoredEvent(uuid.uuid4(), version, "Test.Happened", f"state {i} é".encode())
+        for i in range(n)
+    ]
+
+
+async def chain_rows(store: Store) -> list[asyncpg.Record]:
+    return await store.pool.fetch(
+        f"SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state, "
+        f"c.hash FROM {store.names.q(store.names.events)} e "
+        f"JOIN {store.names.q('gl_chain')} c ON c.position = e.notification_id "
+        "ORDER BY e.notification_id"
+    )
+
+
+async def test_the_database_chains_every_append_as_the_specification_says(store: Store) -> None:
+    async with store.pool.acquire() as conn, conn.transaction():
+        await store.events.insert_events(events(3), conn=conn)  # one transaction
+    await asyncio.gather(*(store.events.insert_events(events(2)) for _ in range(5)))  # grouped
+    rows = await chain_rows(store)
+    assert [r[0] for r in rows] == list(range(1, 14))
+    prev = GENESIS
+    for r in rows:
+        prev = link(prev, leaf_digest(r[0], r[1].bytes, r[2], r[3].encode(), r[4]))
+        assert bytes(r[5]) == prev
+    report = await verify_chain(store.pool, store.names)
+    assert report.intact and report.checked == 13 and report.head_hash == prev.hex()
+    assert report.late == []
+
+
+async def test_a_conflicting_group_leaves_no_hash_behind(store: Store) -> None:
+    taken = events(1)
+    await store.events.insert_events(taken)
+    results = await asyncio.gather(
+        store.events.insert_events(events(2)),
+        store.events.insert_events([StoredEvent(taken[0].originator_id, 1, "T.X", b"again")]),
+        store.events.insert_events(events(1)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, Exception) for r in results) == 1
+    report = await verify_chain(store.pool, store.names)
+    assert report.intact and report.checked == 4
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE {t} SET {c} = {c}",
+        "DELETE FROM {t}",
+        "TRUNCATE {t}",
+    ],
+)
+@pytest.mark.parametrize(
+    ("table", "column"),
+    [
+        ("stored_events", "topic"),
+        ("gl_chain", "hash"),
+        ("gl_checkpoints", "hash"),
+        ("gl_chain_late", "to_position"),
+    ],
+)
+async def test_the_record_refuses_update_delete_and_truncate(
+    store: Store, statement: str, table: str, column: str
+) -> None:
+    await store.events.insert_events(events(2))
+    t = store.names.q(table)
+    await store.pool.execute(
+        f"INSERT INTO {store.names.q('gl_checkpoints')} VALUES (1, '\\x00', now(), 'k', '\\x00')"
+    )
+    await store.pool.execute(f"INSERT INTO {store.names.q('gl_chain_late')} VALUES (1, 1)")
+    before = await store.pool.fetchval(f"SELECT count(*) FROM {t}")
+    with pytest.raises(asyncpg.PostgresError, match="append-only"):
+        await store.pool.execute(statement.format(t=t, c=column))
+    assert await store.pool.fetchval(f"SELECT count(*) FROM {t}") == before
+
+
+async def test_rows_written_around_the_chain_are_chained_late_by_the_next_append(
+    store: Store,
+) -> None:
+    await store.events.insert_events(events(2))
+    # Another writer (eventsourcing's recorder, or a hand-made INSERT) skips the chain.
+    await store.pool.execute(
+        f"INSERT INTO {store.names.q(store.names.events)} "
+        "(notification_id, originator_id, originator_version, topic, state) "
+        "VALUES (3, gen_random_uuid(), 1, 'X.Y', '\\x01')"
+    )
+    before = await verify_chain(store.pool, store.names)
+    assert (before.intact, before.first_bad_position, before.problem) == (False, 3, "unchained")
+    await store.events.insert_events(events(1))
+    after = await verify_chain(store.pool, store.names)
+    assert after.intact and after.checked == 4 and after.late == [(3, 3)]

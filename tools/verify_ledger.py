@@ -1,0 +1,174 @@
+#!/usr/bin/env python3
+"""Verify a Gateledger ledger export against signed checkpoints, trusting nothing of
+Gateledger: this file imports only the standard library and ``cryptography`` (Ed25519).
+
+    python verify_ledger.py --export ledger.ndjson --checkpoints checkpoints.json \\
+        --public-key checkpoint-public.pem
+
+The algorithm is the one docs/audit.md specifies. Exit 0: intact; 1: broken (the first
+bad position and what is wrong there are printed); 2: the inputs could not be read.
+The last line printed is a JSON object of the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import struct
+import sys
+from datetime import UTC, datetime
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+
+class Broken(Exception):
+    def __init__(self, position: int, problem: str, detail: str) -> None:
+        super().__init__(detail)
+        self.position, self.problem, self.detail = position, problem, detail
+
+
+def leaf(position: int, originator_id: str, version: int, topic: str, state: bytes) -> bytes:
+    t = topic.encode("utf-8")
+    return hashlib.sha256(
+        struct.pack(">q", position)
+        + bytes.fromhex(originator_id.replace("-", ""))
+        + struct.pack(">q", version)
+        + struct.pack(">i", len(t))
+        + t
+        + struct.pack(">i", len(state))
+        + state
+    ).digest()
+
+
+def signed_message(cp: dict) -> bytes:
+    at = datetime.fromisoformat(cp["signed_at"].replace("Z", "+00:00")).astimezone(UTC)
+    return (
+        f"gateledger-checkpoint/v1\n{cp['log_id']}\n{cp['position']}\n{cp['hash']}\n"
+        f"{at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}\n"
+    ).encode()
+
+
+def load_public_key(text: str) -> Ed25519PublicKey:
+    text = text.strip()
+    if "BEGIN" in text:
+        key = load_pem_public_key(text.encode())
+        if not isinstance(key, Ed25519PublicKey):
+            raise ValueError("not an Ed25519 public key")
+        return key
+    return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
+
+
+def load_checkpoints(data: object) -> list[dict]:
+    if isinstance(data, dict) and "checkpoints" in data:
+        data = data["checkpoints"]
+    return data if isinstance(data, list) else [data]
+
+
+def verify(lines, checkpoints: list[dict], key: Ed25519PublicKey) -> dict:
+    result = {
+        "status": "intact",
+        "checked": 0,
+        "head_position": 0,
+        "first_bad_position": None,
+        "problem": None,
+        "detail": None,
+        "checkpoints_checked": 0,
+    }
+    ahead: dict[int, list[dict]] = {}
+    for cp in checkpoints:
+        ahead.setdefault(int(cp["position"]), []).append(cp)
+    position, prev, last_good = 0, bytes(32), None
+    try:
+        for cp in sorted(checkpoints, key=lambda c: int(c["position"])):
+            try:
+                key.verify(bytes.fromhex(cp["signature"]), signed_message(cp))
+            except InvalidSignature:
+                raise Broken(
+                    int(cp["position"]),
+                    "signature",
+                    f"the checkpoint at position {cp['position']} is not signed by this key",
+                ) from None
+        for line in lines:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            p, expected = row["position"], position + 1
+            if p != expected:
+                raise Broken(expected, "missing", f"no event and no chain hash at {expected}")
+            if row["originator_id"] is None:
+                raise Broken(p, "missing", f"the event at position {p} is gone")
+            if row["hash"] is None:
+                raise Broken(p, "unchained", f"the event at position {p} has no chain hash")
+            state = base64.b64decode(row["state"] or "")
+            h = hashlib.sha256(
+                prev
+                + leaf(
+                    p, row["originator_id"], row["originator_version"], row["topic"] or "", state
+                )
+            ).digest()
+            if h.hex() != row["hash"]:
+                raise Broken(p, "content", f"the event at position {p} does not match its hash")
+            prev, position = h, p
+            result["checked"] += 1
+            for cp in ahead.pop(p, ()):
+                if cp["hash"] != h.hex():
+                    since = last_good or 0
+                    raise Broken(
+                        since + 1,
+                        "checkpoint",
+                        f"the chain at position {p} differs from the checkpoint: "
+                        f"rewritten after position {since} and at or before {p}",
+                    )
+                result["checkpoints_checked"] += 1
+                last_good = p
+        if ahead:
+            raise Broken(
+                position + 1,
+                "truncated",
+                f"the log ends at position {position} but a signed checkpoint "
+                f"attests position {max(ahead)}",
+            )
+    except Broken as b:
+        result.update(
+            status="broken", first_bad_position=b.position, problem=b.problem, detail=b.detail
+        )
+    result["head_position"] = position
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--export", required=True, help="ledger export (NDJSON)")
+    parser.add_argument("--checkpoints", required=True, help="checkpoint file (JSON)")
+    parser.add_argument("--public-key", required=True, help="PEM file, or 64 hex digits")
+    args = parser.parse_args(argv)
+    try:
+        key_text = args.public_key
+        if "BEGIN" not in key_text and len(key_text.strip()) != 64:
+            with open(key_text, encoding="utf-8") as f:
+                key_text = f.read()
+        key = load_public_key(key_text)
+        with open(args.checkpoints, encoding="utf-8") as f:
+            checkpoints = load_checkpoints(json.load(f))
+        with open(args.export, encoding="utf-8") as lines:
+            result = verify(lines, checkpoints, key)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if result["status"] == "intact":
+        print(
+            f"intact: {result['checked']} events up to position {result['head_position']}, "
+            f"{result['checkpoints_checked']} checkpoints"
+        )
+    else:
+        print(f"BROKEN at position {result['first_bad_position']}: {result['detail']}")
+    print(json.dumps(result))
+    return 0 if result["status"] == "intact" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
