@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,9 +18,32 @@ from api.settings import Settings
 if TYPE_CHECKING:
     from eventstore.database import Store
 
-app = typer.Typer(help="Gateledger: governance you can audit.", no_args_is_help=True)
+# Plain (not boxed) usage errors: a bad option is one line, "Error: Invalid value ...".
+app = typer.Typer(
+    help="Gateledger: governance you can audit.", no_args_is_help=True, rich_markup_mode=None
+)
 err = Console(stderr=True)
 app.add_typer(set_aside_app, name="set-aside")
+
+
+MAX_TTL_S = 365 * 24 * 3600
+MAX_BATCH = 1_000_000
+
+
+def _usage_error(message: str) -> NoReturn:
+    """A bad option or argument: one line, exit code 2, before anything is touched."""
+    err.print(f"[red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+def _check_host(host: str) -> None:
+    """An interface name or address this machine can resolve, or a usage error."""
+    import socket
+
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        _usage_error(f"--host {host!r} is not an address or a name this machine resolves")
 
 
 def _settings(**overrides: object) -> Settings:
@@ -35,7 +58,7 @@ def _settings(**overrides: object) -> Settings:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8000,
     demo_if_empty: Annotated[
         bool, typer.Option("--demo-if-empty", help="load the demo portfolio into an empty store")
     ] = False,
@@ -45,6 +68,7 @@ def serve(
 
     from api.app import create_app
 
+    _check_host(host)
     settings = _settings(demo_if_empty=demo_if_empty)
     where = (
         "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.data_dir}"
@@ -60,11 +84,17 @@ def token(
         list[str] | None, typer.Option("--role", help="global role: pmo_admin or auditor")
     ] = None,
     name: Annotated[str, typer.Option(help="display name")] = "",
-    ttl: Annotated[int, typer.Option(help="lifetime in seconds")] = 8 * 3600,
+    ttl: Annotated[
+        int, typer.Option(min=1, max=MAX_TTL_S, help="lifetime in seconds (at most a year)")
+    ] = 8 * 3600,
 ) -> None:
     """Mint a signed JWT for local use; the token is printed alone on the last line."""
-    from api.auth import mint_token
+    from api.auth import GLOBAL_ROLES, mint_token
 
+    if not person.strip():
+        _usage_error("PERSON must not be empty")
+    if unknown := [r for r in role or [] if r not in GLOBAL_ROLES]:
+        _usage_error(f"unknown role(s) {unknown}; token roles are {list(GLOBAL_ROLES)}")
     settings = _settings()
     try:
         minted = mint_token(settings, person, role or [], name=name, ttl=ttl)
@@ -121,7 +151,7 @@ def _store_context(settings: Settings):  # type: ignore[no-untyped-def]
 @app.command()
 def rebuild(
     projection: Annotated[str, typer.Argument(help="governance, audit or all")] = "all",
-    batch_size: Annotated[int, typer.Option(help="events per batch")] = 5000,
+    batch_size: Annotated[int, typer.Option(min=1, max=MAX_BATCH, help="events per batch")] = 5000,
 ) -> None:
     """Rebuild read models from position 0 while the old ones keep serving, then switch."""
     from rich.progress import (
@@ -259,6 +289,8 @@ def export(
     if format not in ("ndjson", "csv"):
         err.print("[red]error:[/] --format must be ndjson or csv")
         raise typer.Exit(2)
+    if output != "-" and Path(output).is_dir():
+        _usage_error(f"cannot write {output}: it is a folder")
     if output != "-" and not Path(output).parent.is_dir():  # before any waiting
         err.print(f"[red]error:[/] cannot write {output}: no such folder")
         raise typer.Exit(2)
