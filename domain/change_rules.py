@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from domain.checks import require_days, require_text
+from domain.bounds import MAX_INT, require_date, require_whole
+from domain.checks import require_days, require_note, require_text
 from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.gate_review import VoteRecord, approval_shortfall, resolve_voters
 from domain.money import Money
@@ -75,6 +76,8 @@ class Impact:
         require_days(self.schedule_delta_days, "the schedule delta")
         if not isinstance(self.scope, str) or not isinstance(self.risk, str):
             raise InvalidValue("scope and risk notes must be text (empty is allowed)")
+        require_note(self.scope, "scope")
+        require_note(self.risk, "risk")
 
 
 def route_for(
@@ -93,14 +96,15 @@ def route_for(
     The cost tolerance is a percentage of the ORIGINAL budget, so re-baselining through
     CRs never widens it.
     """
-    cost = approved_cost + cost_delta  # InvalidValue on a currency mismatch
-    if cost.currency != original_budget.currency:
-        raise InvalidValue(f"currency mismatch: {cost.currency} and {original_budget.currency}")
-    days = require_days(approved_schedule_days, "approved schedule days") + require_days(
-        schedule_delta_days, "the schedule delta"
-    )
+    currencies = {original_budget.currency, approved_cost.currency, cost_delta.currency}
+    if len(currencies) != 1:
+        raise InvalidValue(f"currency mismatch: {', '.join(sorted(currencies))}")
+    # Amounts, not Money: the sum may exceed what one amount can hold, and routes to the board.
+    cost = approved_cost.amount + cost_delta.amount
+    approved = require_whole(approved_schedule_days, "approved schedule days", -MAX_INT, MAX_INT)
+    days = approved + require_days(schedule_delta_days, "the schedule delta")
     cost_limit = original_budget.amount * tolerances.cost_pct / 100
-    within = abs(cost.amount) <= cost_limit and abs(days) <= tolerances.schedule_days
+    within = abs(cost) <= cost_limit and abs(days) <= tolerances.schedule_days
     return Route.SPONSOR if within else Route.BOARD
 
 
@@ -146,4 +150,4 @@ def require_board_approval(
 def require_due(due: object) -> date:
     if not isinstance(due, date):
         raise InvalidValue("a submitted change request needs a due date for its decision")
-    return due
+    return require_date(due, "the change request's due date")

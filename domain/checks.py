@@ -7,17 +7,31 @@ from datetime import date
 from enum import Enum
 from typing import Any, TypeVar
 
+from domain.bounds import MAX_DAYS, MAX_PERSON, MAX_TEXT, require_length, require_whole
 from domain.errors import InvalidValue, RuleViolation
 
 
-def require_text(value: object, what: str) -> str:
-    """Return ``value`` if it is a non-blank string, else raise InvalidValue (also for a
-    NUL character, which no record of the act could keep)."""
+def require_text(value: object, what: str, limit: int = MAX_TEXT) -> str:
+    """Return ``value`` if it is a non-blank string of at most ``limit`` characters, else
+    raise InvalidValue (also for a NUL character or a lone surrogate, which no record of
+    the act could keep)."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidValue(f"{what} is required")
+    return require_note(value, what, limit)
+
+
+def require_note(value: object, what: str, limit: int = MAX_TEXT) -> str:
+    """Like ``require_text``, but empty text is allowed (optional notes, links, hashes)."""
+    if not isinstance(value, str):
+        raise InvalidValue(f"{what} must be text")
     if "\x00" in value:
         raise InvalidValue(f"{what} must not contain NUL characters")
-    return value
+    return require_length(value, what, limit)
+
+
+def require_person(value: object, what: str) -> str:
+    """A person id: non-blank text of at most MAX_PERSON characters."""
+    return require_text(value, what, MAX_PERSON)
 
 
 def as_tuple(value: Iterable[Any], what: str) -> tuple[Any, ...]:
@@ -43,11 +57,12 @@ def parse_enum(kind: type[E], value: object) -> E:
         raise InvalidValue(f"unknown {kind.__name__.lower()} {value!r}") from exc
 
 
-def require_days(value: object, what: str) -> int:
-    """A whole number of days (bools are not numbers here)."""
+def require_days(value: object, what: str, low: int = -MAX_DAYS) -> int:
+    """A whole number of days (bools are not numbers here) in ``low .. MAX_DAYS``: a date
+    in range plus that many days is still a date."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidValue(f"{what} must be a whole number of days")
-    return value
+    return require_whole(value, what, low, MAX_DAYS)
 
 
 def require_new_escalation(escalations: tuple[tuple[str, date], ...], item: str, due: date) -> None:

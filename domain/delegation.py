@@ -11,7 +11,8 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import event
 
-from domain.checks import require_days, require_text
+from domain.bounds import require_time
+from domain.checks import require_days, require_person, require_text
 from domain.errors import InvalidValue, NotAllowed, NotFound, RuleViolation
 from domain.policy import Actor
 from domain.timed import TimedAggregate
@@ -22,7 +23,7 @@ DEFAULT_MAX_DAYS = 90
 
 def delegation_book_id(person: str) -> UUID:
     """The id of ``person``'s delegation book (stable: derived from the person id)."""
-    return uuid5(DELEGATION_NAMESPACE, "delegations:" + require_text(person, "delegator"))
+    return uuid5(DELEGATION_NAMESPACE, "delegations:" + require_person(person, "delegator"))
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ class Delegation:
 class DelegationBook(TimedAggregate):
     @classmethod
     def create(cls, id: UUID, delegator: str, by: Actor) -> "DelegationBook":
-        require_text(delegator, "delegator")
+        require_person(delegator, "delegator")
         _require_delegator(delegator, by)
         return cls(id=id, delegator=delegator, by=by)
 
@@ -97,19 +98,19 @@ class DelegationBook(TimedAggregate):
         max_days: int = DEFAULT_MAX_DAYS,
     ) -> None:
         _require_delegator(self.delegator, by)
-        require_text(delegate, "delegate")
+        require_person(delegate, "delegate")
         if delegate == self.delegator:
             raise InvalidValue("nobody delegates to themselves")
         if any(d.id == delegation_id for d in self.delegations):
             raise RuleViolation(f"delegation {delegation_id} already exists")
-        for value, what in ((starts, "starts"), (ends, "ends"), (now, "now")):
-            _require_aware(value, what)
+        _require_aware(now, "now")
+        # In UTC and inside the range every read model can hold (see domain.bounds).
+        starts, ends = require_time(starts, "starts"), require_time(ends, "ends")
         if ends <= starts:
             raise InvalidValue("a delegation must end after it starts")
         if ends <= now:
             raise InvalidValue("a delegation that has already ended grants nothing")
-        if require_days(max_days, "max_days") < 1:
-            raise InvalidValue("max_days must be at least 1")
+        require_days(max_days, "max_days", low=1)
         if ends - starts > timedelta(days=max_days):
             raise InvalidValue(f"a delegation lasts at most {max_days} days")
         grant = Delegation(delegation_id, delegate, starts, ends, portfolio_id, project_id)

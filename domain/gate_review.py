@@ -8,7 +8,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 
-from domain.checks import as_tuple, require_text
+from domain.bounds import MAX_POSITION, require_date, require_whole
+from domain.checks import as_tuple, require_note, require_person, require_text
 from domain.errors import InvalidValue, RuleViolation
 from domain.policy import Actor, DecisionPolicy
 
@@ -39,6 +40,8 @@ class Evidence:
 
     def __post_init__(self) -> None:
         require_text(self.title, "evidence title")
+        require_note(self.link, "evidence link")
+        require_note(self.content_hash, "evidence content hash")
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,10 @@ class ConditionSpec:
         if not isinstance(self.id, UUID):
             raise InvalidValue("a condition needs a UUID id")
         require_text(self.description, "condition description")
-        require_text(self.owner, "condition owner")
+        require_person(self.owner, "condition owner")
         if not isinstance(self.due, date):
             raise InvalidValue("a condition needs a due date")
+        require_date(self.due, "condition due date")
 
 
 @dataclass(frozen=True)
@@ -176,6 +180,7 @@ def check_seen_position(seen_position: int | None) -> None:
         raise InvalidValue("seen_position must be an integer")
     if seen_position < 0:
         raise InvalidValue("seen_position must not be negative")
+    require_whole(seen_position, "seen_position", 0, MAX_POSITION)
 
 
 def check_no_open_conditions(conditions: Iterable[Condition]) -> None:

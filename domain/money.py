@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
+from domain.bounds import require_amount
 from domain.errors import InvalidValue
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -19,8 +20,7 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.amount, Decimal):
             raise InvalidValue(f"amount must be a Decimal, got {type(self.amount).__name__}")
-        if not self.amount.is_finite():
-            raise InvalidValue(f"amount must be finite, got {self.amount}")
+        require_amount(self.amount, "amount")
         if not isinstance(self.currency, str) or not _CURRENCY.fullmatch(self.currency):
             raise InvalidValue(f"currency must be 3 uppercase letters, got {self.currency!r}")
 

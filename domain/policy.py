@@ -7,7 +7,8 @@ from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
-from domain.checks import freeze, require_text
+from domain.bounds import MAX_DAYS, MAX_INT, MAX_NAME, MAX_PERCENT, require_date, require_whole
+from domain.checks import freeze, require_note, require_person, require_text
 from domain.errors import InvalidValue, NotFound
 from domain.money import Money
 
@@ -31,9 +32,11 @@ class Actor:
     correlation_id: str | None = None
 
     def __post_init__(self) -> None:
-        require_text(self.person, "actor person")
+        require_person(self.person, "actor person")
         if self.on_behalf_of is not None:
-            require_text(self.on_behalf_of, "on_behalf_of")
+            require_person(self.on_behalf_of, "on_behalf_of")
+        if self.correlation_id is not None:
+            require_note(self.correlation_id, "correlation id", MAX_NAME)
 
     @property
     def acting_as(self) -> str:
@@ -65,6 +68,12 @@ class RequiredSignOff:
 
     def __post_init__(self) -> None:
         require_text(self.deliverable, "sign-off deliverable")
+        for person, what in ((self.signer_role, "signer role"), (self.signer, "signer")):
+            if person is not None:
+                require_person(person, what)
+
+
+MAX_QUORUM = 1000
 
 
 @dataclass(frozen=True)
@@ -78,9 +87,10 @@ class DecisionPolicy:
     def __post_init__(self) -> None:
         if isinstance(self.quorum, bool) or not isinstance(self.quorum, int) or self.quorum < 1:
             raise InvalidValue(f"quorum must be an integer >= 1, got {self.quorum!r}")
+        require_whole(self.quorum, "quorum", 1, MAX_QUORUM)
         freeze(self, "mandatory_voters", "mandatory voters")
         for voter in self.mandatory_voters:
-            require_text(voter, "mandatory voter")
+            require_person(voter, "mandatory voter")
         if Role.PM.value in self.mandatory_voters:
             # The PM requests reviews and raises change requests and never votes on them:
             # a mandatory PM vote could never be cast, so GO / approval would be blocked.
@@ -104,6 +114,8 @@ class GateDefinition:
             raise InvalidValue("vote_due_days must be an integer")
         if self.vote_due_days < 1:
             raise InvalidValue("vote_due_days must be at least 1")
+        require_whole(self.vote_due_days, "vote_due_days", 1, MAX_DAYS)
+        require_note(self.title, "gate title")
 
 
 DEFAULT_CHANGE_POLICY = DecisionPolicy(quorum=2, mandatory_voters=("sponsor",))
@@ -125,11 +137,13 @@ class GovernanceTemplate:
         require_text(self.name, "template name")
         if isinstance(self.version, bool) or not isinstance(self.version, int):
             raise InvalidValue("template version must be an integer")
+        require_whole(self.version, "template version", 1, MAX_INT)
         if not isinstance(self.change_policy, DecisionPolicy):
             raise InvalidValue("change_policy must be a DecisionPolicy")
         for days, what in ((self.cr_decision_days, "cr"), (self.signoff_due_days, "signoff")):
             if isinstance(days, bool) or not isinstance(days, int) or days < 1:
                 raise InvalidValue(f"{what} due days must be an integer >= 1")
+            require_whole(days, f"{what} due days", 1, MAX_DAYS)
         freeze(self, "gates", "gates")
         if not self.gates:
             raise InvalidValue("a governance template needs at least one gate")
@@ -187,10 +201,13 @@ class Tolerances:
             raise InvalidValue("cost tolerance must be a finite Decimal percentage")
         if self.cost_pct < 0:
             raise InvalidValue("cost tolerance must not be negative")
+        if self.cost_pct > MAX_PERCENT or self.cost_pct != round(self.cost_pct, 2):
+            raise InvalidValue(f"cost tolerance must be at most {MAX_PERCENT}% in hundredths")
         if isinstance(self.schedule_days, bool) or not isinstance(self.schedule_days, int):
             raise InvalidValue("schedule tolerance must be a whole number of days")
         if self.schedule_days < 0:
             raise InvalidValue("schedule tolerance must not be negative")
+        require_whole(self.schedule_days, "schedule tolerance days", 0, MAX_DAYS)
 
 
 @dataclass(frozen=True)
@@ -207,10 +224,13 @@ class Baseline:
             raise InvalidValue("baseline budget must not be negative")
         if not isinstance(self.start, date) or not isinstance(self.end, date):
             raise InvalidValue("baseline start and end dates are required")
+        require_date(self.start, "baseline start")
+        require_date(self.end, "baseline end")
         if self.end < self.start:
             raise InvalidValue(f"baseline ends ({self.end}) before it starts ({self.start})")
         if not isinstance(self.scope, str):
             raise InvalidValue("baseline scope must be text")
+        require_note(self.scope, "baseline scope")
 
 
 @dataclass(frozen=True)
@@ -223,7 +243,7 @@ class Board:
         if not self.members:
             raise InvalidValue("a board needs at least one member")
         for member in self.members:
-            require_text(member, "board member")
+            require_person(member, "board member")
         if len(set(self.members)) != len(self.members):
             raise InvalidValue("board members must be unique")
         if self.chair not in self.members:

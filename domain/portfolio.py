@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.checks import as_tuple, require_text
+from domain.checks import as_tuple, require_person, require_text
 from domain.errors import InvalidValue, RuleViolation
 from domain.money import Money
 from domain.policy import Actor, Board, GovernanceTemplate, Role, RoleAssignment
@@ -96,7 +96,7 @@ class Portfolio(Aggregate):
         self.board = board
 
     def assign_role(self, person: str, role: Role, by: Actor) -> None:
-        require_text(person, "person")
+        require_person(person, "person")
         role = _assignable(role)
         if RoleAssignment(person, role) in self.roles:
             raise RuleViolation(f"{person} already holds the {role.value} role")

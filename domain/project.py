@@ -9,7 +9,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.checks import as_tuple, parse_enum, require_text
+from domain.checks import as_tuple, parse_enum, require_person, require_text
 from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.gate_review import (
     Condition,
@@ -52,8 +52,9 @@ class Project(ProjectChanges):
         template: GovernanceTemplate,
         by: Actor,
     ) -> "Project":
-        for value, what in ((name, "project name"), (pm, "project manager"), (sponsor, "sponsor")):
-            require_text(value, what)
+        require_text(name, "project name")
+        require_person(pm, "project manager")
+        require_person(sponsor, "sponsor")
         if pm == sponsor:
             raise InvalidValue("the PM and the sponsor must be different people")
         if not isinstance(baseline, Baseline) or not isinstance(tolerances, Tolerances):

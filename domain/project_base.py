@@ -12,7 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from domain.checks import require_text
+from domain.checks import require_person, require_text
 from domain.errors import InvalidValue, NotAllowed, NotFound, RuleViolation
 from domain.gate_review import Condition, Review, resolve_voters
 from domain.policy import (
@@ -112,7 +112,7 @@ class ProjectBase(Aggregate):
 
     def assign_role(self, person: str, role: Role, by: Actor) -> None:
         """PM and sponsor have one holder each (the new one replaces the old one)."""
-        require_text(person, "person")
+        require_person(person, "person")
         role = _project_role(role)
         if role in self.roles_of(person):
             raise RuleViolation(f"{person} already holds the {role.value} role")

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from domain.bounds import require_amount
 from domain.checks import require_days, require_new_escalation, require_text
 from domain.errors import InvalidValue, NotFound, RuleViolation
 from domain.gate_review import resolve_voters
@@ -74,8 +75,10 @@ class ProjectChanges(ProjectBase):
         if not isinstance(cost_delta, Money) or cost_delta.currency != self.budget_currency:
             raise InvalidValue(f"the cost delta must be Money in {self.budget_currency}")
         days = require_days(schedule_delta_days, "the schedule delta")
-        if (self.baseline.budget + cost_delta).is_negative():
+        budget = self.baseline.budget.amount + cost_delta.amount
+        if budget < 0:
             raise InvalidValue("the change would make the budget negative")
+        require_amount(budget, "the budget after the change")
         baseline = Baseline(
             self.baseline.budget + cost_delta,
             self.baseline.start,

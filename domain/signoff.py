@@ -11,7 +11,14 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.checks import as_tuple, require_new_escalation, require_text
+from domain.bounds import require_date
+from domain.checks import (
+    as_tuple,
+    require_new_escalation,
+    require_note,
+    require_person,
+    require_text,
+)
 from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.policy import Actor
 from domain.timed import TimedAggregate
@@ -50,7 +57,7 @@ def signatory_tuple(signatories: tuple[str, ...]) -> tuple[str, ...]:
     if not people:
         raise InvalidValue("a sign-off needs at least one signatory")
     for person in people:
-        require_text(person, "signatory")
+        require_person(person, "signatory")
     if len(set(people)) != len(people):
         raise InvalidValue("signatories must be unique")
     return people
@@ -83,6 +90,7 @@ class SignOff(TimedAggregate):
             raise NotAllowed("the PM cannot be a signatory of their own deliverable")
         if not isinstance(due, date):
             raise InvalidValue("a sign-off needs a due date")
+        require_date(due, "the sign-off's due date")
         return cls(
             id=id,
             project_id=project_id,
@@ -145,6 +153,7 @@ class SignOff(TimedAggregate):
         """The signing that completes the list makes the sign-off COMPLETE."""
         if not isinstance(comment, str):
             raise InvalidValue("a sign-off comment must be text (empty is allowed)")
+        require_note(comment, "comment")
         self._require_signatory(by)
         self._signed(comment=comment, by=by)
 
