@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from uuid import UUID
 
 from api.errors import ProblemError
 from api.settings import Settings
 from eventstore.database import Store
 from projections.positions import wait_for_position
+from projections.set_aside import listed
+from workflows.errors import UnknownAggregate
+
+# On a read of an object some of whose events a read model set aside (and so lacks):
+# ``<projection>:<position>`` of each, comma-separated. Absent when there are none.
+SET_ASIDE_HEADER = "Gateledger-Set-Aside"
 
 
 async def ensure_position(store: Store, settings: Settings, min_position: int | None) -> None:
@@ -32,6 +39,28 @@ async def ensure_position(store: Store, settings: Settings, min_position: int | 
             slug="not-yet-projected",
             headers={"Retry-After": "1"},
         )
+
+
+async def set_aside_note(store: Store, object_id: UUID) -> dict[str, str]:
+    """The header that says a read of ``object_id`` lacks events set aside, if any."""
+    entries = await listed(store.pool, store.names, originator_ids=[object_id])
+    if not entries:
+        return {}
+    return {SET_ASIDE_HEADER: ", ".join(f"{e.projection}:{e.position}" for e in entries)}
+
+
+async def missing(store: Store, what: str, object_id: UUID) -> Exception:
+    """Not found: said as such, or, when its events were set aside, that they were."""
+    note = await set_aside_note(store, object_id)
+    if not note:
+        return UnknownAggregate(f"{what} {object_id} not found")
+    return ProblemError(
+        404,
+        f"{what} {object_id} is missing from the read models: its events at "
+        f"{note[SET_ASIDE_HEADER]} were set aside (see /health and `gateledger set-aside`)",
+        slug="set-aside",
+        headers=note,
+    )
 
 
 def utc_now() -> datetime:

@@ -163,7 +163,7 @@ class SetAsideEvent(Response):
     attempts: int
 
 
-class Health(Response):
+class Health(Response, omit_defaults=True):  # ok: the same three fields as ever
     status: str  # "ok", or "degraded" (answered with 503)
     database: str
     position: int | None

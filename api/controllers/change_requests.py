@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from api.auth import Principal, require_role
 from api.commands import Command, answer
-from api.reads import ensure_position, utc_now
+from api.reads import ensure_position, missing, set_aside_note, utc_now
 from api.schemas import (
     AssessChangeRequest,
     CastVote,
@@ -24,7 +24,6 @@ from domain.gate_review import Vote
 from eventstore.database import Store
 from projections.subjects import subject, subjects_of_project
 from workflows import change_requests as crs
-from workflows.errors import UnknownAggregate
 
 MinPosition = Parameter(default=None, ge=0)
 KIND = "change_request"
@@ -82,12 +81,12 @@ class ChangeRequestController(Controller):
         principal: Principal,
         store: Store,
         min_position: int | None = MinPosition,
-    ) -> dict[str, Any]:
+    ) -> Response[dict[str, Any]]:
         await ensure_position(store, request.app.state.settings, min_position)
         found = await subject(store.pool, store.names, change_request_id, KIND)
         if found is None:
-            raise UnknownAggregate(f"change request {change_request_id} not found")
-        return found
+            raise await missing(store, "change request", change_request_id)
+        return Response(found, headers=await set_aside_note(store, change_request_id))
 
     @post("/submit", operation_id="submitChangeRequest", summary="Submit; routes by tolerance")
     async def submit(

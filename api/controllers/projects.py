@@ -13,7 +13,7 @@ from litestar.params import Parameter
 
 from api.auth import Principal, require_role
 from api.commands import Command, answer
-from api.reads import ensure_position, parse_as_of
+from api.reads import ensure_position, missing, parse_as_of, set_aside_note
 from api.schemas import CancelProject, CommandAnswer, CreateProject
 from api.views import project_view
 from domain.policy import Baseline, Tolerances
@@ -64,8 +64,9 @@ class ProjectController(Controller):
             await ensure_position(store, request.app.state.settings, min_position)
             detail = await project_list.project_detail(store.pool, store.names, project_id)
             if detail is None:
-                raise UnknownAggregate(f"project {project_id} not found")
-            return Response(detail, headers={"ETag": f'"{detail["version"]}"'})
+                raise await missing(store, "project", project_id)
+            note = await set_aside_note(store, project_id)
+            return Response(detail, headers={"ETag": f'"{detail["version"]}"', **note})
         position, at = parse_as_of(as_of)
         found, used = await load_aggregate_as_of(store, project_id, position=position, at=at)
         if not isinstance(found, Project):

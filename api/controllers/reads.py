@@ -5,11 +5,18 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from litestar import Controller, Request, get
+from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
 from api.auth import Principal
-from api.reads import ensure_position, parse_as_of, parse_cursor, utc_now
+from api.reads import (
+    ensure_position,
+    missing,
+    parse_as_of,
+    parse_cursor,
+    set_aside_note,
+    utc_now,
+)
 from api.settings import Settings
 from eventstore.database import Store
 from projections import inbox, portfolio_view, project_list
@@ -51,20 +58,20 @@ class PortfolioReads(Controller):
         as_of: str | None = Parameter(
             default=None, max_length=40, description="event position or RFC 3339 time"
         ),
-    ) -> dict[str, Any]:
+    ) -> Response[dict[str, Any]]:
         await ensure_position(store, settings_of(request), min_position)
         if as_of is not None:
             position, at = parse_as_of(as_of)
             past = await portfolio_view_as_of(store, portfolio_id, position=position, at=at)
             if past is None:
                 raise UnknownAggregate(f"portfolio {portfolio_id} did not exist at {as_of}")
-            return past
+            return Response(past)
         view = await portfolio_view.portfolio_view(
             store.pool, store.names, portfolio_id, utc_now().date()
         )
         if view is None:
-            raise UnknownAggregate(f"portfolio {portfolio_id} not found")
-        return view
+            raise await missing(store, "portfolio", portfolio_id)
+        return Response(view, headers=await set_aside_note(store, portfolio_id))
 
 
 class ProjectReads(Controller):

@@ -10,12 +10,11 @@ from litestar.params import Parameter
 
 from api.auth import Principal
 from api.commands import Command, answer
-from api.reads import ensure_position, utc_now
+from api.reads import ensure_position, missing, set_aside_note, utc_now
 from api.schemas import CommandAnswer, RequestSignOff, SignOffAnswer
 from eventstore.database import Store
 from projections.subjects import subject, subjects_of_project
 from workflows import signoffs
-from workflows.errors import UnknownAggregate
 
 KIND = "signoff"
 
@@ -71,12 +70,12 @@ class SignOffController(Controller):
         principal: Principal,
         store: Store,
         min_position: int | None = Parameter(default=None, ge=0),
-    ) -> dict[str, Any]:
+    ) -> Response[dict[str, Any]]:
         await ensure_position(store, request.app.state.settings, min_position)
         found = await subject(store.pool, store.names, signoff_id, KIND)
         if found is None:
-            raise UnknownAggregate(f"sign-off {signoff_id} not found")
-        return found
+            raise await missing(store, "sign-off", signoff_id)
+        return Response(found, headers=await set_aside_note(store, signoff_id))
 
     @post("/sign", operation_id="signSignOff", summary="A signatory signs")
     async def sign(
