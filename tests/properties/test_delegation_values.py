@@ -1,0 +1,30 @@
+"""Any delegation window is refused (4xx) or projected, read back and rebuilt alike."""
+
+from __future__ import annotations
+
+from hypothesis import example, given
+
+from tests.properties.harness import PROPERTY, Harness
+from tests.properties.strategies import windows
+
+
+def test_any_delegation_window_is_refused_or_projected_and_rebuilt(harness: Harness) -> None:
+    @PROPERTY
+    @given(window=windows())
+    @example(window=("9999-12-30T00:00:00-23:59", "9999-12-31T23:59:59-23:59"))  # past 9999 in UTC
+    @example(window=("2999-12-30T00:00:00-23:59", "2999-12-31T23:59:59-23:59"))  # past 2999 in UTC
+    @example(window=("2999-12-30T00:00:00+23:59", "2999-12-31T23:59:59+23:59"))  # the last day
+    def case(window: tuple[str | None, str]) -> None:
+        starts, ends = window
+        body = {"delegate": "frank", "ends": ends} | ({"starts": starts} if starts else {})
+
+        async def steps() -> None:
+            r = await harness.post("/delegations", "erin", body)
+            if r.status_code == 201:
+                await harness.project_all()
+                await harness.audited(r.json(), "erin")
+
+        harness.run(steps())
+
+    case()
+    harness.finish()
