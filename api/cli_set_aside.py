@@ -76,7 +76,7 @@ def retry(
     later events left them. For an in-order result, `gateledger rebuild <projection>`.)
     """
     from api.cli import _settings, _store_context
-    from projections import set_aside
+    from projections import set_aside_retry
     from projections.registry import all_projections, by_name
 
     if projection is not None:
@@ -87,9 +87,9 @@ def retry(
             raise typer.Exit(2) from None
     settings = _settings()
 
-    async def run() -> list[set_aside.Retried]:
+    async def run() -> list[set_aside_retry.Retried]:
         async with _store_context(settings) as store:
-            return await set_aside.retry(
+            return await set_aside_retry.retry(
                 store, all_projections(), projection=projection, position=position
             )
 

@@ -65,6 +65,15 @@ def ddl(names: StoreNames) -> list[str]:
     ]
 
 
+# SQLSTATE classes no event causes (a missing table or column, a privilege, resources,
+# a deadlock, a server in trouble): never set aside, they fail the batch and are retried.
+SYSTEMIC = ("40", "42", "53", "55", "57", "58", "XX")
+
+
+def systemic(exc: BaseException) -> bool:
+    return isinstance(exc, asyncpg.PostgresError) and (exc.sqlstate or "")[:2] in SYSTEMIC
+
+
 def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:2000]
 
@@ -77,7 +86,8 @@ async def apply_each(
     suffix: str = "",
 ) -> list[Failure]:
     """Inside a transaction: apply ``rows`` one at a time, each in a SAVEPOINT; returns
-    the rows that failed (their effects rolled back) with their errors."""
+    the rows that failed (their effects rolled back) with their errors. An error no
+    event causes (``systemic``) is raised instead."""
     failed: list[Failure] = []
     for row in rows:
         try:
@@ -86,6 +96,8 @@ async def apply_each(
         except (OSError, *CONNECTION_ERRORS):
             raise
         except Exception as exc:
+            if systemic(exc):
+                raise
             failed.append((row, exc))
     return failed
 
@@ -207,52 +219,3 @@ async def listed(
         list(originator_ids) if originator_ids is not None else None,
     )
     return [SetAside(*r) for r in rows]
-
-
-@dataclass(frozen=True)
-class Retried:
-    entry: SetAside
-    error: str | None  # None: applied (or no longer needed) and marked resolved
-
-
-async def retry(
-    store: Store,
-    projections: Sequence[Projection],
-    *,
-    projection: str | None = None,
-    position: int | None = None,
-) -> list[Retried]:
-    """Re-apply unresolved set-aside events, in position order, to the read model's
-    CURRENT rows (later events were applied already: this is out of the log's order);
-    each one that applies is marked resolved, each one that fails again stays."""
-    known = {p.name: p for p in projections}
-    done: list[Retried] = []
-    for entry in await listed(store.pool, store.names):
-        if projection is not None and entry.projection != projection:
-            continue
-        if (position is not None and entry.position != position) or entry.projection not in known:
-            continue
-        done.append(await _retry_one(store, known[entry.projection], entry))
-    return done
-
-
-async def _retry_one(store: Store, projection: Projection, entry: SetAside) -> Retried:
-    names, t = store.names, store.names.q(TABLE)
-    async with store.pool.acquire() as conn, conn.transaction():
-        # The tracking row's lock keeps the live projector (and a rebuild's switch) out.
-        reached = await lock_position(conn, names, projection.name)
-        rows = await select_event_rows_on(conn, names, entry.position - 1, 1)
-        failed: list[Failure] = []
-        if reached >= entry.position and rows and rows[0][0] == entry.position:
-            failed = await apply_each(conn, names, projection, rows)
-        # else: the read model has not reached it (it was reset): it will apply it in order
-        if failed:
-            error = error_text(failed[0][1])
-            await record(conn, names, projection.name, rows[0], error)
-            return Retried(entry, error)
-        await conn.execute(
-            f"UPDATE {t} SET resolved_at = now() WHERE projection = $1 AND position = $2",
-            projection.name,
-            entry.position,
-        )
-    return Retried(entry, None)

@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 
 from api.settings import Settings
 from eventstore.database import Store
-from projections import set_aside
+from projections import set_aside_retry
 from projections.changes import Change
 from projections.handlers import HANDLERS
 from projections.projector import Projector
@@ -95,7 +95,7 @@ async def test_set_aside_events_turn_health_503_and_reads_say_so_until_retried(
     assert r.json()["type"].endswith("set-aside") and str(created) in r.json()["detail"]
 
     monkeypatch.undo()  # the fix
-    assert all(x.error is None for x in await set_aside.retry(store, all_projections()))
+    assert all(x.error is None for x in await set_aside_retry.retry(store, all_projections()))
     r = await api.client.get("/health")
     assert r.status_code == 200 and r.json()["status"] == "ok"
     assert (await api.get(f"/projects/{lost}")).status_code == 200

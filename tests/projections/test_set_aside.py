@@ -8,11 +8,12 @@ import logging
 from collections.abc import Callable
 from uuid import UUID
 
+import asyncpg
 import pytest
 
 from domain.gate_review import Evidence, Vote
 from eventstore.database import Store
-from projections import audit_trail, set_aside
+from projections import audit_trail, set_aside, set_aside_retry
 from projections.audit_trail import AuditTrail
 from projections.changes import Change
 from projections.governance_state import GovernanceState
@@ -127,7 +128,7 @@ async def test_projector_sets_a_poisoned_event_aside_once_and_the_audit_trail_ke
     assert len(tries) == projector.attempts  # bounded, not forever
 
     monkeypatch.undo()  # the fix
-    [retried] = await set_aside.retry(store, all_projections())
+    [retried] = await set_aside_retry.retry(store, all_projections())
     assert retried.error is None
     assert await set_aside.listed(store.pool, store.names) == []
     fixed = await dump(store)
@@ -144,7 +145,7 @@ async def test_retry_of_an_event_that_still_fails_keeps_it_set_aside(
     async with store.pool.acquire() as conn:
         while await set_aside.set_aside_batch(conn, store, GovernanceState(), 2):
             pass
-    [still] = await set_aside.retry(store, all_projections(), projection="governance")
+    [still] = await set_aside_retry.retry(store, all_projections(), projection="governance")
     assert still.error is not None and "poisoned vote" in still.error
     [entry] = await set_aside.listed(store.pool, store.names)
     assert entry.attempts == 2 and entry.resolved_at is None
@@ -173,3 +174,18 @@ async def test_rebuild_sets_aside_what_it_cannot_apply_and_a_fixed_rebuild_clear
     assert await set_aside.listed(store.pool, store.names) == []
     assert len(await set_aside.listed(store.pool, store.names, everything=True)) == 2
     assert await dump(store) == clean
+
+
+async def test_an_error_no_event_causes_fails_the_batch_and_sets_nothing_aside(
+    projected: Store,
+) -> None:
+    """A missing table is the database's problem, not the events': setting aside every
+    event of the batch would empty the read model."""
+    store = projected
+    await voted(store)
+    async with store.pool.acquire() as conn:
+        await conn.execute(f"DROP TABLE {store.names.q('rm_audit_scope')}")
+        with pytest.raises(asyncpg.UndefinedTableError):
+            await set_aside.set_aside_batch(conn, store, AuditTrail())
+        assert await read_position(conn, store.names, "audit") == 0
+    assert await set_aside.listed(store.pool, store.names, everything=True) == []
