@@ -63,10 +63,9 @@ def serve(
         bool, typer.Option("--demo-if-empty", help="load the demo portfolio into an empty store")
     ] = False,
 ) -> None:
-    """Serve the HTTP API (DATABASE_URL, or the embedded PostgreSQL)."""
-    import uvicorn
-
-    from api.app import create_app
+    """Serve the HTTP API (DATABASE_URL, or the embedded PostgreSQL); SIGTERM or SIGINT
+    stop it gracefully, and the embedded PostgreSQL it started with it."""
+    from api.serving import serve_until_stopped
 
     _check_host(host)
     settings = _settings(demo_if_empty=demo_if_empty)
@@ -74,7 +73,7 @@ def serve(
         "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.data_dir}"
     )
     err.print(f"[bold]Gateledger[/] on http://{host}:{port} (API /api/v1, docs /docs) - {where}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    serve_until_stopped(settings, host, port)
 
 
 @app.command()

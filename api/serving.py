@@ -1,0 +1,72 @@
+"""``gateledger serve``: uvicorn, stopped gracefully by SIGTERM or SIGINT (requests in
+flight finish, the lifespan stops the projector and the scheduler), then the embedded
+PostgreSQL let go of: stopped if this server was the last Gateledger process using it.
+
+A signal that arrives while PostgreSQL starts is held until it is up, then the server
+stops it without serving; one that interrupts the start (Ctrl-C reaches pg_ctl too)
+leaves nothing running either.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from dataclasses import replace
+from types import FrameType
+
+import uvicorn
+
+from api.app import create_app
+from api.settings import Settings
+from eventstore.embedded import Embedded, open_embedded
+
+log = logging.getLogger(__name__)
+
+GRACE_S = 30.0  # requests still running this long after a stop signal are cancelled
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
+    """Serve until SIGTERM or SIGINT; returns once everything it started has stopped."""
+    asked: list[int] = []
+    server: uvicorn.Server | None = None
+
+    def note(signum: int, frame: FrameType | None) -> None:
+        # Outside uvicorn's own handling: while PostgreSQL starts, and after serving
+        # (uvicorn raises the signal again once it has stopped).
+        if server is None:
+            log.warning("%s while starting: stopping once PostgreSQL is up", _name(signum))
+        asked.append(signum)
+
+    previous = {sig: signal.signal(sig, note) for sig in SIGNALS}
+    embedded: Embedded | None = None
+    try:
+        if settings.database_url is None:
+            try:
+                embedded = open_embedded(settings.data_dir)
+            except Exception:
+                if not asked:
+                    raise
+                log.warning("interrupted while starting PostgreSQL; nothing is left running")
+                return
+            settings = replace(settings, database_url=embedded.url)
+        if asked:
+            return
+        config = uvicorn.Config(
+            create_app(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            timeout_graceful_shutdown=GRACE_S,
+        )
+        server = uvicorn.Server(config)
+        server.run()
+    finally:
+        if embedded is not None:
+            embedded.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _name(signum: int) -> str:
+    return signal.Signals(signum).name
