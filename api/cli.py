@@ -162,7 +162,7 @@ def rebuild(
         TimeRemainingColumn,
     )
 
-    from projections.rebuild import RebuildRunning, rebuild_many
+    from projections.rebuild import IncompleteRebuild, RebuildRunning, rebuild_many
     from projections.registry import all_projections, by_name
 
     try:
@@ -199,7 +199,7 @@ def rebuild(
                     result = await rebuild_many(
                         store, chosen, batch_size=batch_size, progress=tick, on_step=step
                     )
-                except RebuildRunning as exc:
+                except (RebuildRunning, IncompleteRebuild) as exc:
                     err.print(f"[red]error:[/] {exc}")
                     raise typer.Exit(1) from None
             err.print(

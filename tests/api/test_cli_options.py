@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -103,3 +104,31 @@ async def _drop(url: str, schema: str) -> None:
         await drop_schema(conn, schema)
     finally:
         await conn.close()
+
+
+def test_a_rebuild_whose_pass_stops_short_is_refused_in_one_line_and_switches_nothing(
+    tmp_path: Path, database_url: str, schema_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from projections import rebuild as rebuild_module
+
+    monkeypatch.setenv("GATELEDGER_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("GATELEDGER_SCHEMA", schema_name)
+    try:
+        assert CliRunner().invoke(app, ["demo"]).exit_code == 0
+        assert CliRunner().invoke(app, ["rebuild"]).exit_code == 0
+        before = asyncio.run(_read_models(database_url, schema_name))
+        read = rebuild_module.select_event_rows_on
+
+        async def stops_early(conn: Any, names: Any, after: int, limit: int, **kw: Any) -> Any:
+            return [] if after > 0 else await read(conn, names, after, limit, **kw)
+
+        monkeypatch.setattr(rebuild_module, "select_event_rows_on", stops_early)
+        result = CliRunner().invoke(app, ["rebuild", "all", "--batch-size", "3"])
+        assert result.exit_code == 1, result.output
+        said = " ".join(result.output.split())  # the console wraps at its width
+        assert "went through 3 of the" in said and "nothing was switched" in said
+        assert "Traceback" not in result.output
+        assert asyncio.run(_read_models(database_url, schema_name)) == before
+    finally:
+        asyncio.run(_drop(database_url, schema_name))
