@@ -67,7 +67,9 @@ def retry(
     projection: Annotated[
         str | None, typer.Option(help="only this read model (governance or audit)")
     ] = None,
-    position: Annotated[int | None, typer.Option(help="only the event at this position")] = None,
+    position: Annotated[
+        int | None, typer.Option(min=1, help="only the event at this position")
+    ] = None,
 ) -> None:
     """Re-apply the unresolved set-aside events, in position order, to the current rows.
 

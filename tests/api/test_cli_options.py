@@ -32,6 +32,8 @@ BAD = [
     (["export", "--format", "xml"], "--format"),
     (["demo", "--size", "3"], "--size"),
     (["project", "--fast"], "--fast"),
+    (["set-aside", "retry", "--position", "0"], "--position"),
+    (["set-aside", "retry", "--projection", "nonsense"], "nonsense"),
 ]
 
 
