@@ -30,6 +30,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.reads import utc_now
 from api.scheduler import run_scheduler
 from api.settings import Settings
+from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from eventstore.embedded import start_embedded
 from eventstore.schema import StoreNames
@@ -57,7 +58,9 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        store = await open_store(database_url(settings), StoreNames(schema=settings.schema))
+        store = await open_store(
+            database_url(settings), StoreNames(schema=settings.schema), stored_names=STORED_NAMES
+        )
         app.state.store = store
         await prepare_tables(store)
         stop = asyncio.Event()

@@ -109,13 +109,16 @@ def demo() -> None:
     """Load the demo portfolio (projects at different gates) through the workflows."""
     from api.app import database_url
     from api.demo import load_demo
+    from domain.stored_names import STORED_NAMES
     from eventstore.database import open_store
     from eventstore.schema import StoreNames
 
     settings = _settings()
 
     async def run() -> None:
-        store = await open_store(database_url(settings), StoreNames(schema=settings.schema))
+        store = await open_store(
+            database_url(settings), StoreNames(schema=settings.schema), stored_names=STORED_NAMES
+        )
         try:
             result = await load_demo(store)
         finally:
@@ -131,13 +134,16 @@ def _store_context(settings: Settings):  # type: ignore[no-untyped-def]
     from contextlib import asynccontextmanager
 
     from api.app import database_url
+    from domain.stored_names import STORED_NAMES
     from eventstore.database import open_store
     from eventstore.schema import StoreNames
     from projections.registry import prepare_tables
 
     @asynccontextmanager
     async def opened():  # type: ignore[no-untyped-def]
-        store = await open_store(database_url(settings), StoreNames(schema=settings.schema))
+        store = await open_store(
+            database_url(settings), StoreNames(schema=settings.schema), stored_names=STORED_NAMES
+        )
         try:
             await prepare_tables(store)
             yield store

@@ -42,9 +42,11 @@ from domain.policy import Actor, Baseline, Board, Role, Tolerances, default_temp
 from domain.portfolio import Portfolio
 from domain.project import Project
 from domain.project_base import ProjectStatus
+from domain.stored_names import STORED_NAMES
 from eventstore.database import Store
+from eventstore.mapper import new_mapper
+from eventstore.names import TypeNames
 from eventstore.schema import drop_schema
-from eventstore.transcoder import new_mapper
 
 ADMIN = "pmo-admin"
 CURRENCY = "EUR"
@@ -292,7 +294,7 @@ def generate(
 ) -> Iterator[list[StoredEvent]]:
     """Chunks of stored events, ``n_events`` in all (the last chunk may be shorter)."""
     rnd = random.Random(seed)
-    mapper = new_mapper()
+    mapper = new_mapper(TypeNames(STORED_NAMES))
     ids = _Ids()
     template = default_template()
     pool = [f"gk-{i:02d}" for i in range(max(board_size, n_portfolios * board_size // 3))]
@@ -464,7 +466,7 @@ async def loaded_dataset(store: Store) -> DatasetInfo | None:
             return None
         ids = await conn.fetch(
             f"SELECT originator_id FROM {ev} WHERE originator_version = 1 "
-            "AND topic LIKE '%:Project.Created'"
+            "AND topic IN ('Project.Created', 'domain.project:Project.Created')"
         )
     return DatasetInfo(events=n, projects=[r[0] for r in ids])
 

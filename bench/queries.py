@@ -55,6 +55,7 @@ from bench.dataset import (
     print_result,
     resolve_database,
 )
+from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from eventstore.schema import StoreNames
 from projections.audit_trail import AuditFilter, page_sql
@@ -189,7 +190,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     events, projects = dataset_size(args)
     schema = args.schema or f"bench_q_{uuid.uuid4().hex[:10]}"
     names = StoreNames(schema=schema)
-    store = await open_store(dsn, names, min_size=1, max_size=6)
+    store = await open_store(dsn, names, stored_names=STORED_NAMES, min_size=1, max_size=6)
     rnd = random.Random(7)
     result: dict[str, Any] = {}
     try:

@@ -49,6 +49,7 @@ from bench.dataset import (
     print_result,
     resolve_database,
 )
+from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from eventstore.recorder import select_event_rows_on
 from eventstore.schema import StoreNames
@@ -253,7 +254,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     dsn, source = resolve_database(args.database_url)
     events, projects = dataset_size(args)
     schema = args.schema or f"bench_rb_{uuid.uuid4().hex[:10]}"
-    store = await open_store(dsn, StoreNames(schema=schema), min_size=2, max_size=6)
+    store = await open_store(
+        dsn, StoreNames(schema=schema), stored_names=STORED_NAMES, min_size=2, max_size=6
+    )
     try:
         async with store.pool.acquire() as conn:
             version = await conn.fetchval("SHOW server_version")

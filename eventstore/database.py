@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from uuid import UUID
 
 import asyncpg
 import msgspec
-from eventsourcing.persistence import Mapper
 
 from eventstore.errors import DatabaseUnavailable
+from eventstore.mapper import NamedMapper, new_mapper
+from eventstore.names import NameRegistry, TypeNames
 from eventstore.recorder import AsyncApplicationRecorder, AsyncSnapshotStore
 from eventstore.schema import StoreNames, create_schema
-from eventstore.transcoder import new_mapper
 
 
 @dataclass
@@ -23,7 +22,7 @@ class Store:
     names: StoreNames
     events: AsyncApplicationRecorder
     snapshots: AsyncSnapshotStore
-    mapper: Mapper[UUID]
+    mapper: NamedMapper
 
     async def close(self) -> None:
         """Close the pool."""
@@ -55,9 +54,18 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 
 
 async def open_store(
-    dsn: str, names: StoreNames | None = None, *, min_size: int = 2, max_size: int = 20
+    dsn: str,
+    names: StoreNames | None = None,
+    *,
+    stored_names: NameRegistry | None,
+    min_size: int = 2,
+    max_size: int = 20,
 ) -> Store:
-    """Connect, create the schema idempotently and return the store."""
+    """Connect, create the schema idempotently and return the store.
+
+    ``stored_names`` is the domain's registry of stored names (``domain.stored_names``),
+    required so that no composition forgets it; ``None`` writes module paths and reads
+    no stored name (only for tests of the store alone)."""
     names = names or StoreNames()
     try:
         pool = await asyncpg.create_pool(
@@ -72,5 +80,5 @@ async def open_store(
         names=names,
         events=AsyncApplicationRecorder(pool, names),
         snapshots=AsyncSnapshotStore(pool, names),
-        mapper=new_mapper(),
+        mapper=new_mapper(TypeNames(stored_names)),
     )

@@ -18,19 +18,17 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import Notification
 
+from domain.stored_names import STORED_NAMES
 from projections.light import EventData, light
 
-# Classes that hold part of an aggregate's events, named after the aggregate.
-AGGREGATE_NAMES = {
-    "ProjectBase": "Project",
-    "ProjectChanges": "Project",
-    "DelegationBook": "Delegation",
-}
+# Topics written before stored names (``domain.project_base:ProjectBase.Cancelled``) ->
+# the names that replaced them (``Project.Cancelled``).
+_OLD_TOPICS = STORED_NAMES.old_topics
 
 
 class Change(msgspec.Struct, frozen=True, gc=False):
-    """One event: ``key`` is ``Aggregate.Event`` (e.g. ``Project.VoteCast``, class aliases
-    resolved), ``type`` the stored class name (e.g. ``ProjectBase.ConditionClosed``) and
+    """One event: ``key`` and ``type`` are its stored name ``Aggregate.Event`` (e.g.
+    ``Project.VoteCast``; old module-path topics read as the names that replaced them) and
     ``stamp`` the stored ISO text of ``at``. (A msgspec struct: a rebuild makes one per
     event, and these are cheaper to make than dataclasses and not tracked by the
     garbage collector.)"""
@@ -171,10 +169,9 @@ _value = msgspec.json.Decoder()
 def _kind(topic: str) -> _Kind:
     kind = _kinds.get(topic)
     if kind is None:
-        type_ = topic.split(":", 1)[-1]
-        cls, _, event = type_.rpartition(".")
-        aggregate = AGGREGATE_NAMES.get(cls, cls)
-        key = f"{aggregate}.{event}"
+        type_ = _OLD_TOPICS.get(topic, topic).split(":", 1)[-1]
+        aggregate, _, event = type_.rpartition(".")
+        key = type_
         fast = _FAST.get(key)
         decode = msgspec.json.Decoder(fast[0]).decode if fast else None
         kind = _kinds[topic] = _Kind(type_, aggregate, event, key, decode, fast and fast[1])

@@ -16,7 +16,11 @@ from uuid import UUID
 
 import msgspec
 
-from eventstore.transcoder import TAG, resolve_cached
+from domain.stored_names import STORED_NAMES
+from eventstore.names import TypeNames
+from eventstore.transcoder import TAG
+
+_TYPES = TypeNames(STORED_NAMES)
 
 
 class Light:
@@ -40,7 +44,7 @@ class Light:
 
 def _default(topic: str, name: str) -> Any:
     """A field added after the value was stored: its declared default."""
-    cls = resolve_cached(topic)
+    cls = _TYPES.resolve(topic)
     for f in dataclasses.fields(cls):
         if f.name == name:
             if f.default is not dataclasses.MISSING:

@@ -17,6 +17,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from eventstore.embedded import start_embedded
 from eventstore.schema import StoreNames, drop_schema
@@ -39,7 +40,13 @@ def schema_name() -> str:
 
 @pytest.fixture
 async def store(database_url: str, schema_name: str) -> AsyncIterator[Store]:
-    s = await open_store(database_url, StoreNames(schema=schema_name), min_size=1, max_size=40)
+    s = await open_store(
+        database_url,
+        StoreNames(schema=schema_name),
+        stored_names=STORED_NAMES,
+        min_size=1,
+        max_size=40,
+    )
     try:
         yield s
     finally:

@@ -112,7 +112,7 @@ def history_entry(store: Store, note: Any) -> dict[str, Any]:
     return {
         "position": note.id,
         "version": note.originator_version,
-        "type": note.topic.split(":")[-1],
+        "type": store.mapper.names.canonical(note.topic),
         "at": event.timestamp,
         "actor": getattr(by, "person", None),
         "on_behalf_of": getattr(by, "on_behalf_of", None),

@@ -17,6 +17,7 @@ from api import cli
 from api.auth import decode_token
 from api.cli import app
 from api.settings import Settings
+from domain.stored_names import STORED_NAMES
 from eventstore.database import open_store
 from eventstore.schema import StoreNames, drop_schema
 from projections.base import lock_key
@@ -174,7 +175,9 @@ def _projector_running(url: str, schema: str) -> Iterator[threading.Event]:
     active, done = threading.Event(), threading.Event()
 
     async def run() -> None:
-        store = await open_store(url, StoreNames(schema=schema), min_size=1, max_size=4)
+        store = await open_store(
+            url, StoreNames(schema=schema), stored_names=STORED_NAMES, min_size=1, max_size=4
+        )
         await prepare_tables(store)  # as a server does before it starts its projector
         stop = asyncio.Event()
         projector = Projector(store, all_projections(), poll_interval=0.05)

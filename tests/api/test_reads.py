@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from api.app import create_app
 from api.settings import Settings
+from domain.stored_names import STORED_NAMES
 from eventstore.database import open_store
 from eventstore.schema import StoreNames
 from projections.projector import apply_batch
@@ -177,7 +178,12 @@ async def test_min_position_waits_for_the_projector_then_times_out(
 
         async def project_later() -> None:
             await asyncio.sleep(0.2)
-            store = await open_store(database_url, StoreNames(schema=schema_name), max_size=2)
+            store = await open_store(
+                database_url,
+                StoreNames(schema=schema_name),
+                stored_names=STORED_NAMES,
+                max_size=2,
+            )
             async with store.pool.acquire() as conn:
                 for p in all_projections():
                     await apply_batch(conn, store, p)

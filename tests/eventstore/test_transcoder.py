@@ -11,7 +11,8 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.domain import Aggregate, event
 
-from eventstore.transcoder import MsgspecTranscoder, new_mapper
+from eventstore.mapper import new_mapper
+from eventstore.transcoder import MsgspecTranscoder
 
 
 class Colour(enum.StrEnum):

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
+from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from projections.changes import Change
 from projections.governance_state import GovernanceState
@@ -85,7 +86,9 @@ async def test_two_workers_never_both_advance_and_a_standby_takes_over(
     projected: Store, database_url: str
 ) -> None:
     store = projected
-    other = await open_store(database_url, store.names, min_size=1, max_size=4)
+    other = await open_store(
+        database_url, store.names, stored_names=STORED_NAMES, min_size=1, max_size=4
+    )
     stops = [asyncio.Event(), asyncio.Event()]
     workers = [
         Projector(store, all_projections(), poll_interval=0.05),

@@ -17,6 +17,7 @@ from domain.gate_review import Decision, Evidence, Vote
 from domain.policy import Board, Role
 from domain.portfolio import Portfolio
 from domain.project import Project
+from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from projections import audit_trail, changes
 from projections.base import lock_key
@@ -202,7 +203,9 @@ async def test_an_outdated_projection_loses_its_tables_and_starts_again(
 async def test_a_rebuild_refuses_a_pool_too_small_before_writing_anything(
     projected: Store, database_url: str
 ) -> None:
-    small = await open_store(database_url, projected.names, min_size=1, max_size=2)
+    small = await open_store(
+        database_url, projected.names, stored_names=STORED_NAMES, min_size=1, max_size=2
+    )
     try:
         with pytest.raises(ValueError, match="needs a pool of 6"):
             await rebuild_many(small, all_projections())
