@@ -22,6 +22,7 @@ from api.controllers.change_requests import ChangeRequestController, ProjectChan
 from api.controllers.delegations import DelegationController
 from api.controllers.gates import GateController
 from api.controllers.health import health
+from api.controllers.ledger import LedgerController
 from api.controllers.portfolios import PortfolioController
 from api.controllers.projects import ProjectController
 from api.controllers.reads import InboxReads, PortfolioReads, ProjectReads
@@ -30,12 +31,13 @@ from api.errors import EXCEPTION_HANDLERS
 from api.reads import utc_now
 from api.scheduler import run_scheduler
 from api.settings import Settings
-from domain.stored_names import STORED_NAMES
+from eventstore.checkpoints import load_or_create_key
 from eventstore.database import Store, open_store
 from eventstore.embedded import start_embedded
 from eventstore.schema import StoreNames
 from projections.projector import Projector
 from projections.registry import all_projections, prepare_tables
+from workflows.checkpoints import keep_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +60,10 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        store = await open_store(
-            database_url(settings), StoreNames(schema=settings.schema), stored_names=STORED_NAMES
-        )
+        store = await open_store(database_url(settings), StoreNames(schema=settings.schema))
         app.state.store = store
+        key = load_or_create_key(settings.checkpoint_key_path)
+        app.state.checkpoint_key = key
         await prepare_tables(store)
         stop = asyncio.Event()
         tasks = []
@@ -71,6 +73,15 @@ def create_app(settings: Settings) -> Litestar:
         if settings.run_scheduler:
             job = run_scheduler(store, stop, utc_now, settings.escalation_interval_s)
             tasks.append(asyncio.create_task(job, name="escalation"))
+        if settings.run_checkpointer:
+            job = keep_checkpoints(
+                store,
+                key,
+                stop,
+                every_events=settings.checkpoint_every_events,
+                interval_s=settings.checkpoint_interval_s,
+            )
+            tasks.append(asyncio.create_task(job, name="checkpoints"))
         if settings.demo_if_empty and await store.events.max_notification_id() is None:
             from api.demo import load_demo
 
@@ -100,6 +111,7 @@ def create_app(settings: Settings) -> Litestar:
             GateController,
             InboxReads,
             AuditController,
+            LedgerController,
             ProjectChangeRequests,
             ChangeRequestController,
             ProjectSignOffs,

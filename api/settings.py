@@ -28,6 +28,16 @@ class Settings:
     run_scheduler: bool = True
     demo_if_empty: bool = False
     escalation_interval_s: float = 60.0
+    # Signed checkpoints of the hash chain: the Ed25519 key (default: kept in the data
+    # folder, made on first use), and how often the server signs the chain's head.
+    checkpoint_key: Path | None = None
+    run_checkpointer: bool = True
+    checkpoint_every_events: int = 1000
+    checkpoint_interval_s: float = 3600.0
+
+    @property
+    def checkpoint_key_path(self) -> Path:
+        return self.checkpoint_key or self.data_dir / "checkpoint-ed25519.pem"
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -42,14 +52,36 @@ class Settings:
             "jwt_audience": env.get("GATELEDGER_JWT_AUDIENCE") or None,
             "jwt_issuer": env.get("GATELEDGER_JWT_ISSUER") or None,
             "run_scheduler": _on_off("GATELEDGER_ESCALATION", env.get("GATELEDGER_ESCALATION")),
+            "checkpoint_every_events": _positive(
+                "GATELEDGER_CHECKPOINT_EVERY", env.get("GATELEDGER_CHECKPOINT_EVERY"), 1000
+            ),
+            "checkpoint_interval_s": 60.0
+            * _positive(
+                "GATELEDGER_CHECKPOINT_MINUTES", env.get("GATELEDGER_CHECKPOINT_MINUTES"), 60
+            ),
         }
         if data_dir is not None:
             values["data_dir"] = data_dir
+        if env.get("GATELEDGER_CHECKPOINT_KEY"):
+            values["checkpoint_key"] = Path(env["GATELEDGER_CHECKPOINT_KEY"]).expanduser()
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
         if not settings.jwt_secret:
             settings = _with_kept_secret(settings)
         return settings
+
+
+def _positive(name: str, value: str | None, default: int) -> int:
+    """A whole number of at least 1 from the environment: unset means ``default``."""
+    if value is None or not value.strip():
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= 10**9:
+        raise ValueError(f"{name} must be a whole number from 1 to 1000000000, not {value!r}")
+    return number
 
 
 def _on_off(name: str, value: str | None) -> bool:

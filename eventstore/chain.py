@@ -73,7 +73,7 @@ def chain_ddl(names: StoreNames) -> list[str]:
         "ON CONFLICT DO NOTHING",
         f"CREATE OR REPLACE FUNCTION {refuse}() RETURNS trigger LANGUAGE plpgsql AS $fn$ "
         "BEGIN RAISE EXCEPTION 'the record is append-only: % on % is refused', "
-        "TG_OP, TG_TABLE_NAME USING ERRCODE = 'GL001'; END $fn$",
+        "TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $fn$",
         extend_ddl(names),
     ]
     for table in (ev, chain, late, checkpoints):

@@ -187,6 +187,13 @@ async def list_checkpoints(
     return await _select(conn, names, "")
 
 
+async def latest_position(conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames) -> int:
+    """The position of the newest checkpoint (0: none yet)."""
+    return await conn.fetchval(
+        f"SELECT coalesce(max(position), 0) FROM {names.q('gl_checkpoints')}"
+    )
+
+
 async def _select(
     conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames, where: str, *args: object
 ) -> list[Checkpoint]:

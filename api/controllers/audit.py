@@ -15,6 +15,7 @@ from api.auth import Principal, require_role
 from api.errors import ProblemError
 from api.reads import ensure_position, parse_cursor
 from eventstore.database import Store
+from eventstore.ledger import export_ledger
 from projections import audit_trail
 from projections.audit_trail import AuditFilter
 from projections.export import export_lines
@@ -54,6 +55,23 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     return msgspec.to_builtins(row)
 
 
+def _ledger(store: Store, *filters: object) -> Stream:
+    """The stored events with their chain hashes, for the standalone verifier: always
+    the whole log (a filtered chain cannot be verified)."""
+    if any(f is not None for f in filters):
+        raise ProblemError(
+            422,
+            "the ledger export is the whole log: project_id, actor, type, from and to "
+            "do not apply to format=ledger",
+            slug="validation",
+        )
+    return Stream(
+        export_ledger(store.pool, store.names),
+        media_type="application/x-ndjson",
+        headers={"Content-Disposition": 'attachment; filename="ledger.ndjson"'},
+    )
+
+
 class AuditController(Controller):
     path = "/audit"
     tags = ["audit"]
@@ -88,7 +106,7 @@ class AuditController(Controller):
         request: Request,
         principal: Principal,
         store: Store,
-        format: Literal["ndjson", "csv"] = "ndjson",
+        format: Literal["ndjson", "csv", "ledger"] = "ndjson",
         project_id: UUID | None = None,
         actor: str | None = Parameter(default=None, max_length=100),
         type_: str | None = QueryParameter(name="type", default=None, max_length=100),
@@ -97,6 +115,8 @@ class AuditController(Controller):
         min_position: int | None = Parameter(default=None, ge=0),
     ) -> Stream:
         require_role(principal, "auditor")
+        if format == "ledger":
+            return _ledger(store, project_id, actor, type_, start, end)
         f = _filter(project_id, actor, type_, start, end, None)
         await ensure_position(store, request.app.state.settings, min_position)
         media = "text/csv" if format == "csv" else "application/x-ndjson"

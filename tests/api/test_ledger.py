@@ -1,0 +1,144 @@
+"""Tamper evidence over HTTP: verify, checkpoints, the public key and the ledger export."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from eventsourcing.persistence import StoredEvent
+from litestar.testing import AsyncTestClient
+
+from api.settings import Settings
+from eventstore.checkpoints import list_checkpoints, load_or_create_key, message
+from eventstore.database import Store
+from tests.api.scenario import Api
+from tests.eventstore.test_tamper import ROOT
+from workflows.checkpoints import keep_checkpoints
+
+
+async def a_project(client: AsyncTestClient[Any], settings: Settings) -> Api:
+    api = Api(client, settings)
+    project = await api.project()
+    await api.review(project)
+    return api
+
+
+async def test_the_public_key_is_published_without_a_token_and_is_the_data_folders_key(
+    client: AsyncTestClient[Any], settings: Settings
+) -> None:
+    r = await client.get("/audit/public-key")
+    assert r.status_code == 200, r.text
+    key = load_or_create_key(settings.checkpoint_key_path)
+    assert r.json()["public_key"] == key.public_raw.hex()
+    assert r.json()["key_id"] == key.key_id and r.json()["algorithm"] == "Ed25519"
+
+
+async def test_a_checkpoint_taken_on_demand_is_listed_and_signed_by_the_published_key(
+    client: AsyncTestClient[Any], settings: Settings
+) -> None:
+    api = await a_project(client, settings)
+    r = await api.post("/audit/checkpoints", "ann", {}, "auditor")
+    assert r.status_code == 201, r.text
+    taken = r.json()
+    assert taken["position"] == api.last_position
+    listed = (await api.get("/audit/checkpoints")).json()
+    assert listed["checkpoints"] == [taken]
+    public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(listed["public_key"]["public_key"]))
+    signed = message(
+        listed["log_id"],
+        taken["position"],
+        bytes.fromhex(taken["hash"]),
+        datetime.fromisoformat(taken["signed_at"].replace("Z", "+00:00")),
+    )
+    public.verify(bytes.fromhex(taken["signature"]), signed)  # raises if not
+
+
+async def test_verify_reports_intact_then_the_first_changed_event(
+    client: AsyncTestClient[Any], settings: Settings, database_url: str
+) -> None:
+    api = await a_project(client, settings)
+    r = await api.get("/audit/verify")
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "intact" and r.json()["checked"] == api.last_position
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("SET session_replication_role = replica")
+        await conn.execute(
+            f"UPDATE \"{settings.schema}\".stored_events SET state = state || '\\x20'::bytea "
+            "WHERE notification_id = 2"
+        )
+    finally:
+        await conn.close()
+    broken = (await api.get("/audit/verify")).json()
+    assert (broken["status"], broken["first_bad_position"], broken["problem"]) == (
+        "broken",
+        2,
+        "content",
+    )
+
+
+async def test_verify_and_checkpoints_are_for_auditors_and_start_is_checked(
+    client: AsyncTestClient[Any], settings: Settings
+) -> None:
+    api = await a_project(client, settings)
+    assert (await client.get("/audit/verify", headers=api.auth("paula"))).status_code == 403
+    assert (await api.post("/audit/checkpoints", "paula", {})).status_code == 403
+    bad = await api.get("/audit/verify?start=12x")
+    assert bad.status_code == 422 and "start must be" in bad.json()["detail"]
+    await api.post("/audit/checkpoints", "ann", {}, "auditor")
+    late = (await api.get("/audit/verify?start=latest")).json()
+    assert late["status"] == "intact" and late["from_position"] == api.last_position
+    assert late["checked"] == 0
+
+
+async def test_the_ledger_export_verifies_with_the_standalone_verifier(
+    client: AsyncTestClient[Any], settings: Settings, tmp_path: Path
+) -> None:
+    api = await a_project(client, settings)
+    await api.post("/audit/checkpoints", "ann", {}, "auditor")
+    r = await api.get("/audit/export?format=ledger")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/x-ndjson")
+    lines = r.text.splitlines()
+    assert [json.loads(x)["position"] for x in lines] == list(range(1, api.last_position + 1))
+    (tmp_path / "ledger.ndjson").write_text(r.text)
+    checkpoints = (await api.get("/audit/checkpoints")).json()
+    (tmp_path / "cp.json").write_text(json.dumps(checkpoints))
+    done = await asyncio.create_subprocess_exec(
+        *[sys.executable, "-I", str(ROOT / "tools" / "verify_ledger.py")],
+        "--export",
+        str(tmp_path / "ledger.ndjson"),
+        "--checkpoints",
+        str(tmp_path / "cp.json"),
+        "--public-key",
+        checkpoints["public_key"]["public_key"],
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await done.communicate()
+    assert done.returncode == 0, out
+    assert json.loads(out.splitlines()[-1])["checkpoints_checked"] == 1
+    filtered = await api.get("/audit/export?format=ledger&actor=paula")
+    assert filtered.status_code == 422
+
+
+async def test_the_checkpoint_job_signs_every_n_events(store: Store, tmp_path: Path) -> None:
+    key = load_or_create_key(tmp_path / "k.pem")
+    stop = asyncio.Event()
+    job = asyncio.create_task(
+        keep_checkpoints(store, key, stop, every_events=3, interval_s=3600, poll_s=0.01)
+    )
+    try:
+        for _ in range(7):
+            await store.events.insert_events([StoredEvent(uuid.uuid4(), 1, "T.E", b"{}")])
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await job
+    positions = [cp.position for cp in await list_checkpoints(store.pool, store.names)]
+    assert positions == [3, 6]
