@@ -31,6 +31,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.reads import utc_now
 from api.scheduler import run_scheduler
 from api.settings import Settings
+from domain.stored_names import STORED_NAMES
 from eventstore.checkpoints import load_or_create_key
 from eventstore.database import Store, open_store
 from eventstore.embedded import start_embedded
@@ -60,10 +61,12 @@ def create_app(settings: Settings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        store = await open_store(database_url(settings), StoreNames(schema=settings.schema))
-        app.state.store = store
         key = load_or_create_key(settings.checkpoint_key_path)
         app.state.checkpoint_key = key
+        store = await open_store(
+            database_url(settings), StoreNames(schema=settings.schema), stored_names=STORED_NAMES
+        )
+        app.state.store = store
         await prepare_tables(store)
         stop = asyncio.Event()
         tasks = []

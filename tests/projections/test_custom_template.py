@@ -29,7 +29,7 @@ async def _forget_closes(conn: asyncpg.Connection, store: Store, project: UUID) 
     ev = store.names.q(store.names.events)
     rows = await conn.fetch(
         f"SELECT notification_id, state FROM {ev} WHERE originator_id = $1 "
-        "AND topic LIKE '%:Project.GateDecided'",
+        "AND topic = 'Project.GateDecided'",
         project,
     )
     assert rows
