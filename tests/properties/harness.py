@@ -22,6 +22,7 @@ from litestar.testing import AsyncTestClient
 from api.app import create_app
 from api.auth import mint_token
 from api.settings import Settings
+from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from eventstore.schema import StoreNames, drop_schema
 from projections.rebuild import rebuild_many
@@ -132,7 +133,8 @@ def harness(database_url: str, schema_name: str, tmp_path: Path) -> Iterator[Har
     client = AsyncTestClient(app=create_app(settings), base_url="http://testserver.local/api/v1")
     loop.run_until_complete(client.__aenter__())
     # The app serves from the test client's own thread and loop: this store is ours.
-    store = loop.run_until_complete(open_store(database_url, StoreNames(schema=schema_name)))
+    names = StoreNames(schema=schema_name)
+    store = loop.run_until_complete(open_store(database_url, names, stored_names=STORED_NAMES))
     try:
         yield Harness(loop, client, settings, store)
     finally:
