@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from api.cli_ledger import register as register_ledger_commands
 from api.cli_set_aside import set_aside_app
 from api.settings import Settings
 
@@ -284,15 +285,20 @@ async def _caught_up(store: Store, stall: float | None = None) -> None:
 
 @app.command()
 def export(
-    format: Annotated[str, typer.Option(help="ndjson or csv")] = "ndjson",
+    format: Annotated[
+        str, typer.Option(help="ndjson, csv, or ledger (stored events and chain hashes)")
+    ] = "ndjson",
     output: Annotated[str, typer.Option("--output", "-o", help="file (default stdout)")] = "-",
 ) -> None:
-    """Stream the whole audit trail, in constant memory (read models caught up first)."""
+    """Stream the whole audit trail, in constant memory (read models caught up first);
+    ``--format ledger`` streams the stored events with their chain hashes instead, for
+    the standalone verifier (tools/verify_ledger.py)."""
+    from eventstore.ledger import export_ledger
     from projections.audit_trail import AuditFilter
     from projections.export import export_lines
 
-    if format not in ("ndjson", "csv"):
-        err.print("[red]error:[/] --format must be ndjson or csv")
+    if format not in ("ndjson", "csv", "ledger"):
+        err.print("[red]error:[/] --format must be ndjson, csv or ledger")
         raise typer.Exit(2)
     if output != "-" and Path(output).is_dir():
         _usage_error(f"cannot write {output}: it is a folder")
@@ -304,7 +310,8 @@ def export(
     async def run() -> int:
         count = 0
         async with _store_context(settings) as store:
-            await _caught_up(store)
+            if format != "ledger":  # the ledger is the log itself: nothing to wait for
+                await _caught_up(store)
             # Opened only now: a failed catch-up leaves an existing file as it was. (The
             # CLI's loop runs nothing else, so blocking file calls are fine here.)
             try:
@@ -312,8 +319,13 @@ def export(
             except OSError as exc:
                 err.print(f"[red]error:[/] cannot write {output}: {exc.strerror}")
                 raise typer.Exit(2) from None
+            lines = (
+                export_ledger(store.pool, store.names)
+                if format == "ledger"
+                else export_lines(store.pool, store.names, AuditFilter(), format)
+            )
             try:
-                async for chunk in export_lines(store.pool, store.names, AuditFilter(), format):
+                async for chunk in lines:
                     out.write(chunk)
                     count += chunk.count(b"\n")
             finally:
@@ -324,6 +336,9 @@ def export(
 
     count = asyncio.run(run())
     err.print(f"exported {count:,} lines")
+
+
+register_ledger_commands(app, _settings)
 
 
 def main() -> None:

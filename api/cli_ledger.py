@@ -38,10 +38,13 @@ def _key(settings: Settings) -> CheckpointKey:
 @asynccontextmanager
 async def _store(settings: Settings) -> AsyncIterator[Store]:
     from api.app import database_url
+    from domain.stored_names import STORED_NAMES
     from eventstore.database import open_store
     from eventstore.schema import StoreNames
 
-    store = await open_store(database_url(settings), StoreNames(schema=settings.schema))
+    store = await open_store(
+        database_url(settings), StoreNames(schema=settings.schema), stored_names=STORED_NAMES
+    )
     try:
         yield store
     finally:

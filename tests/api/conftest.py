@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
+from typer.testing import CliRunner
 
 from api.app import create_app
 from api.auth import mint_token
+from api.cli import app as cli_app
 from api.settings import Settings
 from eventstore.schema import drop_schema
 
@@ -50,3 +53,43 @@ def token(settings: Settings) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {mint_token(settings, person, roles)}"}
 
     return make
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("GATELEDGER_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("GATELEDGER_JWT_SECRET", raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def demo(
+    data_dir: Path, database_url: str, schema_name: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[int]:
+    """The demo portfolio loaded by ``gateledger demo`` into this test's schema (no
+    projector runs meanwhile); yields the log's head position, drops the schema after."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("GATELEDGER_SCHEMA", schema_name)
+    try:
+        assert CliRunner().invoke(cli_app, ["demo"]).exit_code == 0
+        yield asyncio.run(_head(database_url, schema_name))
+    finally:
+        asyncio.run(_drop(database_url, schema_name))
+
+
+async def _head(url: str, schema: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return int(
+            await conn.fetchval(f'SELECT max(notification_id) FROM "{schema}".stored_events')
+        )
+    finally:
+        await conn.close()
+
+
+async def _drop(url: str, schema: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await drop_schema(conn, schema)
+    finally:
+        await conn.close()

@@ -19,32 +19,10 @@ from api.cli import app
 from api.settings import Settings
 from domain.stored_names import STORED_NAMES
 from eventstore.database import open_store
-from eventstore.schema import StoreNames, drop_schema
+from eventstore.schema import StoreNames
 from projections.base import lock_key
 from projections.projector import Projector
 from projections.registry import all_projections, prepare_tables
-
-
-@pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("GATELEDGER_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("GATELEDGER_JWT_SECRET", raising=False)
-    return tmp_path
-
-
-@pytest.fixture
-def demo(
-    data_dir: Path, database_url: str, schema_name: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[int]:
-    """The demo portfolio loaded by ``gateledger demo`` into this test's schema (no
-    projector runs meanwhile); yields the log's head position, drops the schema after."""
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("GATELEDGER_SCHEMA", schema_name)
-    try:
-        assert CliRunner().invoke(app, ["demo"]).exit_code == 0
-        yield asyncio.run(_head(database_url, schema_name))
-    finally:
-        asyncio.run(_drop(database_url, schema_name))
 
 
 def test_token_is_alone_on_the_last_line_and_verifies_with_the_kept_secret(
@@ -76,24 +54,6 @@ def test_rebuild_all_reports_every_step_and_the_position(demo: int) -> None:
     assert f"now at position {demo}" in result.output
     for step in ("pass", "write_and_index", "switch"):
         assert f"{step} " in result.output
-
-
-async def _head(url: str, schema: str) -> int:
-    conn = await asyncpg.connect(url)
-    try:
-        return int(
-            await conn.fetchval(f'SELECT max(notification_id) FROM "{schema}".stored_events')
-        )
-    finally:
-        await conn.close()
-
-
-async def _drop(url: str, schema: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await drop_schema(conn, schema)
-    finally:
-        await conn.close()
 
 
 def test_export_catches_the_audit_trail_up_to_the_end_of_the_log_first(

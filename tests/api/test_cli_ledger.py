@@ -1,0 +1,124 @@
+"""gateledger verify, checkpoint, checkpoints, public-key and export --format ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import asyncpg
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from tests.eventstore.test_tamper import ROOT
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def tamper(database_url: str, schema: str, *statements: str) -> None:
+    async def go() -> None:
+        conn = await asyncpg.connect(database_url)
+        try:
+            async with conn.transaction():
+                await conn.execute("SET LOCAL session_replication_role = replica")
+                for s in statements:
+                    await conn.execute(s.format(s=f'"{schema}"'))
+        finally:
+            await conn.close()
+
+    asyncio.run(go())
+
+
+def test_verify_a_fresh_demo_log_is_intact(demo: int) -> None:
+    code, out, _ = run("verify", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert (report["status"], report["checked"], report["head_position"]) == (
+        "intact",
+        demo,
+        demo,
+    )
+
+
+def test_a_changed_event_is_reported_with_its_position_and_exit_1(
+    demo: int, database_url: str, schema_name: str
+) -> None:
+    tamper(
+        database_url,
+        schema_name,
+        "UPDATE {s}.stored_events SET state = state || '\\x20'::bytea WHERE notification_id = 7",
+    )
+    code, _, err = run("verify")
+    assert code == 1
+    assert "BROKEN at position 7" in err
+
+
+def test_a_truncated_tail_is_found_only_with_the_checkpoint_file_kept_outside(
+    demo: int, database_url: str, schema_name: str, tmp_path: Path
+) -> None:
+    code, out, _ = run("checkpoint")
+    assert code == 0 and json.loads(out)["position"] == demo
+    kept = tmp_path / "kept.json"
+    assert run("checkpoints", "-o", str(kept))[0] == 0
+    tamper(
+        database_url,
+        schema_name,
+        f"DELETE FROM {{s}}.stored_events WHERE notification_id > {demo - 3}",
+        f"DELETE FROM {{s}}.gl_chain WHERE position > {demo - 3}",
+        "DELETE FROM {s}.gl_checkpoints",
+    )
+    assert run("verify")[0] == 0  # consistent in itself: the database alone cannot tell
+    code, out, _ = run("verify", "--json", "--checkpoints", str(kept))
+    report = json.loads(out)
+    assert code == 1
+    assert (report["problem"], report["first_bad_position"]) == ("truncated", demo - 2)
+
+
+def test_the_ledger_export_and_the_standalone_verifier_agree_with_verify(
+    demo: int, database_url: str, schema_name: str, tmp_path: Path
+) -> None:
+    run("checkpoint")
+    kept = tmp_path / "kept.json"
+    run("checkpoints", "-o", str(kept))
+    code, key, _ = run("public-key")
+    assert code == 0 and len(key.strip()) == 64
+    tamper(database_url, schema_name, "DELETE FROM {s}.stored_events WHERE notification_id = 5")
+    ledger = tmp_path / "ledger.ndjson"
+    assert run("export", "--format", "ledger", "-o", str(ledger))[0] == 0
+    ours = json.loads(run("verify", "--json", "--checkpoints", str(kept))[1])
+    done = subprocess.run(
+        [
+            *(sys.executable, "-I", str(ROOT / "tools" / "verify_ledger.py")),
+            *("--export", str(ledger), "--checkpoints", str(kept), "--public-key", key.strip()),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    theirs = json.loads(done.stdout.splitlines()[-1])
+    assert done.returncode == 1
+    assert (theirs["problem"], theirs["first_bad_position"]) == (ours["problem"], 5)
+    assert ours["first_bad_position"] == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["verify", "--start", "abc"], "--start must be"),
+        (["verify", "--start", "99999"], "--start must be"),
+        (["verify", "--checkpoints", "/nonexistent/cp.json"], "cannot read checkpoints"),
+        (["checkpoints", "-o", "/nonexistent/dir/cp.json"], "cannot write"),
+    ],
+)
+def test_bad_options_are_one_line_errors_with_exit_2(
+    demo: int, args: list[str], message: str
+) -> None:
+    code, _, err = run(*args)
+    assert code == 2, err
+    assert message in err and "Traceback" not in err
