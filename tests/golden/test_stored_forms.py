@@ -1,0 +1,71 @@
+"""Golden tests: the exact stored form (topic and state bytes) of one sample of every
+event type and of a snapshot of every aggregate type. A failure here means the record
+would change: add a new event or an upcaster instead (docs/stored-names.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from uuid import uuid4
+
+import pytest
+from eventsourcing.domain import Aggregate, event
+from eventsourcing.persistence import StoredEvent
+
+from domain.stored_names import AGGREGATES, EVENTS, STORED_NAMES
+from eventstore.mapper import new_mapper
+from eventstore.names import TypeNames, UnnamedType
+from tests.golden.samples import load_golden, stored_forms
+
+FORMS = stored_forms()
+GOLDEN = load_golden()
+
+
+def test_every_event_type_and_aggregate_snapshot_has_a_golden_sample() -> None:
+    snapshots = {f"Snapshot:{name}" for name in AGGREGATES if name != "Snapshot"}
+    assert set(FORMS) == set(EVENTS) | snapshots
+    assert set(GOLDEN) == set(FORMS)
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_stored_form_is_pinned(name: str) -> None:
+    assert FORMS[name] == GOLDEN[name]
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN))
+def test_pinned_form_reads_back_and_writes_the_same_bytes(name: str) -> None:
+    mapper = new_mapper(TypeNames(STORED_NAMES))
+    pinned = GOLDEN[name]
+    stored = StoredEvent(uuid4(), 1, pinned["topic"], pinned["state"].encode())
+    again = mapper.to_stored_event(mapper.to_domain_event(stored))
+    assert (again.topic, again.state) == (stored.topic, stored.state)
+
+
+@dataclass(frozen=True)
+class Colour:
+    name: str
+
+
+class Unnamed(Aggregate):
+    @event("Painted")
+    def paint(self, colour: Colour, when: date) -> None:
+        self.colour = colour
+
+
+def test_an_event_or_value_without_a_stored_name_is_refused_on_write() -> None:
+    mapper = new_mapper(TypeNames(STORED_NAMES))
+    thing = Unnamed()
+    with pytest.raises(UnnamedType, match="has no stored name"):
+        mapper.to_stored_event(thing.collect_events()[0])
+    named = TypeNames(
+        _Registry({"Unnamed.Created": Unnamed.Created, "Unnamed.Painted": Unnamed.Painted})
+    )
+    thing.paint(Colour("red"), date(2027, 1, 1))
+    with pytest.raises(UnnamedType, match="Colour"):
+        new_mapper(named).to_stored_event(thing.collect_events()[-1])
+
+
+@dataclass(frozen=True)
+class _Registry:
+    types: dict[str, type]
+    old_topics: dict[str, str] = field(default_factory=dict)
