@@ -7,6 +7,7 @@ import dataclasses
 import enum
 import importlib
 import pkgutil
+from pathlib import Path
 
 from eventsourcing.domain import _created_event_classes, decorated_func_callers
 
@@ -59,3 +60,8 @@ def test_names_are_unique_and_never_module_paths() -> None:
 def test_every_old_topic_names_a_registered_type() -> None:
     assert set(STORED_NAMES.old_topics.values()) == set(STORED_NAMES.types)
     assert all(":" in topic for topic in STORED_NAMES.old_topics)
+
+
+def test_docs_list_every_stored_name() -> None:
+    page = (Path(__file__).resolve().parents[2] / "docs" / "stored-names.md").read_text()
+    assert not [n for n in STORED_NAMES.types if f"`{n}`" not in page]
