@@ -13,13 +13,16 @@ from uuid import UUID
 
 import msgspec
 
+from domain.bounds import MAX_DAYS, MAX_INT, MAX_NAME, MAX_PERSON, MAX_POSITION, MAX_TEXT
 from domain.gate_review import Evidence
 from domain.money import Money
 
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-Person = Annotated[str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\s]+$")]
-Text = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
-OptText = Annotated[str, msgspec.Meta(max_length=4000)]
+# The domain (domain/bounds.py) holds every range; these bounds answer 422 early, naming
+# the field. Dates and times are checked by the domain only (msgspec cannot bound them).
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_NAME)]
+Person = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_PERSON, pattern=r"^[^\s]+$")]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT)]
+OptText = Annotated[str, msgspec.Meta(max_length=MAX_TEXT)]
 Link = Annotated[str, msgspec.Meta(max_length=2000)]
 Hash = Annotated[str, msgspec.Meta(max_length=200)]
 GateName = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
@@ -68,7 +71,7 @@ class GateBody(Request):
 
 class TemplateBody(Request):
     name: Name
-    version: Annotated[int, msgspec.Meta(ge=1)]
+    version: Annotated[int, msgspec.Meta(ge=1, le=MAX_INT)]
     gates: Annotated[list[GateBody], msgspec.Meta(min_length=1, max_length=20)]
 
 
@@ -89,7 +92,7 @@ class BaselineBody(Request):
 
 class TolerancesBody(Request):
     cost_pct: Percent
-    schedule_days: Annotated[int, msgspec.Meta(ge=0, le=3650)]
+    schedule_days: Annotated[int, msgspec.Meta(ge=0, le=MAX_DAYS)]
 
 
 class CreateProject(Request):
@@ -130,7 +133,7 @@ class DecideGate(Request):
     decision: Literal["GO", "CONDITIONAL_GO", "HOLD", "RECYCLE", "KILL"]
     rationale: Text
     conditions: Annotated[list[ConditionBody], msgspec.Meta(max_length=20)] = []
-    seen_position: Annotated[int, msgspec.Meta(ge=0)] | None = None
+    seen_position: Annotated[int, msgspec.Meta(ge=0, le=MAX_POSITION)] | None = None
     on_behalf_of: Person | None = None
 
 
@@ -174,7 +177,7 @@ class DraftChangeRequest(Request):
     title: Name
     description: Text
     cost_delta: MoneyBody
-    schedule_delta_days: Annotated[int, msgspec.Meta(ge=-3650, le=3650)]
+    schedule_delta_days: Annotated[int, msgspec.Meta(ge=-MAX_DAYS, le=MAX_DAYS)]
     scope: OptText = ""
     risk: OptText = ""
 
