@@ -7,9 +7,11 @@ event) to an aggregate of its own, with increasing versions and ~300 bytes of JS
 * eventsourcing: ``writers`` threads sharing one ``PostgresDatastore`` (psycopg pool of
   ``writers`` connections), each calling ``PostgresApplicationRecorder.insert_events``.
 
-Both run against the same database, each in a fresh schema (dropped at the end), in
-alternating rounds (A B B A ...) so drift affects both alike. Progress goes to stderr;
-the last line on stdout is one JSON object with the aggregate rates.
+A third system, "unchained", is Gateledger's append with the hash chain switched off:
+``chain_ratio`` (chained / unchained) is what the chain costs. All run against the same
+database, each in a fresh schema (dropped at the end), in alternating rounds so drift
+affects all alike. Progress goes to stderr; the last line on stdout is one JSON object
+with the aggregate rates.
 
     .venv/bin/python -m bench.append --quick
     .venv/bin/python -m bench.append --database-url postgresql://postgres@127.0.0.1/test
@@ -34,11 +36,15 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 
 from bench.dataset import bench_parser, log, print_result, resolve_database
 from eventstore.database import Store, open_store
+from eventstore.functions import insert_event_groups_ddl, insert_events_ddl
 from eventstore.schema import StoreNames, create_schema, drop_schema
+from eventstore.verify import verify_chain
 
 TOPIC = "bench.append:ItemRecorded"
 GATELEDGER = "gateledger"
+UNCHAINED = "unchained"  # Gateledger's append without the hash chain, for its cost
 EVENTSOURCING = "eventsourcing"
+SYSTEMS = (GATELEDGER, UNCHAINED, EVENTSOURCING)
 
 
 # --- workload ---------------------------------------------------------------------------
@@ -185,7 +191,7 @@ async def sample_waits(dsn: str, stop: asyncio.Event, into: Counter[str]) -> Non
 async def timed_round(
     system: str,
     dsn: str,
-    store: Store,
+    stores: dict[str, Store],
     recorder: PostgresApplicationRecorder,
     writers: list[Writer],
     seconds: float,
@@ -196,8 +202,8 @@ async def timed_round(
     stop = asyncio.Event()
     sampler = asyncio.create_task(sample_waits(dsn, stop, waits))
     host0, cpu0, t0 = _host_cpu(), time.process_time(), time.perf_counter()
-    if system == GATELEDGER:
-        latencies = await gateledger_round(store, writers, seconds)
+    if system in stores:
+        latencies = await gateledger_round(stores[system], writers, seconds)
     else:
         latencies = await asyncio.to_thread(eventsourcing_round, recorder, writers, seconds)
     elapsed = time.perf_counter() - t0
@@ -220,6 +226,12 @@ async def timed_round(
 
 
 # --- set-up -----------------------------------------------------------------------------
+
+
+async def unchain(conn: asyncpg.Connection, names: StoreNames) -> None:
+    """Make a store's append functions the same as before the hash chain existed."""
+    await conn.execute(insert_events_ddl(names, chain=False))
+    await conn.execute(insert_event_groups_ddl(names, chain=False))
 
 
 def datastore_for(url: str, schema: str, pool_size: int) -> PostgresDatastore:
@@ -287,6 +299,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     n = args.writers
     suffix = uuid.uuid4().hex[:10]
     gl_schema, es_schema = f"bench_gl_{suffix}", f"bench_es_{suffix}"
+    un_schema = f"bench_un_{suffix}"
 
     admin = await asyncpg.connect(dsn)
     version = await admin.fetchval("SHOW server_version")
@@ -295,10 +308,14 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         f"PostgreSQL {version} ({source}), max_connections={max_conn}, {n} writers, "
         f"{seconds:g} s each in {rounds} rounds of {seconds / rounds:g} s, warm-up {warmup:g} s"
     )
-    store: Store | None = None
+    stores: dict[str, Store] = {}
     datastore: PostgresDatastore | None = None
     try:
-        store = await open_store(dsn, StoreNames(schema=gl_schema), min_size=n, max_size=n)
+        for system, schema in ((GATELEDGER, gl_schema), (UNCHAINED, un_schema)):
+            stores[system] = await open_store(
+                dsn, StoreNames(schema=schema), stored_names=None, min_size=n, max_size=n
+            )
+        await unchain(admin, StoreNames(schema=un_schema))
         # eventsourcing's recorder works on a schema Gateledger created, as in production.
         await create_schema(admin, StoreNames(schema=es_schema))
         datastore = datastore_for(dsn, es_schema, n)
@@ -309,20 +326,18 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         await asyncio.to_thread(datastore.pool.open, True, 30.0)
         log(f"schemas {gl_schema} (Gateledger) and {es_schema} (eventsourcing) ready")
 
-        gl_writers = [Writer() for _ in range(n)]
-        es_writers = [Writer() for _ in range(n)]
-        writers = {GATELEDGER: gl_writers, EVENTSOURCING: es_writers}
+        writers = {system: [Writer() for _ in range(n)] for system in SYSTEMS}
 
-        for system in (GATELEDGER, EVENTSOURCING):
-            r = await timed_round(system, dsn, store, recorder, writers[system], warmup)
+        for system in SYSTEMS:
+            r = await timed_round(system, dsn, stores, recorder, writers[system], warmup)
             log(f"warm-up {system:13s} {r.rate:8.0f} events/s")
 
         results: list[RoundResult] = []
         for i in range(rounds):
-            order = (GATELEDGER, EVENTSOURCING) if i % 2 == 0 else (EVENTSOURCING, GATELEDGER)
-            for system in order:
+            order = SYSTEMS[i % 3 :] + SYSTEMS[: i % 3]  # each system first in turn
+            for system in order if i % 2 == 0 else reversed(order):
                 r = await timed_round(
-                    system, dsn, store, recorder, writers[system], seconds / rounds
+                    system, dsn, stores, recorder, writers[system], seconds / rounds
                 )
                 results.append(r)
                 busy = f"{r.host_busy:.0%}" if r.host_busy is not None else "n/a"
@@ -337,31 +352,42 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                     f"{r.client_cpu:.2f} cores, host busy {busy}; backends: {top}"
                 )
 
+        written = {s: sum(w.version for w in writers[s]) for s in SYSTEMS}
         gapless = all(
             [
-                await check_gapless(admin, gl_schema, sum(w.version for w in gl_writers)),
-                await check_gapless(admin, es_schema, sum(w.version for w in es_writers)),
+                await check_gapless(admin, gl_schema, written[GATELEDGER]),
+                await check_gapless(admin, un_schema, written[UNCHAINED]),
+                await check_gapless(admin, es_schema, written[EVENTSOURCING]),
             ]
         )
+        chained = await verify_chain(stores[GATELEDGER].pool, stores[GATELEDGER].names)
+        log(f"{gl_schema}: chain {'intact' if chained.intact else 'BROKEN'}, {chained.checked}")
     finally:
         if datastore is not None:
             await asyncio.to_thread(datastore.close)
-        if store is not None:
-            await store.close()
-        for schema in (gl_schema, es_schema):
+        for opened in stores.values():
+            await opened.close()
+        for schema in (gl_schema, un_schema, es_schema):
             await drop_schema(admin, schema)
         await admin.close()
-        log(f"dropped schemas {gl_schema} and {es_schema}")
+        log(f"dropped schemas {gl_schema}, {un_schema} and {es_schema}")
 
     gl = summarize(results, GATELEDGER)
+    un = summarize(results, UNCHAINED)
     es = summarize(results, EVENTSOURCING)
     gl_rate, es_rate = float(gl.pop("events_per_s")), float(es.pop("events_per_s"))
+    un_rate = float(un.pop("events_per_s"))
     log(f"Gateledger    {gl_rate:8.0f} events/s  {gl}")
+    log(f"unchained     {un_rate:8.0f} events/s  {un}")
     log(f"eventsourcing {es_rate:8.0f} events/s  {es}")
     return {
         "gateledger_events_per_s": round(gl_rate, 1),
+        "unchained_events_per_s": round(un_rate, 1),
         "eventsourcing_events_per_s": round(es_rate, 1),
         "ratio": round(gl_rate / es_rate, 3) if es_rate else None,
+        # The chain's cost: chained appends over the same appends without the chain.
+        "chain_ratio": round(gl_rate / un_rate, 3) if un_rate else None,
+        "chain_intact": chained.intact,
         "writers": n,
         "seconds_each": seconds,
         "rounds": rounds,
@@ -369,6 +395,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "server_version": version,
         "gapless": gapless,
         "gateledger": gl,
+        "unchained": un,
         "eventsourcing": es,
     }
 
@@ -389,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print its JSON summary as the last line on stdout."""
     result = asyncio.run(run(parse_args(argv)))
     print_result(result)
-    return 0 if result["gapless"] else 1
+    return 0 if result["gapless"] and result["chain_intact"] else 1
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from eventstore.chain import chain_head
 from eventstore.schema import StoreNames
 
 KEY_FILE = "checkpoint-ed25519.pem"
@@ -148,9 +149,7 @@ async def take_checkpoint(
     """Sign the chain's head now (or return the checkpoint already at that head); None
     for an empty log."""
     async with pool.acquire() as conn, conn.transaction():
-        head = await conn.fetchrow(
-            f"SELECT position, hash FROM {names.q('gl_chain')} ORDER BY position DESC LIMIT 1"
-        )
+        head = await chain_head(conn, names)
         if head is None:
             return None
         existing = await _select(conn, names, "WHERE position = $1", head[0])

@@ -9,48 +9,40 @@ verifier sees what ``gateledger verify`` sees. docs/audit.md describes the forma
 
 from __future__ import annotations
 
-import base64
+from base64 import b64encode
 from collections.abc import AsyncIterator
 
 import asyncpg
 import msgspec
 
 from eventstore.schema import StoreNames
+from eventstore.verify import PAGE, log_end, read_page
 
 CHUNK = 64 * 1024
 
 
-def ledger_sql(names: StoreNames) -> str:
-    ev, chain = names.q(names.events), names.q("gl_chain")
-    return (
-        "SELECT coalesce(e.notification_id, c.position) AS p, e.originator_id, "
-        "e.originator_version, e.topic, e.state, c.hash, e.notification_id "
-        f"FROM (SELECT * FROM {ev} WHERE notification_id > $1) e "
-        f"FULL JOIN (SELECT * FROM {chain} WHERE position > $1) c "
-        "ON c.position = e.notification_id ORDER BY 1"
-    )
-
-
 async def export_ledger(
-    pool: asyncpg.Pool, names: StoreNames, *, after: int = 0, prefetch: int = 5000
+    pool: asyncpg.Pool, names: StoreNames, *, after: int = 0, page: int = PAGE
 ) -> AsyncIterator[bytes]:
-    """Chunks of about 64 KiB of NDJSON lines from position ``after`` + 1 to the end."""
+    """Chunks of about 64 KiB of NDJSON lines from position ``after`` + 1 to the end, read
+    in one snapshot of the database."""
     encode = msgspec.json.Encoder().encode
     buffer = bytearray()
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
-        async for r in conn.cursor(ledger_sql(names), after, prefetch=prefetch):
-            present = r[6] is not None
-            buffer += encode(
-                {
-                    "position": r[0],
-                    "originator_id": str(r[1]) if present else None,
-                    "originator_version": r[2],
-                    "topic": r[3],
-                    "state": base64.b64encode(r[4]).decode() if r[4] is not None else None,
-                    "hash": bytes(r[5]).hex() if r[5] is not None else None,
-                }
-            )
-            buffer += b"\n"
+        end = await log_end(conn, names)
+        for lo in range(after, end, page):
+            for p, r, stored in await read_page(conn, names, lo, lo + page):
+                buffer += encode(
+                    {
+                        "position": p,
+                        "originator_id": None if r is None else str(r[1]),
+                        "originator_version": None if r is None else r[2],
+                        "topic": None if r is None else r[3],
+                        "state": None if r is None or r[4] is None else b64encode(r[4]).decode(),
+                        "hash": None if stored is None else stored.hex(),
+                    }
+                )
+                buffer += b"\n"
             if len(buffer) >= CHUNK:
                 yield bytes(buffer)
                 buffer.clear()

@@ -21,7 +21,7 @@ from typing import Any
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from eventstore.chain import GENESIS, leaf_digest, link
+from eventstore.chain import GENESIS, chain_hashes, leaf_digest, link
 from eventstore.checkpoints import Checkpoint, list_checkpoints, log_id, rfc3339, signature_ok
 from eventstore.schema import StoreNames
 
@@ -90,18 +90,19 @@ class _Walk:
             self.report.checkpoints_checked += 1
             self.report.last_good_checkpoint = position
 
-    def row(self, r: asyncpg.Record) -> None:
-        p = r[0]
+    def step(self, p: int, r: asyncpg.Record | None, stored: bytes | None) -> None:
+        """Check position ``p``: its event ``r`` (None: no row) against its ``stored``
+        chain hash (None: none)."""
         expected = self.position + 1
         if p != expected:
             raise _Broken(expected, "missing", f"no event and no chain hash at position {expected}")
-        if r[6] is None:
+        if r is None:
             raise _Broken(p, "missing", f"the event at position {p} is gone (its hash remains)")
-        if r[5] is None:
+        if stored is None:
             raise _Broken(p, "unchained", f"the event at position {p} has no chain hash")
         topic = (r[3] or "").encode()
         h = link(self.prev, leaf_digest(p, r[1].bytes, r[2], topic, r[4] or b""))
-        if h != r[5]:
+        if h != stored:
             raise _Broken(p, "content", f"the event at position {p} does not match its chain hash")
         self.prev, self.position = h, p
         self.report.checked += 1
@@ -150,8 +151,8 @@ async def verify_chain(
     report.late = [
         (r[0], r[1])
         for r in await pool.fetch(
-            f"SELECT from_position, to_position FROM {names.q('gl_chain_late')} "
-            "ORDER BY from_position"
+            f"SELECT first_position, position FROM {names.q('gl_chain')} WHERE late "
+            "ORDER BY position"
         )
     ]
     return report
@@ -176,10 +177,8 @@ async def _check_start_and_signatures(
                     "log's checkpoint key",
                 )
     if start is not None:
-        stored = await pool.fetchval(
-            f"SELECT hash FROM {names.q('gl_chain')} WHERE position = $1", start.position
-        )
-        if stored is None or bytes(stored) != start.hash:
+        stored = await chain_hashes(pool, names, start.position - 1, start.position)
+        if stored.get(start.position) != start.hash:
             raise _Broken(
                 start.position,
                 "checkpoint",
@@ -188,30 +187,46 @@ async def _check_start_and_signatures(
             )
 
 
+async def read_page(
+    conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames, lo: int, hi: int
+) -> list[tuple[int, asyncpg.Record | None, bytes | None]]:
+    """Positions ``(lo, hi]`` in order, each with its event row (position, originator
+    id, version, topic, state) and its stored chain hash, either None where missing."""
+    rows = await conn.fetch(
+        "SELECT notification_id, originator_id, originator_version, topic, state "
+        f"FROM {names.q(names.events)} WHERE notification_id > $1 AND notification_id <= $2 "
+        "ORDER BY notification_id",
+        lo,
+        hi,
+    )
+    hashes = await chain_hashes(conn, names, lo, hi)
+    if len(hashes) == len(rows) and all(r[0] in hashes for r in rows):
+        return [(r[0], r, hashes[r[0]]) for r in rows]  # the usual case: all present
+    events = {r[0]: r for r in rows}
+    return [(p, events.get(p), hashes.get(p)) for p in sorted(events.keys() | hashes.keys())]
+
+
+async def log_end(conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames) -> int:
+    """The last position that has an event or a chain hash (0: none)."""
+    return await conn.fetchval(
+        f"SELECT greatest((SELECT max(notification_id) FROM {names.q(names.events)}), "
+        f"(SELECT max(position) FROM {names.q('gl_chain')}), 0)"
+    )
+
+
 async def _walk(
     pool: asyncpg.Pool, names: StoreNames, walk: _Walk, page: int, progress: Progress | None
 ) -> None:
-    ev, chain = names.q(names.events), names.q("gl_chain")
-    sql = (
-        "SELECT coalesce(e.notification_id, c.position) AS p, e.originator_id, "
-        "e.originator_version, e.topic, e.state, c.hash, e.notification_id "
-        f"FROM (SELECT * FROM {ev} WHERE notification_id > $1 AND notification_id <= $2) e "
-        f"FULL JOIN (SELECT * FROM {chain} WHERE position > $1 AND position <= $2) c "
-        "ON c.position = e.notification_id ORDER BY 1"
-    )
-    end = await pool.fetchval(
-        f"SELECT greatest((SELECT max(notification_id) FROM {ev}), "
-        f"(SELECT max(position) FROM {chain}), 0)"
-    )
+    end = await log_end(pool, names)
     lo = walk.position
-    pending = asyncio.ensure_future(pool.fetch(sql, lo, lo + page)) if lo < end else None
+    pending = asyncio.ensure_future(read_page(pool, names, lo, lo + page)) if lo < end else None
     while pending is not None:
-        rows = await pending
+        entries = await pending
         lo += page
-        pending = asyncio.ensure_future(pool.fetch(sql, lo, lo + page)) if lo < end else None
+        pending = asyncio.ensure_future(read_page(pool, names, lo, lo + page)) if lo < end else None
         try:
-            for r in rows:
-                walk.row(r)
+            for p, r, stored in entries:
+                walk.step(p, r, stored)
         except _Broken:
             if pending is not None:
                 pending.cancel()
