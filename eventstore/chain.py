@@ -105,41 +105,62 @@ LEAF_SQL = (
 )
 
 
-def extend_ddl(names: StoreNames) -> str:
-    """``gl_chain_extend(base, upto)``: chain the events after the chain's head, up to
-    ``upto`` (all when NULL).
+EXTEND_DECLARE = (
+    "c_head bigint; c_end bigint; c_prev bytea; c_ns bigint[]; c_leaves bytea[]; c_n int; "
+    "c_i int; c_j int; "
+)
 
-    Called under the events table's EXCLUSIVE lock after an insert; ``base`` is the
-    position the insert started after. Rows at or below ``base`` that are not chained
-    yet (an upgraded store, or another writer's rows) are chained too, in rows of their
-    own marked late. A gap in positions also starts a new row."""
+
+def extend_body(names: StoreNames, base: str, upto: str) -> str:
+    """PL/pgSQL statements that chain the events after the chain's head, up to ``upto``
+    (all when it is NULL), with the variables of ``EXTEND_DECLARE``. The insert functions
+    inline them (a function call per append costs as much again).
+
+    Runs under the events table's EXCLUSIVE lock; ``base`` is the position the insert
+    started after. Rows at or below ``base`` that are not chained yet (an upgraded
+    store, or another writer's rows) are chained too, in rows of their own marked late.
+    A gap in positions also starts a new row."""
     ev = names.q(names.events)
     chain = names.q("gl_chain")
-    flush = (
-        f"INSERT INTO {chain} (position, first_position, hashes, late) VALUES "
-        "(first + i - 1, first, (SELECT string_agg(x, ''::bytea ORDER BY o) "
-        "FROM unnest(hs[1:i]) WITH ORDINALITY AS u(x, o)), first <= base); "
+    return (
+        f"SELECT position, substring(hashes FROM octet_length(hashes) - 31) "
+        f"INTO c_head, c_prev FROM {chain} ORDER BY position DESC LIMIT 1; "
+        "IF c_head IS NULL THEN c_head := 0; c_prev := decode(repeat('00', 32), 'hex'); "
+        "END IF; "
+        f"c_end := {upto}; "
+        f"IF c_end IS NULL THEN SELECT max(notification_id) INTO c_end FROM {ev}; END IF; "
+        # a closed range: its generic plan is an index scan (for "> head" alone the
+        # planner may pick a scan of the whole table once it plans generically)
+        "SELECT array_agg(notification_id ORDER BY notification_id), "
+        f"array_agg({LEAF_SQL} ORDER BY notification_id) INTO c_ns, c_leaves FROM {ev} "
+        "WHERE notification_id BETWEEN c_head + 1 AND c_end; "
+        "c_n := coalesce(cardinality(c_ns), 0); "
+        # leaves become chain hashes in place
+        "FOR c_k IN 1..c_n LOOP c_prev := sha256(c_prev || c_leaves[c_k]); "
+        "c_leaves[c_k] := c_prev; END LOOP; "
+        # one chain row per run of consecutive positions on one side of ``base``
+        "c_i := 1; WHILE c_i <= c_n LOOP c_j := c_i + 1; "
+        f"IF c_ns[c_n] - c_ns[c_i] = c_n - c_i AND (c_ns[c_i] > {base} OR c_ns[c_n] <= {base}) "
+        "THEN c_j := c_n + 1; ELSE WHILE c_j <= c_n AND c_ns[c_j] = c_ns[c_j - 1] + 1 "
+        f"AND (c_ns[c_j] <= {base}) = (c_ns[c_i] <= {base}) LOOP c_j := c_j + 1; END LOOP; "
+        "END IF; "
+        f"INSERT INTO {chain} (position, first_position, hashes, late) "
+        "SELECT c_ns[c_j - 1], c_ns[c_i], "
+        "string_agg(c_leaves[c_x], ''::bytea ORDER BY c_x), "
+        f"c_ns[c_i] <= {base} FROM generate_series(c_i, c_j - 1) AS c_x; "
+        "c_i := c_j; END LOOP; "
     )
+
+
+def extend_ddl(names: StoreNames) -> str:
+    """``gl_chain_extend(base, upto)``: ``extend_body`` as a function, for chaining an
+    older store (and by hand: tests use it to play an attacker who rewrites the chain)."""
     return (
         f"CREATE OR REPLACE FUNCTION {names.q('gl_chain_extend')}"
         "(base bigint, upto bigint DEFAULT NULL) "
-        "RETURNS void LANGUAGE plpgsql AS $fn$ "
-        "DECLARE head bigint; prev bytea; r record; first bigint; hs bytea[] := '{}'; "
-        "i int := 0; BEGIN "
-        f"SELECT position, substring(hashes FROM octet_length(hashes) - 31) INTO head, prev "
-        f"FROM {chain} ORDER BY position DESC LIMIT 1; "
-        "IF head IS NULL THEN head := 0; prev := decode(repeat('00', 32), 'hex'); END IF; "
-        f"FOR r IN SELECT notification_id AS n, {LEAF_SQL} AS leaf FROM {ev} "
-        "WHERE notification_id > head AND (upto IS NULL OR notification_id <= upto) "
-        "ORDER BY notification_id LOOP "
-        "IF i > 0 AND (r.n <> first + i OR (r.n <= base) <> (first <= base)) THEN "
-        + flush
-        + "i := 0; END IF; "
-        "IF i = 0 THEN first := r.n; END IF; "
-        "prev := sha256(prev || r.leaf); i := i + 1; hs[i] := prev; "
-        "END LOOP; "
-        "IF i > 0 THEN " + flush + "END IF; "
-        "END $fn$"
+        f"RETURNS void LANGUAGE plpgsql AS $fn$ DECLARE {EXTEND_DECLARE}BEGIN "
+        + extend_body(names, "base", "upto")
+        + "END $fn$"
     )
 
 

@@ -10,6 +10,7 @@ new rows (``gl_chain_extend``, see ``eventstore.chain``), still under the lock.
 
 from __future__ import annotations
 
+from eventstore.chain import EXTEND_DECLARE, extend_body
 from eventstore.schema import StoreNames
 
 
@@ -20,8 +21,8 @@ def _parts(names: StoreNames) -> tuple[str, str, str]:
     return ev, literal, channel
 
 
-def _extend(names: StoreNames, chain: bool, base: str) -> str:
-    return f"PERFORM {names.q('gl_chain_extend')}({base}); " if chain else ""
+def _extend(names: StoreNames, chain: bool, base: str, upto: str) -> str:
+    return extend_body(names, base, upto) if chain else ""
 
 
 def insert_events_ddl(names: StoreNames, *, chain: bool = True) -> str:
@@ -30,7 +31,9 @@ def insert_events_ddl(names: StoreNames, *, chain: bool = True) -> str:
     return (
         f"CREATE OR REPLACE FUNCTION {names.q('gl_insert_events')}"
         "(ids uuid[], versions bigint[], topics text[], states bytea[]) "
-        "RETURNS SETOF bigint LANGUAGE plpgsql AS $fn$ DECLARE base bigint; BEGIN "
+        "RETURNS SETOF bigint LANGUAGE plpgsql AS $fn$ DECLARE base bigint; "
+        + EXTEND_DECLARE
+        + "BEGIN "
         f"LOCK TABLE {ev} IN EXCLUSIVE MODE; "
         f"SELECT coalesce(max(notification_id), 0) INTO base FROM {ev}; "
         f"RETURN QUERY INSERT INTO {ev} "
@@ -38,7 +41,7 @@ def insert_events_ddl(names: StoreNames, *, chain: bool = True) -> str:
         "SELECT base + u.o, u.i, u.v, u.t, u.s "
         "FROM unnest(ids, versions, topics, states) WITH ORDINALITY AS u(i, v, t, s, o) "
         "RETURNING notification_id; "
-        + _extend(names, chain, "base")
+        + _extend(names, chain, "base", "base + cardinality(ids)")
         + f"PERFORM setval(pg_get_serial_sequence('{literal}', 'notification_id'), "
         "base + cardinality(ids)); "
         f"PERFORM pg_notify('{channel}', ''); "
@@ -57,7 +60,7 @@ def insert_event_groups_ddl(names: StoreNames, *, chain: bool = True) -> str:
         f"CREATE OR REPLACE FUNCTION {names.q('gl_insert_event_groups')}"
         "(grp int[], ids uuid[], versions bigint[], topics text[], states bytea[]) "
         "RETURNS TABLE(g int, nid bigint) LANGUAGE plpgsql AS $fn$ "
-        "DECLARE base bigint; start bigint; k int; n bigint; last int; BEGIN "
+        "DECLARE base bigint; start bigint; k int; n bigint; last int; " + EXTEND_DECLARE + "BEGIN "
         f"LOCK TABLE {ev} IN EXCLUSIVE MODE; "
         f"SELECT coalesce(max(notification_id), 0) INTO base FROM {ev}; "
         "start := base; "
@@ -72,7 +75,7 @@ def insert_event_groups_ddl(names: StoreNames, *, chain: bool = True) -> str:
         "GET DIAGNOSTICS n = ROW_COUNT; base := base + n; "
         "EXCEPTION WHEN unique_violation THEN g := k; nid := NULL; RETURN NEXT; "
         "END; END LOOP; "
-        + _extend(names, chain, "start")
+        + _extend(names, chain, "start", "base")
         + f"PERFORM setval(pg_get_serial_sequence('{literal}', 'notification_id'), "
         "greatest(base, 1)); "
         f"PERFORM pg_notify('{channel}', ''); "
