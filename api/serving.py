@@ -36,6 +36,8 @@ def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
         # (uvicorn raises the signal again once it has stopped).
         if server is None:
             log.warning("%s while starting: stopping once PostgreSQL is up", _name(signum))
+        else:  # before uvicorn handles signals itself: it starts, then stops at once
+            server.should_exit = True
         asked.append(signum)
 
     previous = {sig: signal.signal(sig, note) for sig in SIGNALS}
@@ -50,8 +52,6 @@ def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
                 log.warning("interrupted while starting PostgreSQL; nothing is left running")
                 return
             settings = replace(settings, database_url=embedded.url)
-        if asked:
-            return
         config = uvicorn.Config(
             create_app(settings),
             host=host,
@@ -60,6 +60,8 @@ def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
             timeout_graceful_shutdown=GRACE_S,
         )
         server = uvicorn.Server(config)
+        if asked:
+            return
         server.run()
     finally:
         if embedded is not None:
