@@ -76,13 +76,15 @@ def parse_cursor(after: str | None) -> int:
 
 
 def parse_as_of(value: str) -> tuple[int | None, datetime | None]:
-    """``as_of`` is an event position (digits) or an RFC 3339 time."""
-    if value.isdigit():
+    """``as_of`` is an event position (digits, a bigint) or an RFC 3339 time (in UTC)."""
+    if value.isdigit() and len(value) <= 18:
         return int(value), None
     try:
         # A '+' left unencoded in a query string arrives as a space.
         at = datetime.fromisoformat(value.strip().replace(" ", "+").replace("Z", "+00:00"))
-    except ValueError:
+        # An offset may push a time past the calendar (year 1 or 9999 in UTC): 422.
+        at = at.astimezone(UTC) if at.tzinfo is not None else at
+    except (ValueError, OverflowError):
         raise ProblemError(
             422, "as_of must be an event position or an RFC 3339 time", slug="validation"
         ) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -26,7 +26,9 @@ def _time(value: str | None, what: str) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        # An offset may push a time past the calendar (year 1 or 9999 in UTC): 422.
+        parsed = parsed.astimezone(UTC) if parsed.tzinfo is not None else parsed
+    except (ValueError, OverflowError):
         raise ProblemError(422, f"{what} must be an RFC 3339 time", slug="validation") from None
     if parsed.tzinfo is None:
         raise ProblemError(422, f"{what} needs a timezone (e.g. Z)", slug="validation")

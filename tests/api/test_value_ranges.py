@@ -106,3 +106,20 @@ async def test_a_seen_position_beyond_a_postgresql_bigint_is_422(api: Api) -> No
     before = await head(api)
     r = await api.decide(project, "HOLD", seen_position=2**63)
     await assert_refused(api, r, before, "seen_position")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "/audit/events?from=0001-01-01T00:00:00%2B23:59",  # before year 1 in UTC
+        "/audit/events?to=9999-12-31T23:59:59-23:59",  # past year 9999 in UTC
+        "/projects/{project}?as_of=9999-12-31T23:59:59-23:59",
+        "/projects/{project}?as_of=99999999999999999999999",  # past a bigint
+    ],
+)
+async def test_reads_with_times_or_positions_past_what_postgresql_holds_are_422(
+    api: Api, query: str
+) -> None:
+    project = await api.project()
+    r = await api.get(query.format(project=project), "audrey", "auditor")
+    assert r.status_code == 422, r.text
