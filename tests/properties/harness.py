@@ -72,6 +72,13 @@ class Harness:
         self.accepted += r.status_code < 400
         return r
 
+    async def delete(self, path: str, person: str, params: dict[str, str]) -> Any:
+        """DELETE a resource (its values in the query string): refused with a 4xx or done."""
+        r = await self.client.delete(path, params=params, headers=self.auth(person))
+        assert r.status_code < 500, f"DELETE {path} {params!r} -> {r.status_code} {r.text}"
+        self.accepted += r.status_code < 400
+        return r
+
     async def must(self, path: str, person: str, body: Any, *roles: str) -> dict[str, Any]:
         """A step the example needs (valid values): it must be accepted."""
         r = await self._send(path, person, body, roles)

@@ -1,5 +1,5 @@
-"""Any sign-off request and answer, change request amendment and cancellation is refused
-(4xx) or projected, read back and rebuilt alike."""
+"""Any sign-off request and answer, change request amendment and assessment, and project
+cancellation is refused (4xx) or projected, read back and rebuilt alike."""
 
 from __future__ import annotations
 
@@ -60,13 +60,22 @@ def test_any_signoff_is_refused_or_projected_and_rebuilt(harness: Harness) -> No
     harness.finish()
 
 
-AMEND = {"title": "t", "description": "d", "cost": "1.00", "days": 1, "scope": "", "reason": "r"}
+AMEND = {
+    "title": "t",
+    "description": "d",
+    "cost": "1.00",
+    "days": 1,
+    "scope": "",
+    "assessment": "a",
+    "reason": "r",
+}
 ODD_AMEND = {
     "title": texts(),
     "description": texts(),
     "cost": amounts(),
     "days": integers(),
     "scope": texts(),
+    "assessment": texts(),
     "reason": texts(),
 }
 
@@ -92,6 +101,9 @@ async def amend_then_cancel(harness: Harness, portfolio: str, f: dict[str, Any])
         "scope": f["scope"],
     }
     if (await harness.post(f"{cr}/amend", "paula", amended)).status_code < 400:
+        await check(harness, project, cr)
+    assessment = {"assessment": f["assessment"]}
+    if (await harness.post(f"{cr}/assess", "admin", assessment, "pmo_admin")).status_code < 400:
         await check(harness, project, cr)
     cancel = f"/projects/{project}/cancel"
     if (
