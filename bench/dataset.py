@@ -307,8 +307,9 @@ def generate(
     def emit(agg: Portfolio | Project) -> int:
         events = agg.collect_events()
         for e in events:
-            info.event_types[type(e).__qualname__] += 1
-            out.append(mapper.to_stored_event(e))
+            stored = mapper.to_stored_event(e)
+            info.event_types[stored.topic] += 1
+            out.append(stored)
         return len(events)
 
     portfolios: list[tuple[uuid.UUID, Board]] = []
