@@ -11,6 +11,8 @@ from uuid import UUID
 
 import pytest
 
+from domain.gate_review import Vote
+from domain.policy import Actor
 from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from eventstore.loader import load_aggregate, load_aggregate_as_of
@@ -21,6 +23,8 @@ from projections.project_list import list_projects
 from projections.registry import prepare_tables
 from tests.fixtures.legacy_log import aggregate_summary, load, stored
 from tests.projections.helpers import drain, dump
+from workflows import gates
+from workflows.uow import CommandOptions
 
 LOG = load()
 
@@ -115,3 +119,29 @@ async def test_the_v1_log_projects_exactly_as_the_same_log_under_stored_names(
     trail, _ = await query(store.pool, store.names, AuditFilter(), 1000)
     assert len(trail) == len(LOG["events"])
     assert {row["type"] for row in trail} >= {"Project.Cancelled", "Delegation.Revoked"}
+
+
+async def test_a_v1_aggregate_takes_new_commands_and_its_mixed_log_projects(
+    store: Store,
+) -> None:
+    await _load_v1(store)
+    in_review = next(
+        UUID(i) for i, state in LOG["aggregates"].items() if state.get("name") == "Data platform"
+    )
+    await gates.cast_vote(
+        store,
+        project_id=in_review,
+        gate="G0",
+        vote=Vote.APPROVE,
+        rationale="Now with stored names",
+        by=Actor("erin"),
+        options=CommandOptions(principal="test"),
+    )
+    topics = [e.topic for e in await store.events.select_events(in_review)]
+    assert topics[0] == "domain.project:Project.Created" and topics[-1] == "Project.VoteCast"
+    project = await load_aggregate(store, in_review)
+    assert [v.voter for v in project.review.votes] == ["dave", "erin"]
+    await drain(store)
+    trail, _ = await query(store.pool, store.names, AuditFilter(project_id=in_review), 100)
+    types = [r["type"] for r in trail]
+    assert types[-1] == "Project.VoteCast" and types.count("Project.VoteCast") == 2
