@@ -52,6 +52,16 @@ def database_url(settings: Settings) -> str:
     return start_embedded(settings.data_dir)
 
 
+async def open_settings_store(settings: Settings) -> Store:
+    """The store these settings name (as the serving role, if one is configured)."""
+    return await open_store(
+        database_url(settings),
+        StoreNames(schema=settings.schema),
+        stored_names=STORED_NAMES,
+        serving_role=settings.serving_role,
+    )
+
+
 async def provide_store(state: State) -> Store:
     return state.store
 
@@ -63,9 +73,7 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         key = load_or_create_key(settings.checkpoint_key_path)
         app.state.checkpoint_key = key
-        store = await open_store(
-            database_url(settings), StoreNames(schema=settings.schema), stored_names=STORED_NAMES
-        )
+        store = await open_settings_store(settings)
         app.state.store = store
         await prepare_tables(store)
         stop = asyncio.Event()

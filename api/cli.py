@@ -108,18 +108,13 @@ def token(
 @app.command()
 def demo() -> None:
     """Load the demo portfolio (projects at different gates) through the workflows."""
-    from api.app import database_url
+    from api.app import open_settings_store
     from api.demo import load_demo
-    from domain.stored_names import STORED_NAMES
-    from eventstore.database import open_store
-    from eventstore.schema import StoreNames
 
     settings = _settings()
 
     async def run() -> None:
-        store = await open_store(
-            database_url(settings), StoreNames(schema=settings.schema), stored_names=STORED_NAMES
-        )
+        store = await open_settings_store(settings)
         try:
             result = await load_demo(store)
         finally:
@@ -134,17 +129,12 @@ def demo() -> None:
 def _store_context(settings: Settings):  # type: ignore[no-untyped-def]
     from contextlib import asynccontextmanager
 
-    from api.app import database_url
-    from domain.stored_names import STORED_NAMES
-    from eventstore.database import open_store
-    from eventstore.schema import StoreNames
+    from api.app import open_settings_store
     from projections.registry import prepare_tables
 
     @asynccontextmanager
     async def opened():  # type: ignore[no-untyped-def]
-        store = await open_store(
-            database_url(settings), StoreNames(schema=settings.schema), stored_names=STORED_NAMES
-        )
+        store = await open_settings_store(settings)
         try:
             await prepare_tables(store)
             yield store

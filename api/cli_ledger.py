@@ -37,14 +37,9 @@ def _key(settings: Settings) -> CheckpointKey:
 
 @asynccontextmanager
 async def _store(settings: Settings) -> AsyncIterator[Store]:
-    from api.app import database_url
-    from domain.stored_names import STORED_NAMES
-    from eventstore.database import open_store
-    from eventstore.schema import StoreNames
+    from api.app import open_settings_store
 
-    store = await open_store(
-        database_url(settings), StoreNames(schema=settings.schema), stored_names=STORED_NAMES
-    )
+    store = await open_settings_store(settings)
     try:
         yield store
     finally:

@@ -31,6 +31,9 @@ class Settings:
     # Signed checkpoints of the hash chain: the Ed25519 key (default: kept in the data
     # folder, made on first use), and how often the server signs the chain's head.
     checkpoint_key: Path | None = None
+    # With DATABASE_URL naming the store's owner: the restricted role the server acts
+    # as (created and granted at start-up; see eventstore.roles).
+    serving_role: str | None = None
     run_checkpointer: bool = True
     checkpoint_every_events: int = 1000
     checkpoint_interval_s: float = 3600.0
@@ -62,6 +65,8 @@ class Settings:
         }
         if data_dir is not None:
             values["data_dir"] = data_dir
+        if env.get("GATELEDGER_SERVING_ROLE"):
+            values["serving_role"] = env["GATELEDGER_SERVING_ROLE"]
         if env.get("GATELEDGER_CHECKPOINT_KEY"):
             values["checkpoint_key"] = Path(env["GATELEDGER_CHECKPOINT_KEY"]).expanduser()
         values.update(overrides)

@@ -11,7 +11,8 @@ from eventstore.errors import DatabaseUnavailable
 from eventstore.mapper import NamedMapper, new_mapper
 from eventstore.names import NameRegistry, TypeNames
 from eventstore.recorder import AsyncApplicationRecorder, AsyncSnapshotStore
-from eventstore.schema import StoreNames, create_schema
+from eventstore.roles import grant_serving_role
+from eventstore.schema import StoreNames, ensure_schema, quote_ident
 
 
 @dataclass
@@ -60,21 +61,40 @@ async def open_store(
     stored_names: NameRegistry | None,
     min_size: int = 2,
     max_size: int = 20,
+    serving_role: str | None = None,
 ) -> Store:
     """Connect, create the schema idempotently and return the store.
 
     ``stored_names`` is the domain's registry of stored names (``domain.stored_names``),
     required so that no composition forgets it; ``None`` writes module paths and reads
-    no stored name (only for tests of the store alone)."""
+    no stored name (only for tests of the store alone).
+
+    With ``serving_role``, ``dsn`` names the store's owner: the schema is created (or
+    brought up to date) as the owner, the role is given what serving needs
+    (``eventstore.roles``), and every pooled connection then acts as that role."""
     names = names or StoreNames()
     try:
+        owner = await asyncpg.connect(dsn)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+    try:
+        await ensure_schema(owner, names)
+        if serving_role:
+            await grant_serving_role(owner, names, serving_role)
+    finally:
+        await owner.close()
+
+    async def init(conn: asyncpg.Connection) -> None:
+        if serving_role:
+            await conn.execute(f"SET ROLE {quote_ident(serving_role)}")
+        await init_connection(conn)
+
+    try:
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, command_timeout=60, init=init_connection
+            dsn, min_size=min_size, max_size=max_size, command_timeout=60, init=init
         )
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
-    async with pool.acquire() as conn:
-        await create_schema(conn, names)
     return Store(
         pool=pool,
         names=names,

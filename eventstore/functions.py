@@ -21,6 +21,11 @@ def _parts(names: StoreNames) -> tuple[str, str, str]:
     return ev, literal, channel
 
 
+# They run as the store's owner, so that a restricted serving role (eventstore.roles)
+# can append only through them; a fixed search_path, as SECURITY DEFINER functions need.
+_DEFINER = "SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
+
+
 def _extend(names: StoreNames, chain: bool, base: str, upto: str) -> str:
     return extend_body(names, base, upto) if chain else ""
 
@@ -31,7 +36,9 @@ def insert_events_ddl(names: StoreNames, *, chain: bool = True) -> str:
     return (
         f"CREATE OR REPLACE FUNCTION {names.q('gl_insert_events')}"
         "(ids uuid[], versions bigint[], topics text[], states bytea[]) "
-        "RETURNS SETOF bigint LANGUAGE plpgsql AS $fn$ DECLARE base bigint; "
+        "RETURNS SETOF bigint LANGUAGE plpgsql "
+        + _DEFINER
+        + "AS $fn$ DECLARE base bigint; "
         + EXTEND_DECLARE
         + "BEGIN "
         f"LOCK TABLE {ev} IN EXCLUSIVE MODE; "
@@ -59,7 +66,7 @@ def insert_event_groups_ddl(names: StoreNames, *, chain: bool = True) -> str:
     return (
         f"CREATE OR REPLACE FUNCTION {names.q('gl_insert_event_groups')}"
         "(grp int[], ids uuid[], versions bigint[], topics text[], states bytea[]) "
-        "RETURNS TABLE(g int, nid bigint) LANGUAGE plpgsql AS $fn$ "
+        "RETURNS TABLE(g int, nid bigint) LANGUAGE plpgsql " + _DEFINER + "AS $fn$ "
         "DECLARE base bigint; start bigint; k int; n bigint; last int; " + EXTEND_DECLARE + "BEGIN "
         f"LOCK TABLE {ev} IN EXCLUSIVE MODE; "
         f"SELECT coalesce(max(notification_id), 0) INTO base FROM {ev}; "

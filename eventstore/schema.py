@@ -114,6 +114,26 @@ async def create_schema(conn: asyncpg.Connection, names: StoreNames) -> None:
             await conn.execute(composite_type_ddl(names))
 
 
+# Goes up whenever ``create_schema`` changes what it creates: a store at this version is
+# left alone at start-up (so a serving role, which may not run DDL, can open it).
+STORE_VERSION = "2"  # 2: the hash chain, checkpoints and append-only triggers
+
+
+async def ensure_schema(conn: asyncpg.Connection, names: StoreNames) -> None:
+    """``create_schema`` unless the store is already at ``STORE_VERSION``."""
+    settings = names.q("gl_settings")
+    if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", settings):
+        current = await conn.fetchval(f"SELECT value FROM {settings} WHERE key = 'store:version'")
+        if current == STORE_VERSION:
+            return
+    await create_schema(conn, names)
+    await conn.execute(
+        f"INSERT INTO {settings} VALUES ('store:version', $1) "
+        "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        STORE_VERSION,
+    )
+
+
 async def drop_schema(conn: asyncpg.Connection, schema: str) -> None:
     """Drop a whole schema (tests and throwaway stores only)."""
     await conn.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")

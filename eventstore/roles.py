@@ -1,0 +1,100 @@
+"""A restricted role for serving: it reads the record and appends to it only through the
+append functions; it cannot change, delete, truncate or un-protect it.
+
+The store's owner (the role that created the schema) keeps the record's tables, the
+append functions and the triggers. ``grant_serving_role`` gives the serving role:
+
+- the record (``stored_events``, ``gl_chain``): SELECT only; appends go through
+  ``gl_insert_events`` / ``gl_insert_event_groups``, which run as the owner (SECURITY
+  DEFINER) and extend the chain; ``gl_checkpoints``: SELECT and INSERT;
+- snapshots and idempotency records: SELECT and INSERT; positions and settings
+  (tracking, ``gl_settings``): SELECT, INSERT and UPDATE;
+- the schema: USAGE and CREATE, and ownership of the read models (``rm_*`` and every
+  other table that is not the owner's), which it creates, rebuilds and drops.
+
+Only a table's owner can switch its triggers off, and only a superuser can set
+``session_replication_role``: the serving role can do neither. docs/operations.md shows
+how to set this up on a managed PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from eventstore.schema import StoreNames, quote_ident
+
+FUNCTIONS = (
+    "gl_insert_events(uuid[], bigint[], text[], bytea[])",
+    "gl_insert_event_groups(int[], uuid[], bigint[], text[], bytea[])",
+)
+
+
+def owned_tables(names: StoreNames) -> tuple[str, ...]:
+    """Tables that stay the owner's: the record and the store's own bookkeeping."""
+    return (
+        names.events,
+        "gl_chain",
+        "gl_checkpoints",
+        names.snapshots,
+        names.tracking,
+        "gl_idempotency",
+        "gl_settings",
+    )
+
+
+def _grants(names: StoreNames, role: str) -> list[str]:
+    r = quote_ident(role)
+    q = names.q
+    record = ", ".join(q(t) for t in (names.events, "gl_chain", "gl_checkpoints"))
+    statements = [
+        f"GRANT USAGE, CREATE ON SCHEMA {quote_ident(names.schema)} TO {r}",
+        f"REVOKE ALL ON {record}, {q(names.snapshots)}, {q(names.tracking)}, "
+        f"{q('gl_idempotency')}, {q('gl_settings')} FROM {r}",
+        f"GRANT SELECT ON {q(names.events)}, {q('gl_chain')} TO {r}",
+        f"GRANT SELECT, INSERT ON {q('gl_checkpoints')}, {q(names.snapshots)}, "
+        f"{q('gl_idempotency')} TO {r}",
+        f"GRANT SELECT, INSERT, UPDATE ON {q(names.tracking)}, {q('gl_settings')} TO {r}",
+    ]
+    for signature in FUNCTIONS:
+        name, args = signature.split("(", 1)
+        fn = f"{q(name)}({args}"
+        statements += [
+            f"REVOKE EXECUTE ON FUNCTION {fn} FROM PUBLIC",
+            f"GRANT EXECUTE ON FUNCTION {fn} TO {r}",
+        ]
+    statements.append(
+        f"REVOKE EXECUTE ON FUNCTION {q('gl_chain_extend')}(bigint, bigint) FROM PUBLIC"
+    )
+    return statements
+
+
+async def grant_serving_role(conn: asyncpg.Connection, names: StoreNames, role: str) -> None:
+    """As the store's owner: create ``role`` (NOLOGIN) if it does not exist and give it
+    what serving needs and no more (see the module's docstring). Idempotent."""
+    r = quote_ident(role)
+    async with conn.transaction():
+        if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+            await conn.execute(f"CREATE ROLE {r} NOLOGIN")
+        if await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = $1", role):
+            raise ValueError(f"the serving role {role!r} is a superuser: it could undo every guard")
+        if not await conn.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", role):
+            # to hand it the read models (ALTER ... OWNER needs membership)
+            await conn.execute(f"GRANT {r} TO CURRENT_USER")
+        for statement in _grants(names, role):
+            await conn.execute(statement)
+        mine = set(owned_tables(names))
+        tables = await conn.fetch(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') "
+            "AND pg_get_userbyid(c.relowner) <> $2",
+            names.schema,
+            role,
+        )
+        for (table,) in tables:
+            if table not in mine:
+                await conn.execute(f"ALTER TABLE {names.q(table)} OWNER TO {r}")
+        await conn.execute(
+            f"INSERT INTO {names.q('gl_settings')} VALUES ('serving_role', $1) "
+            "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+            role,
+        )

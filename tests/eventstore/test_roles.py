@@ -1,0 +1,127 @@
+"""The serving role reads and appends; it cannot change, remove or un-protect the record."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from eventsourcing.persistence import StoredEvent
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from api.settings import Settings
+from domain.stored_names import STORED_NAMES
+from eventstore.checkpoints import load_or_create_key, take_checkpoint
+from eventstore.database import Store, open_store
+from eventstore.schema import StoreNames, drop_schema, quote_ident
+from eventstore.verify import verify_chain
+from tests.api.conftest import SECRET
+from tests.api.scenario import Api
+
+
+@pytest.fixture
+async def role(database_url: str, schema_name: str) -> AsyncIterator[str]:
+    name = f"gl_serving_{uuid.uuid4().hex[:8]}"
+    yield name
+    conn = await asyncpg.connect(database_url)
+    try:
+        await drop_schema(conn, schema_name)
+        await conn.execute(f"DROP OWNED BY {quote_ident(name)}")
+        await conn.execute(f"DROP ROLE IF EXISTS {quote_ident(name)}")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def serving(database_url: str, schema_name: str, role: str) -> AsyncIterator[Store]:
+    store = await open_store(
+        database_url,
+        StoreNames(schema=schema_name),
+        stored_names=STORED_NAMES,
+        serving_role=role,
+        min_size=1,
+        max_size=4,
+    )
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO {ev} VALUES (gen_random_uuid(), 1, 'X.Y', '\\x00', 999)",
+        "UPDATE {ev} SET topic = 'forged'",
+        "DELETE FROM {ev}",
+        "TRUNCATE {ev}",
+        "ALTER TABLE {ev} DISABLE TRIGGER USER",
+        "SET session_replication_role = replica",
+        "DELETE FROM {chain}",
+        "INSERT INTO {chain} VALUES (99, 99, '\\x00', false)",
+        "SELECT {extend}(0)",
+        "DROP TABLE {ev}",
+    ],
+)
+async def test_the_serving_role_cannot_touch_the_record(serving: Store, statement: str) -> None:
+    await serving.events.insert_events([StoredEvent(uuid.uuid4(), 1, "T.E", b"{}")])
+    n = serving.names
+    sql = statement.format(ev=n.q(n.events), chain=n.q("gl_chain"), extend=n.q("gl_chain_extend"))
+    async with serving.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT current_user") != "postgres"
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute(sql)
+    report = await verify_chain(serving.pool, serving.names)
+    assert report.intact and report.checked == 1
+
+
+async def test_the_serving_role_appends_chained_and_signs_checkpoints(
+    serving: Store, tmp_path: Path
+) -> None:
+    async with serving.pool.acquire() as conn, conn.transaction():
+        await serving.events.insert_events([StoredEvent(uuid.uuid4(), 1, "T.E", b"{}")], conn=conn)
+    await serving.events.insert_events([StoredEvent(uuid.uuid4(), 1, "T.E", b"{}")])
+    cp = await take_checkpoint(serving.pool, serving.names, load_or_create_key(tmp_path / "k"))
+    assert cp is not None and cp.position == 2
+    assert (await verify_chain(serving.pool, serving.names)).intact
+
+
+async def test_a_server_acting_as_the_serving_role_works_end_to_end(
+    database_url: str, schema_name: str, role: str, tmp_path: Path
+) -> None:
+    settings = Settings(
+        database_url=database_url,
+        schema=schema_name,
+        data_dir=tmp_path,
+        jwt_secret=SECRET,
+        run_scheduler=False,
+        serving_role=role,
+    )
+    async with AsyncTestClient(
+        app=create_app(settings), base_url="http://testserver.local/api/v1"
+    ) as client:
+        api = Api(client, settings)
+        project = await api.project()
+        await api.review(project)
+        state = await api.state(project)  # the projector, as the serving role, caught up
+        assert state["id"] == project
+        r: Any = await api.get("/audit/verify")
+        assert r.json()["status"] == "intact"
+    conn = await asyncpg.connect(database_url)
+    try:
+        owners = dict(
+            await conn.fetch(
+                "SELECT c.relname, pg_get_userbyid(c.relowner) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = $1 AND c.relkind = 'r'",
+                schema_name,
+            )
+        )
+    finally:
+        await conn.close()
+    assert owners["stored_events"] != role and owners["gl_chain"] != role
+    assert any(t.startswith("rm_") and o == role for t, o in owners.items())
