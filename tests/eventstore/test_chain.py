@@ -10,7 +10,8 @@ import pytest
 from eventsourcing.persistence import StoredEvent
 
 from eventstore.chain import GENESIS, chain_hashes, leaf_digest, link
-from eventstore.database import Store
+from eventstore.database import Store, open_store
+from eventstore.functions import insert_event_groups_ddl, insert_events_ddl
 from eventstore.verify import verify_chain
 
 
@@ -106,3 +107,29 @@ async def test_rows_written_around_the_chain_are_chained_late_by_the_next_append
     await store.events.insert_events(events(1))
     after = await verify_chain(store.pool, store.names)
     assert after.intact and after.checked == 4 and after.late == [(3, 3)]
+
+
+async def test_a_store_from_before_the_chain_is_chained_on_upgrade_and_says_from_where(
+    store: Store, database_url: str
+) -> None:
+    # The store as an earlier version left it: appends without a chain, no version mark.
+    async with store.pool.acquire() as conn:
+        await conn.execute(insert_events_ddl(store.names, chain=False))
+        await conn.execute(insert_event_groups_ddl(store.names, chain=False))
+    await store.events.insert_events(events(5))
+    async with store.pool.acquire() as conn:
+        await conn.execute(
+            f"DELETE FROM {store.names.q('gl_settings')} WHERE key = 'store:version'"
+        )
+    assert (await verify_chain(store.pool, store.names)).problem == "unchained"
+
+    upgraded = await open_store(
+        database_url, store.names, stored_names=None, min_size=1, max_size=2
+    )
+    try:
+        await upgraded.events.insert_events(events(2))  # chained as written, from now on
+        report = await verify_chain(upgraded.pool, upgraded.names)
+    finally:
+        await upgraded.close()
+    assert report.intact and report.checked == 7
+    assert report.late == [(1, 5)]  # attested from the upgrade on, not from when written
