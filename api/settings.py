@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,8 +66,7 @@ class Settings:
         }
         if data_dir is not None:
             values["data_dir"] = data_dir
-        if env.get("GATELEDGER_SERVING_ROLE"):
-            values["serving_role"] = env["GATELEDGER_SERVING_ROLE"]
+        values["serving_role"] = _serving_role(env.get("GATELEDGER_SERVING_ROLE"), values)
         if env.get("GATELEDGER_CHECKPOINT_KEY"):
             values["checkpoint_key"] = Path(env["GATELEDGER_CHECKPOINT_KEY"]).expanduser()
         values.update(overrides)
@@ -74,6 +74,25 @@ class Settings:
         if not settings.jwt_secret:
             settings = _with_kept_secret(settings)
         return settings
+
+
+EMBEDDED_SERVING_ROLE = "gateledger_serving"
+
+
+def _serving_role(value: str | None, values: dict[str, object]) -> str | None:
+    """The role to serve as: by default ``gateledger_serving`` on the embedded PostgreSQL
+    (whose superuser the server is), none with DATABASE_URL; ``off`` for none."""
+    if value is None:
+        return None if values.get("database_url") else EMBEDDED_SERVING_ROLE
+    value = value.strip()
+    if value.lower() in ("", "off"):
+        return None
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
+        raise ValueError(
+            "GATELEDGER_SERVING_ROLE must be a role name (lower-case letters, digits, _) "
+            f"or 'off', not {value!r}"
+        )
+    return value
 
 
 def _positive(name: str, value: str | None, default: int) -> int:
