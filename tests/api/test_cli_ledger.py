@@ -123,3 +123,25 @@ def test_bad_options_are_one_line_errors_with_exit_2(
     code, _, err = run(*args)
     assert code == 2, err
     assert message in err and "Traceback" not in err
+
+
+def test_the_few_lines_in_docs_audit_md_verify_a_real_export(demo: int, tmp_path: Path) -> None:
+    """The algorithm as docs/audit.md prints it recomputes the chain of a real export, and
+    stops at a changed byte: the documentation matches the code."""
+    import base64
+    import hashlib
+    import re
+    import struct
+
+    doc = (ROOT / "docs" / "audit.md").read_text()
+    snippet = re.search(r"```python\n(prev = bytes\(32\).*?)```", doc, re.S)
+    assert snippet is not None
+    ledger = tmp_path / "ledger.ndjson"
+    assert run("export", "--format", "ledger", "-o", str(ledger))[0] == 0
+    rows = [json.loads(line) for line in ledger.read_text().splitlines()]
+    names = {"base64": base64, "hashlib": hashlib, "struct": struct}
+    exec(snippet.group(1), {**names, "rows": rows})
+    assert len(rows) == demo
+    rows[3]["state"] = base64.b64encode(base64.b64decode(rows[3]["state"]) + b" ").decode()
+    with pytest.raises(AssertionError, match="position 4 does not match"):
+        exec(snippet.group(1), {**names, "rows": rows})
