@@ -96,19 +96,28 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# Over a row of the events table joined with ``t`` (the topic's UTF-8 bytes, made once).
 LEAF_SQL = (
     "sha256(int8send(notification_id) || uuid_send(originator_id) "
-    "|| int8send(originator_version) "
-    "|| int4send(octet_length(convert_to(coalesce(topic, ''), 'UTF8'))) "
-    "|| convert_to(coalesce(topic, ''), 'UTF8') "
+    "|| int8send(originator_version) || int4send(octet_length(t)) || t "
     "|| int4send(coalesce(length(state), 0)) || coalesce(state, '\\x'::bytea))"
 )
+TOPIC_BYTES = "CROSS JOIN LATERAL (SELECT convert_to(coalesce(topic, ''), 'UTF8') AS t) AS c_t"
 
 
 EXTEND_DECLARE = (
     "c_head bigint; c_end bigint; c_prev bytea; c_ns bigint[]; c_leaves bytea[]; c_n int; "
-    "c_i int; c_j int; "
+    "c_i int; c_j int; c_out bytea; "
 )
+
+
+def _events_after(ev: str, first: str) -> str:
+    """Positions ``first``..``c_end`` with their leaves, in the index's order (so that
+    ``array_agg`` needs no sort)."""
+    return (
+        f"(SELECT notification_id AS n, {LEAF_SQL} AS leaf FROM {ev} {TOPIC_BYTES} "
+        f"WHERE notification_id BETWEEN {first} AND c_end ORDER BY notification_id) AS c_r"
+    )
 
 
 def extend_body(names: StoreNames, base: str, upto: str) -> str:
@@ -123,22 +132,36 @@ def extend_body(names: StoreNames, base: str, upto: str) -> str:
     ev = names.q(names.events)
     chain = names.q("gl_chain")
     return (
-        f"SELECT position, substring(hashes FROM octet_length(hashes) - 31) "
-        f"INTO c_head, c_prev FROM {chain} ORDER BY position DESC LIMIT 1; "
-        "IF c_head IS NULL THEN c_head := 0; c_prev := decode(repeat('00', 32), 'hex'); "
-        "END IF; "
         f"c_end := {upto}; "
         f"IF c_end IS NULL THEN SELECT max(notification_id) INTO c_end FROM {ev}; END IF; "
-        # a closed range: its generic plan is an index scan (for "> head" alone the
-        # planner may pick a scan of the whole table once it plans generically)
-        "SELECT array_agg(notification_id ORDER BY notification_id), "
-        f"array_agg({LEAF_SQL} ORDER BY notification_id) INTO c_ns, c_leaves FROM {ev} "
-        "WHERE notification_id BETWEEN c_head + 1 AND c_end; "
+        # The chain's head and the events after ``base``, in one statement: usually the
+        # head is at ``base``. (A closed range: its generic plan is an index scan, where
+        # for "> head" alone the planner may pick a scan of the whole table.)
+        f"WITH c_h AS MATERIALIZED (SELECT position, "
+        f"substring(hashes FROM octet_length(hashes) - 31) AS c_last FROM {chain} "
+        "ORDER BY position DESC LIMIT 1) "
+        "SELECT (SELECT position FROM c_h), (SELECT c_last FROM c_h), "
+        "array_agg(c_r.n), array_agg(c_r.leaf) INTO c_head, c_prev, c_ns, c_leaves FROM "
+        + _events_after(ev, f"{base} + 1")
+        + "; "
+        "IF c_head IS NULL THEN c_head := 0; c_prev := decode(repeat('00', 32), 'hex'); "
+        "END IF; "
+        # Not at ``base``: rows written around the chain, or an older store: from the head.
+        f"IF c_head <> {base} THEN SELECT array_agg(c_r.n), array_agg(c_r.leaf) "
+        "INTO c_ns, c_leaves FROM " + _events_after(ev, "c_head + 1") + "; END IF; "
         "c_n := coalesce(cardinality(c_ns), 0); "
-        # leaves become chain hashes in place
+        # The usual append: one run of fresh positions, its hashes concatenated as they
+        # are made (quadratic copying, so only for runs of up to 256).
+        f"IF c_n BETWEEN 1 AND 256 AND c_ns[c_n] - c_ns[1] = c_n - 1 AND c_ns[1] > {base} "
+        "THEN c_out := ''::bytea; FOR c_k IN 1..c_n LOOP "
+        "c_prev := sha256(c_prev || c_leaves[c_k]); c_out := c_out || c_prev; END LOOP; "
+        f"INSERT INTO {chain} (position, first_position, hashes, late) "
+        "VALUES (c_ns[c_n], c_ns[1], c_out, false); "
+        "ELSE "
+        # Otherwise leaves become chain hashes in place, then one chain row per run of
+        # consecutive positions on one side of ``base``.
         "FOR c_k IN 1..c_n LOOP c_prev := sha256(c_prev || c_leaves[c_k]); "
         "c_leaves[c_k] := c_prev; END LOOP; "
-        # one chain row per run of consecutive positions on one side of ``base``
         "c_i := 1; WHILE c_i <= c_n LOOP c_j := c_i + 1; "
         f"IF c_ns[c_n] - c_ns[c_i] = c_n - c_i AND (c_ns[c_i] > {base} OR c_ns[c_n] <= {base}) "
         "THEN c_j := c_n + 1; ELSE WHILE c_j <= c_n AND c_ns[c_j] = c_ns[c_j - 1] + 1 "
@@ -148,7 +171,7 @@ def extend_body(names: StoreNames, base: str, upto: str) -> str:
         "SELECT c_ns[c_j - 1], c_ns[c_i], "
         "string_agg(c_leaves[c_x], ''::bytea ORDER BY c_x), "
         f"c_ns[c_i] <= {base} FROM generate_series(c_i, c_j - 1) AS c_x; "
-        "c_i := c_j; END LOOP; "
+        "c_i := c_j; END LOOP; END IF; "
     )
 
 
@@ -189,9 +212,13 @@ async def chain_hashes(
     conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames, lo: int, hi: int
 ) -> dict[int, bytes]:
     """The stored chain hash of every position in ``(lo, hi]`` that has one."""
+    chain = names.q("gl_chain")
+    # The rows ending in the range, and the one row that may start in it and end after
+    # it: both index range scans (a filter on first_position would read to the end).
     rows = await conn.fetch(
-        f"SELECT first_position, hashes FROM {names.q('gl_chain')} "
-        "WHERE position > $1 AND first_position <= $2",
+        f"SELECT first_position, hashes FROM {chain} WHERE position > $1 AND position <= $2 "
+        f"UNION ALL (SELECT first_position, hashes FROM {chain} WHERE position > $2 "
+        "ORDER BY position LIMIT 1)",
         lo,
         hi,
     )
