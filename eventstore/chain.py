@@ -21,6 +21,8 @@ import hashlib
 import struct
 from typing import TYPE_CHECKING
 
+from eventstore.schema import quote_ident
+
 if TYPE_CHECKING:
     import asyncpg
 
@@ -60,13 +62,20 @@ def link(previous: bytes, leaf: bytes) -> bytes:
 # another writer inserted around the chain): attested from then on only.
 
 
+# Functions the owner runs (or that run as the owner) see only pg_catalog: a function a
+# serving role creates in the store's schema can never stand in for a built-in.
+SAFE_PATH = "SET search_path = pg_catalog, pg_temp"
+
+
 def chain_ddl(names: StoreNames) -> list[str]:
-    """Tables of the chain and checkpoints, the extend function and the append-only
-    triggers (idempotent)."""
+    """Tables of the chain, the checkpoints and the log's id, the extend function and the
+    append-only triggers (idempotent)."""
     ev = names.q(names.events)
     chain = names.q("gl_chain")
     checkpoints = names.q("gl_checkpoints")
+    log = names.q("gl_log")
     refuse = names.q("gl_refuse_change")
+    check = names.q("gl_check_checkpoint")
     statements = [
         f"CREATE TABLE IF NOT EXISTS {chain} (position bigint PRIMARY KEY, "
         "first_position bigint NOT NULL, hashes bytea NOT NULL, late boolean NOT NULL, "
@@ -74,26 +83,36 @@ def chain_ddl(names: StoreNames) -> list[str]:
         f"CREATE TABLE IF NOT EXISTS {checkpoints} (position bigint PRIMARY KEY, "
         "hash bytea NOT NULL, signed_at timestamptz NOT NULL, key_id text NOT NULL, "
         "signature bytea NOT NULL)",
-        f"INSERT INTO {names.q('gl_settings')} VALUES ('log_id', gen_random_uuid()::text) "
-        "ON CONFLICT DO NOTHING",
-        f"CREATE OR REPLACE FUNCTION {refuse}() RETURNS trigger LANGUAGE plpgsql AS $fn$ "
-        "BEGIN RAISE EXCEPTION 'the record is append-only: % on % is refused', "
+        # The log's id, signed into every checkpoint: one row, never changed.
+        f"CREATE TABLE IF NOT EXISTS {log} (log_id uuid PRIMARY KEY, "
+        "created_at timestamptz NOT NULL DEFAULT now())",
+        f"INSERT INTO {log} (log_id) SELECT gen_random_uuid() "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {log})",
+        f"CREATE OR REPLACE FUNCTION {refuse}() RETURNS trigger LANGUAGE plpgsql {SAFE_PATH} "
+        "AS $fn$ BEGIN RAISE EXCEPTION 'the record is append-only: % on % is refused', "
         "TG_OP, TG_TABLE_NAME USING ERRCODE = 'insufficient_privilege'; END $fn$",
+        # A checkpoint must name the chain's hash at its position: no junk rows.
+        f"CREATE OR REPLACE FUNCTION {check}() RETURNS trigger LANGUAGE plpgsql {SAFE_PATH} "
+        "AS $fn$ BEGIN IF NEW.hash IS DISTINCT FROM (SELECT substring(hashes FROM "
+        "((NEW.position - first_position) * 32 + 1)::int FOR 32) "
+        f"FROM {chain} WHERE position >= NEW.position AND first_position <= NEW.position "
+        "ORDER BY position LIMIT 1) THEN RAISE EXCEPTION "
+        "'a checkpoint must name the chain''s hash at position %', NEW.position "
+        "USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $fn$",
+        f"CREATE OR REPLACE TRIGGER gl_checkpoint_matches_chain BEFORE INSERT ON "
+        f"{checkpoints} FOR EACH ROW EXECUTE FUNCTION {check}()",
         extend_ddl(names),
+        f"REVOKE EXECUTE ON FUNCTION {names.q('gl_chain_extend')}(bigint, bigint) FROM PUBLIC",
     ]
-    for table in (ev, chain, checkpoints):
+    for table in (ev, chain, checkpoints, log):
         base = table.rsplit(".", 1)[1].strip('"')
         statements += [
-            f"CREATE OR REPLACE TRIGGER {_ident(base + '_append_only')} BEFORE UPDATE OR "
-            f"DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION {refuse}()",
-            f"CREATE OR REPLACE TRIGGER {_ident(base + '_no_truncate')} BEFORE TRUNCATE "
+            f"CREATE OR REPLACE TRIGGER {quote_ident(base + '_append_only')} BEFORE UPDATE "
+            f"OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION {refuse}()",
+            f"CREATE OR REPLACE TRIGGER {quote_ident(base + '_no_truncate')} BEFORE TRUNCATE "
             f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {refuse}()",
         ]
     return statements
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 # Over a row of the events table joined with ``t`` (the topic's UTF-8 bytes, made once).
@@ -181,7 +200,7 @@ def extend_ddl(names: StoreNames) -> str:
     return (
         f"CREATE OR REPLACE FUNCTION {names.q('gl_chain_extend')}"
         "(base bigint, upto bigint DEFAULT NULL) "
-        f"RETURNS void LANGUAGE plpgsql AS $fn$ DECLARE {EXTEND_DECLARE}BEGIN "
+        f"RETURNS void LANGUAGE plpgsql {SAFE_PATH} AS $fn$ DECLARE {EXTEND_DECLARE}BEGIN "
         + extend_body(names, "base", "upto")
         + "END $fn$"
     )

@@ -140,7 +140,7 @@ def signature_ok(public: Ed25519PublicKey, log_id: str, cp: Checkpoint) -> bool:
 
 async def log_id(conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames) -> str:
     """This store's log id (made when the store was created; signed into checkpoints)."""
-    return await conn.fetchval(f"SELECT value FROM {names.q('gl_settings')} WHERE key = 'log_id'")
+    return str(await conn.fetchval(f"SELECT log_id FROM {names.q('gl_log')}"))
 
 
 async def take_checkpoint(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 import asyncpg
@@ -13,6 +14,8 @@ from eventstore.names import NameRegistry, TypeNames
 from eventstore.recorder import AsyncApplicationRecorder, AsyncSnapshotStore
 from eventstore.roles import grant_serving_role
 from eventstore.schema import StoreNames, ensure_schema, quote_ident
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -36,6 +39,18 @@ _json_decode = msgspec.json.decode
 
 def _encode_jsonb(value: object) -> bytes:
     return _JSONB_VERSION + msgspec.json.encode(value)
+
+
+async def _login_as(dsn: str, role: str) -> dict[str, str]:
+    """``{"user": role}`` if the server lets this process log in as ``role`` without a
+    password, else ``{}`` (then the pool switches to it)."""
+    try:
+        conn = await asyncpg.connect(dsn, user=role, password="")
+    except (OSError, asyncpg.PostgresError):
+        log.warning("cannot log in as %s; switching to it with SET ROLE instead", role)
+        return {}
+    await conn.close()
+    return {"user": role}
 
 
 def _decode_jsonb(data: bytes) -> object:
@@ -71,27 +86,33 @@ async def open_store(
 
     With ``serving_role``, ``dsn`` names the store's owner: the schema is created (or
     brought up to date) as the owner, the role is given what serving needs
-    (``eventstore.roles``), and every pooled connection then acts as that role."""
+    (``eventstore.roles``), and the pool connects as that role where PostgreSQL lets it
+    log in without the owner's password (the embedded one does); elsewhere each pooled
+    connection switches to it with SET ROLE, which guards against the server's own
+    mistakes only (RESET ROLE undoes it)."""
     names = names or StoreNames()
     try:
-        owner = await asyncpg.connect(dsn)
+        owner = await asyncpg.connect(dsn, server_settings={"search_path": "pg_catalog"})
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+    login: dict[str, str] = {}
     try:
         await ensure_schema(owner, names)
         if serving_role:
             await grant_serving_role(owner, names, serving_role)
+            login = await _login_as(dsn, serving_role)
     finally:
         await owner.close()
+    switch = f"SET ROLE {quote_ident(serving_role)}" if serving_role and not login else ""
 
     async def init(conn: asyncpg.Connection) -> None:
-        if serving_role:
-            await conn.execute(f"SET ROLE {quote_ident(serving_role)}")
+        if switch:
+            await conn.execute(switch)
         await init_connection(conn)
 
     try:
         pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, command_timeout=60, init=init
+            dsn, min_size=min_size, max_size=max_size, command_timeout=60, init=init, **login
         )
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc

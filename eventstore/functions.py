@@ -88,3 +88,29 @@ def insert_event_groups_ddl(names: StoreNames, *, chain: bool = True) -> str:
         f"PERFORM pg_notify('{channel}', ''); "
         "END $fn$"
     )
+
+
+# Their signatures, for grants: only the owner and a serving role may append.
+APPEND_FUNCTIONS = (
+    "gl_insert_events(uuid[], bigint[], text[], bytea[])",
+    "gl_insert_event_groups(int[], uuid[], bigint[], text[], bytea[])",
+)
+
+
+def function_ref(names: StoreNames, signature: str) -> str:
+    """``"schema"."name"(arg types)`` for a signature of ``APPEND_FUNCTIONS``."""
+    name, args = signature.split("(", 1)
+    return f"{names.q(name)}({args}"
+
+
+def append_functions_ddl(names: StoreNames) -> list[str]:
+    """The append functions, callable by no one but their owner until a serving role is
+    granted them (PostgreSQL lets everyone execute a new function)."""
+    return [
+        insert_events_ddl(names),
+        insert_event_groups_ddl(names),
+        *(
+            f"REVOKE EXECUTE ON FUNCTION {function_ref(names, f)} FROM PUBLIC"
+            for f in APPEND_FUNCTIONS
+        ),
+    ]

@@ -21,12 +21,8 @@ from __future__ import annotations
 
 import asyncpg
 
+from eventstore.functions import APPEND_FUNCTIONS, function_ref
 from eventstore.schema import StoreNames, quote_ident
-
-FUNCTIONS = (
-    "gl_insert_events(uuid[], bigint[], text[], bytea[])",
-    "gl_insert_event_groups(int[], uuid[], bigint[], text[], bytea[])",
-)
 
 
 def owned_tables(names: StoreNames) -> tuple[str, ...]:
@@ -39,6 +35,7 @@ def owned_tables(names: StoreNames) -> tuple[str, ...]:
         names.tracking,
         "gl_idempotency",
         "gl_settings",
+        "gl_log",
     )
 
 
@@ -48,23 +45,16 @@ def _grants(names: StoreNames, role: str) -> list[str]:
     record = ", ".join(q(t) for t in (names.events, "gl_chain", "gl_checkpoints"))
     statements = [
         f"GRANT USAGE, CREATE ON SCHEMA {quote_ident(names.schema)} TO {r}",
-        f"REVOKE ALL ON {record}, {q(names.snapshots)}, {q(names.tracking)}, "
+        f"REVOKE ALL ON {record}, {q('gl_log')}, {q(names.snapshots)}, {q(names.tracking)}, "
         f"{q('gl_idempotency')}, {q('gl_settings')} FROM {r}",
-        f"GRANT SELECT ON {q(names.events)}, {q('gl_chain')} TO {r}",
+        f"GRANT SELECT ON {q(names.events)}, {q('gl_chain')}, {q('gl_log')} TO {r}",
         f"GRANT SELECT, INSERT ON {q('gl_checkpoints')}, {q(names.snapshots)}, "
         f"{q('gl_idempotency')} TO {r}",
         f"GRANT SELECT, INSERT, UPDATE ON {q(names.tracking)}, {q('gl_settings')} TO {r}",
     ]
-    for signature in FUNCTIONS:
-        name, args = signature.split("(", 1)
-        fn = f"{q(name)}({args}"
-        statements += [
-            f"REVOKE EXECUTE ON FUNCTION {fn} FROM PUBLIC",
-            f"GRANT EXECUTE ON FUNCTION {fn} TO {r}",
-        ]
-    statements.append(
-        f"REVOKE EXECUTE ON FUNCTION {q('gl_chain_extend')}(bigint, bigint) FROM PUBLIC"
-    )
+    statements += [
+        f"GRANT EXECUTE ON FUNCTION {function_ref(names, f)} TO {r}" for f in APPEND_FUNCTIONS
+    ]
     return statements
 
 
@@ -74,7 +64,9 @@ async def grant_serving_role(conn: asyncpg.Connection, names: StoreNames, role: 
     r = quote_ident(role)
     async with conn.transaction():
         if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
-            await conn.execute(f"CREATE ROLE {r} NOLOGIN")
+            # LOGIN, so that a server on a trusting PostgreSQL (the embedded one) can
+            # connect as it rather than switch to it (a switch can be reset)
+            await conn.execute(f"CREATE ROLE {r} LOGIN")
         if await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = $1", role):
             raise ValueError(f"the serving role {role!r} is a superuser: it could undo every guard")
         if not await conn.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", role):
@@ -82,17 +74,20 @@ async def grant_serving_role(conn: asyncpg.Connection, names: StoreNames, role: 
             await conn.execute(f"GRANT {r} TO CURRENT_USER")
         for statement in _grants(names, role):
             await conn.execute(statement)
-        mine = set(owned_tables(names))
+        # Gateledger's read models (rm_*, gl_* but the owner's): another application's
+        # tables in the same schema are left alone.
         tables = await conn.fetch(
-            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "SELECT c.relname FROM pg_catalog.pg_class c "
+            "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') "
-            "AND pg_get_userbyid(c.relowner) <> $2",
+            "AND (c.relname LIKE 'rm\\_%' OR c.relname LIKE 'gl\\_%') "
+            "AND pg_catalog.pg_get_userbyid(c.relowner) <> $2 AND NOT c.relname = ANY($3)",
             names.schema,
             role,
+            list(owned_tables(names)),
         )
         for (table,) in tables:
-            if table not in mine:
-                await conn.execute(f"ALTER TABLE {names.q(table)} OWNER TO {r}")
+            await conn.execute(f"ALTER TABLE {names.q(table)} OWNER TO {r}")
         await conn.execute(
             f"INSERT INTO {names.q('gl_settings')} VALUES ('serving_role', $1) "
             "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",

@@ -8,6 +8,7 @@ own recorders read and write the same store. Everything is created idempotently.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import asyncpg
@@ -89,20 +90,30 @@ def composite_type_ddl(names: StoreNames) -> str:
 _SCHEMA_LOCK = 7_318_262_001
 
 
+def store_ddl(names: StoreNames) -> list[str]:
+    """Every statement ``create_schema`` runs, in order (the composite type aside)."""
+    from eventstore.chain import chain_ddl
+    from eventstore.functions import append_functions_ddl
+
+    return [*ddl(names), *append_functions_ddl(names), *chain_ddl(names)]
+
+
+def schema_fingerprint(names: StoreNames) -> str:
+    """A digest of what ``create_schema`` makes: a store whose recorded fingerprint is
+    this one needs no DDL (so a serving role, which may not run DDL, can open it), and
+    any change to the statements makes the owner's next start apply them."""
+    text = "\n".join([*store_ddl(names), composite_type_ddl(names)])
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 async def create_schema(conn: asyncpg.Connection, names: StoreNames) -> None:
-    """Create the store's schema, tables, type and indexes if they do not exist."""
+    """Create the store's schema, tables, type, functions and triggers if they do not
+    exist (or bring them up to date), and chain events from before the chain."""
+    from eventstore.chain import chain_upgrade
+
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
-        for statement in ddl(names):
-            await conn.execute(statement)
-        from eventstore.chain import chain_ddl, chain_upgrade
-        from eventstore.functions import insert_event_groups_ddl, insert_events_ddl
-
-        for statement in (
-            insert_events_ddl(names),
-            insert_event_groups_ddl(names),
-            *chain_ddl(names),
-        ):
+        for statement in store_ddl(names):
             await conn.execute(statement)
         await chain_upgrade(conn, names)
         exists = await conn.fetchval(
@@ -114,23 +125,19 @@ async def create_schema(conn: asyncpg.Connection, names: StoreNames) -> None:
             await conn.execute(composite_type_ddl(names))
 
 
-# Goes up whenever ``create_schema`` changes what it creates: a store at this version is
-# left alone at start-up (so a serving role, which may not run DDL, can open it).
-STORE_VERSION = "2"  # 2: the hash chain, checkpoints and append-only triggers
-
-
 async def ensure_schema(conn: asyncpg.Connection, names: StoreNames) -> None:
-    """``create_schema`` unless the store is already at ``STORE_VERSION``."""
+    """``create_schema`` unless the store records the current ``schema_fingerprint``."""
     settings = names.q("gl_settings")
+    fingerprint = schema_fingerprint(names)
     if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", settings):
-        current = await conn.fetchval(f"SELECT value FROM {settings} WHERE key = 'store:version'")
-        if current == STORE_VERSION:
+        current = await conn.fetchval(f"SELECT value FROM {settings} WHERE key = 'store:schema'")
+        if current == fingerprint:
             return
     await create_schema(conn, names)
     await conn.execute(
-        f"INSERT INTO {settings} VALUES ('store:version', $1) "
+        f"INSERT INTO {settings} VALUES ('store:schema', $1) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-        STORE_VERSION,
+        fingerprint,
     )
 
 

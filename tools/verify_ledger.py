@@ -18,6 +18,7 @@ import hashlib
 import json
 import struct
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidSignature
@@ -68,7 +69,7 @@ def load_checkpoints(data: object) -> list[dict]:
     return data if isinstance(data, list) else [data]
 
 
-def verify(lines, checkpoints: list[dict], key: Ed25519PublicKey) -> dict:
+def verify(lines: Iterable[str], checkpoints: list[dict], key: Ed25519PublicKey) -> dict:
     result = {
         "status": "intact",
         "checked": 0,
@@ -82,16 +83,18 @@ def verify(lines, checkpoints: list[dict], key: Ed25519PublicKey) -> dict:
     for cp in checkpoints:
         ahead.setdefault(int(cp["position"]), []).append(cp)
     position, prev, last_good = 0, bytes(32), None
+
+    def check_signature(cp: dict) -> None:
+        try:
+            key.verify(bytes.fromhex(cp["signature"]), signed_message(cp))
+        except InvalidSignature:
+            raise Broken(
+                int(cp["position"]),
+                "signature",
+                f"the checkpoint at position {cp['position']} is not signed by this key",
+            ) from None
+
     try:
-        for cp in sorted(checkpoints, key=lambda c: int(c["position"])):
-            try:
-                key.verify(bytes.fromhex(cp["signature"]), signed_message(cp))
-            except InvalidSignature:
-                raise Broken(
-                    int(cp["position"]),
-                    "signature",
-                    f"the checkpoint at position {cp['position']} is not signed by this key",
-                ) from None
         for line in lines:
             if not line.strip():
                 continue
@@ -115,6 +118,7 @@ def verify(lines, checkpoints: list[dict], key: Ed25519PublicKey) -> dict:
             prev, position = h, p
             result["checked"] += 1
             for cp in ahead.pop(p, ()):
+                check_signature(cp)
                 if cp["hash"] != h.hex():
                     since = last_good or 0
                     raise Broken(
@@ -125,6 +129,8 @@ def verify(lines, checkpoints: list[dict], key: Ed25519PublicKey) -> dict:
                     )
                 result["checkpoints_checked"] += 1
                 last_good = p
+        for cp in sorted((c for cs in ahead.values() for c in cs), key=lambda c: c["position"]):
+            check_signature(cp)  # an unsigned claim past the end proves nothing
         if ahead:
             raise Broken(
                 position + 1,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from pathlib import Path
 
 import asyncpg
 import pytest
 from eventsourcing.persistence import StoredEvent
 
 from eventstore.chain import GENESIS, chain_hashes, leaf_digest, link
+from eventstore.checkpoints import load_or_create_key, take_checkpoint
 from eventstore.database import Store, open_store
 from eventstore.functions import insert_event_groups_ddl, insert_events_ddl
 from eventstore.verify import verify_chain
@@ -76,20 +78,33 @@ async def test_a_conflicting_group_leaves_no_hash_behind(store: Store) -> None:
         ("stored_events", "topic"),
         ("gl_chain", "hashes"),
         ("gl_checkpoints", "hash"),
+        ("gl_log", "log_id"),
     ],
 )
 async def test_the_record_refuses_update_delete_and_truncate(
-    store: Store, statement: str, table: str, column: str
+    store: Store, statement: str, table: str, column: str, tmp_path: Path
 ) -> None:
     await store.events.insert_events(events(2))
     t = store.names.q(table)
-    await store.pool.execute(
-        f"INSERT INTO {store.names.q('gl_checkpoints')} VALUES (1, '\\x00', now(), 'k', '\\x00')"
-    )
+    await take_checkpoint(store.pool, store.names, load_or_create_key(tmp_path / "k.pem"))
     before = await store.pool.fetchval(f"SELECT count(*) FROM {t}")
     with pytest.raises(asyncpg.PostgresError, match="append-only"):
         await store.pool.execute(statement.format(t=t, c=column))
     assert await store.pool.fetchval(f"SELECT count(*) FROM {t}") == before
+
+
+async def test_a_checkpoint_must_name_the_chains_hash_at_its_position(store: Store) -> None:
+    await store.events.insert_events(events(3))
+    checkpoints = store.names.q("gl_checkpoints")
+    with pytest.raises(asyncpg.CheckViolationError, match="chain's hash at position 2"):
+        await store.pool.execute(
+            f"INSERT INTO {checkpoints} VALUES (2, '\\x00', now(), 'k', '\\x00')"
+        )
+    real = (await chain_hashes(store.pool, store.names, 1, 2))[2]
+    await store.pool.execute(
+        f"INSERT INTO {checkpoints} VALUES (2, $1, now(), 'k', '\\x00')", real
+    )  # the right hash goes in (a wrong signature is then reported by verify)
+    assert await store.pool.fetchval(f"SELECT count(*) FROM {checkpoints}") == 1
 
 
 async def test_rows_written_around_the_chain_are_chained_late_by_the_next_append(
@@ -118,9 +133,7 @@ async def test_a_store_from_before_the_chain_is_chained_on_upgrade_and_says_from
         await conn.execute(insert_event_groups_ddl(store.names, chain=False))
     await store.events.insert_events(events(5))
     async with store.pool.acquire() as conn:
-        await conn.execute(
-            f"DELETE FROM {store.names.q('gl_settings')} WHERE key = 'store:version'"
-        )
+        await conn.execute(f"DELETE FROM {store.names.q('gl_settings')} WHERE key = 'store:schema'")
     assert (await verify_chain(store.pool, store.names)).problem == "unchained"
 
     upgraded = await open_store(
@@ -133,3 +146,59 @@ async def test_a_store_from_before_the_chain_is_chained_on_upgrade_and_says_from
         await upgraded.close()
     assert report.intact and report.checked == 7
     assert report.late == [(1, 5)]  # attested from the upgrade on, not from when written
+
+
+@pytest.mark.parametrize("size", [1, 256, 257, 2000])
+async def test_appends_of_every_size_chain_as_specified(store: Store, size: int) -> None:
+    """Up to 256 events an append's hashes are concatenated as they are made, past that
+    they are gathered at the end: both store the same chain."""
+    await store.events.insert_events(events(size))
+    async with store.pool.acquire() as conn, conn.transaction():
+        await store.events.insert_events(events(size), conn=conn)
+    rows = await chain_rows(store)
+    prev = GENESIS
+    for r, stored in rows:
+        prev = link(prev, leaf_digest(r[0], r[1].bytes, r[2], r[3].encode(), r[4]))
+        assert stored == prev
+    assert len(rows) == 2 * size
+    assert await store.pool.fetchval(f"SELECT count(*) FROM {store.names.q('gl_chain')}") == 2
+
+
+async def test_a_gap_in_positions_starts_a_new_chain_row_and_verify_reports_it(
+    store: Store,
+) -> None:
+    await store.events.insert_events(events(2))
+    await store.pool.execute(  # a writer around the chain, leaving position 3 empty
+        f"INSERT INTO {store.names.q(store.names.events)} "
+        "(notification_id, originator_id, originator_version, topic, state) "
+        "VALUES (4, gen_random_uuid(), 1, 'X.Y', '\\x01')"
+    )
+    await store.events.insert_events(events(1))  # chains 4 (late) and 5
+    chain = await store.pool.fetch(
+        f"SELECT first_position, position, late FROM {store.names.q('gl_chain')} ORDER BY position"
+    )
+    assert [tuple(r) for r in chain] == [(1, 2, False), (4, 4, True), (5, 5, False)]
+    report = await verify_chain(store.pool, store.names)
+    assert (report.problem, report.first_bad_position) == ("missing", 3)
+
+
+async def test_verify_while_appends_go_on_never_reports_a_false_break(store: Store) -> None:
+    await store.events.insert_events(events(3000))
+    stop = asyncio.Event()
+
+    async def append() -> int:
+        n = 0
+        while not stop.is_set():
+            await store.events.insert_events(events(5))
+            n += 1
+        return n
+
+    writer = asyncio.create_task(append())
+    try:
+        reports = [await verify_chain(store.pool, store.names, page=500) for _ in range(5)]
+    finally:
+        stop.set()
+        appended = await writer
+    assert appended > 0
+    broken = [(r.problem, r.first_bad_position, r.detail) for r in reports if not r.intact]
+    assert not broken, broken

@@ -65,18 +65,58 @@ async def serving(database_url: str, schema_name: str, role: str) -> AsyncIterat
         "INSERT INTO {chain} VALUES (99, 99, '\\x00', false)",
         "SELECT {extend}(0)",
         "DROP TABLE {ev}",
+        "UPDATE {log} SET log_id = gen_random_uuid()",
+        "UPDATE {settings} SET value = 'x'; RESET ROLE; DELETE FROM {ev}",
+        "SET ROLE postgres",
     ],
 )
 async def test_the_serving_role_cannot_touch_the_record(serving: Store, statement: str) -> None:
     await serving.events.insert_events([StoredEvent(uuid.uuid4(), 1, "T.E", b"{}")])
     n = serving.names
-    sql = statement.format(ev=n.q(n.events), chain=n.q("gl_chain"), extend=n.q("gl_chain_extend"))
+    sql = statement.format(
+        ev=n.q(n.events),
+        chain=n.q("gl_chain"),
+        extend=n.q("gl_chain_extend"),
+        log=n.q("gl_log"),
+        settings=n.q("gl_settings"),
+    )
     async with serving.pool.acquire() as conn:
-        assert await conn.fetchval("SELECT current_user") != "postgres"
+        # connected as the role itself: nothing to reset to
+        assert await conn.fetchval("SELECT session_user") == serving_role_of(conn)
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
-            await conn.execute(sql)
+            async with conn.transaction():
+                await conn.execute(sql)
     report = await verify_chain(serving.pool, serving.names)
     assert report.intact and report.checked == 1
+
+
+def serving_role_of(conn: asyncpg.Connection) -> str:
+    return conn._params.user  # the user the pool logged in as
+
+
+async def test_no_other_role_may_append_or_chain(store: Store, database_url: str) -> None:
+    """PostgreSQL lets every role execute a new function: the append functions (which
+    run as the owner) and the chain's are revoked from PUBLIC when they are made."""
+    outsider = f"gl_outsider_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"CREATE ROLE {outsider} NOLOGIN")
+        await conn.execute(f"GRANT USAGE ON SCHEMA {quote_ident(store.names.schema)} TO {outsider}")
+        for call in (
+            f"SELECT * FROM {store.names.q('gl_insert_events')}"
+            "(ARRAY[gen_random_uuid()], ARRAY[1::bigint], ARRAY['Forged.Event'], "
+            "ARRAY['\\x00'::bytea])",
+            f"SELECT {store.names.q('gl_chain_extend')}(0)",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                async with conn.transaction():
+                    await conn.execute(f"SET LOCAL ROLE {outsider}")
+                    await conn.execute(call)
+        assert await store.events.max_notification_id() is None
+    finally:
+        await conn.execute(f"DROP OWNED BY {outsider}")
+        await conn.execute(f"DROP ROLE {outsider}")
+        await conn.close()
 
 
 async def test_the_serving_role_appends_chained_and_signs_checkpoints(
