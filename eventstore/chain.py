@@ -76,6 +76,7 @@ def chain_ddl(names: StoreNames) -> list[str]:
     log = names.q("gl_log")
     refuse = names.q("gl_refuse_change")
     check = names.q("gl_check_checkpoint")
+    ev_literal = ev.replace("'", "''")
     statements = [
         f"CREATE TABLE IF NOT EXISTS {chain} (position bigint PRIMARY KEY, "
         "first_position bigint NOT NULL, hashes bytea NOT NULL, late boolean NOT NULL, "
@@ -101,6 +102,11 @@ def chain_ddl(names: StoreNames) -> list[str]:
         "USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $fn$",
         f"CREATE OR REPLACE TRIGGER gl_checkpoint_matches_chain BEFORE INSERT ON "
         f"{checkpoints} FOR EACH ROW EXECUTE FUNCTION {check}()",
+        # Positions start at 1: a row below would sit outside the chain.
+        "DO $do$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint WHERE "
+        f"conname = 'gl_position_positive' AND conrelid = '{ev_literal}'::regclass) "
+        f"THEN ALTER TABLE {ev} ADD CONSTRAINT gl_position_positive "
+        "CHECK (notification_id > 0) NOT VALID; END IF; END $do$",
         extend_ddl(names),
         f"REVOKE EXECUTE ON FUNCTION {names.q('gl_chain_extend')}(bigint, bigint) FROM PUBLIC",
     ]

@@ -78,6 +78,15 @@ class CheckpointKey:
     def key_id(self) -> str:
         return key_id(self.public_raw)
 
+    def to_json(self) -> dict[str, str]:
+        """The published form of the public key (``GET /audit/public-key``)."""
+        return {
+            "algorithm": "Ed25519",
+            "key_id": self.key_id,
+            "public_key": self.public_raw.hex(),
+            "pem": self.public_pem(),
+        }
+
     def public_pem(self) -> str:
         return (
             self.private.public_key()
@@ -91,6 +100,22 @@ class CheckpointKey:
 def key_id(public_raw: bytes) -> str:
     """A short name for a public key: the first 16 hex digits of its SHA-256."""
     return hashlib.sha256(public_raw).hexdigest()[:16]
+
+
+class CheckpointForged(ValueError):
+    """A checkpoint stored at the head is not signed by this server's key: it was written
+    around the server (``verify`` reports it as a ``signature`` problem)."""
+
+
+def load_key(path: Path) -> CheckpointKey:
+    """The key in ``path`` (PEM, PKCS#8); ValueError if missing or not an Ed25519 key
+    (for commands that check: a new key would fail every stored checkpoint)."""
+    if not path.is_file():
+        raise ValueError(
+            f"no checkpoint key at {path} (the server makes one there on its first start; "
+            "GATELEDGER_CHECKPOINT_KEY names another file)"
+        )
+    return load_or_create_key(path)
 
 
 def load_or_create_key(path: Path) -> CheckpointKey:
@@ -154,7 +179,7 @@ async def take_checkpoint(
             return None
         existing = await _select(conn, names, "WHERE position = $1", head[0])
         if existing:
-            return existing[0]
+            return _ours(existing[0], key, await log_id(conn, names))
         signed_at = datetime.now(UTC)
         lid = await log_id(conn, names)
         cp = Checkpoint(
@@ -175,8 +200,34 @@ async def take_checkpoint(
             cp.signature,
         )
         if inserted is None:  # another process signed the same head meanwhile
-            return (await _select(conn, names, "WHERE position = $1", head[0]))[0]
+            return _ours((await _select(conn, names, "WHERE position = $1", head[0]))[0], key, lid)
         return cp
+
+
+def _ours(cp: Checkpoint, key: CheckpointKey, lid: str) -> Checkpoint:
+    if not signature_ok(key.private.public_key(), lid, cp):
+        raise CheckpointForged(
+            f"the checkpoint stored at position {cp.position} is not signed by this server's "
+            "key: it was written around the server (gateledger verify reports it)"
+        )
+    return cp
+
+
+def find_start(checkpoints: list[Checkpoint], start: str) -> Checkpoint | None:
+    """Where a verification starts: ``0`` (None: the whole log), ``latest`` (the newest
+    checkpoint, or the whole log if there is none) or a checkpoint's position; ValueError
+    for anything else."""
+    if start == "0":
+        return None
+    if start == "latest":
+        return checkpoints[-1] if checkpoints else None
+    found = [cp for cp in checkpoints if str(cp.position) == start]
+    if not found:
+        raise ValueError(
+            "start must be 0, latest or the position of a checkpoint (gateledger "
+            f"checkpoints lists them), not {start[:40]!r}"
+        )
+    return found[0]
 
 
 async def list_checkpoints(
@@ -206,9 +257,11 @@ async def _select(
 
 def checkpoint_from_json(data: dict[str, Any]) -> tuple[str, Checkpoint]:
     """``(log id, checkpoint)`` from the published form; ValueError if malformed."""
+    if not isinstance(data, dict) or type(data.get("position")) is not int:
+        raise ValueError("not a checkpoint: it needs a whole-number position")
     try:
         return str(data["log_id"]), Checkpoint(
-            position=int(data["position"]),
+            position=data["position"],
             hash=bytes.fromhex(data["hash"]),
             signed_at=datetime.fromisoformat(str(data["signed_at"]).replace("Z", "+00:00")),
             key_id=str(data["key_id"]),

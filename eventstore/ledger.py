@@ -30,8 +30,12 @@ async def export_ledger(
     buffer = bytearray()
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         end = await log_end(conn, names)
+        # rows below position 1 are outside the chain: exported too, for the verifier
+        first = await conn.fetchval(f"SELECT min(notification_id) FROM {names.q(names.events)}")
+        if first is not None:
+            after = min(after, first - 1)
         for lo in range(after, end, page):
-            for p, r, stored in await read_page(conn, names, lo, lo + page):
+            for p, r, stored in await read_page(conn, names, lo, min(lo + page, end)):
                 buffer += encode(
                     {
                         "position": p,

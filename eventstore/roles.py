@@ -58,17 +58,36 @@ def _grants(names: StoreNames, role: str) -> list[str]:
     return statements
 
 
+class ServingRoleError(ValueError):
+    """The serving role named cannot serve this store (a superuser, a reserved name, or
+    another role than the one that serves it)."""
+
+
 async def grant_serving_role(conn: asyncpg.Connection, names: StoreNames, role: str) -> None:
     """As the store's owner: create ``role`` (NOLOGIN) if it does not exist and give it
     what serving needs and no more (see the module's docstring). Idempotent."""
     r = quote_ident(role)
+    if role.startswith("pg_"):
+        raise ServingRoleError(f"the serving role {role!r} is a name PostgreSQL reserves")
     async with conn.transaction():
+        recorded = await conn.fetchval(
+            f"SELECT value FROM {names.q('gl_settings')} WHERE key = 'serving_role'"
+        )
+        if recorded not in (None, role):
+            raise ServingRoleError(
+                f"this store is served by the role {recorded!r}, not {role!r}: a server "
+                f"running as {recorded!r} would lose its read models. To switch, stop "
+                f"every server, then as the owner: DELETE FROM gl_settings WHERE key = "
+                "'serving_role'"
+            )
         if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
             # LOGIN, so that a server on a trusting PostgreSQL (the embedded one) can
             # connect as it rather than switch to it (a switch can be reset)
             await conn.execute(f"CREATE ROLE {r} LOGIN")
         if await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = $1", role):
-            raise ValueError(f"the serving role {role!r} is a superuser: it could undo every guard")
+            raise ServingRoleError(
+                f"the serving role {role!r} is a superuser: it could undo every guard"
+            )
         if not await conn.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", role):
             # to hand it the read models (ALTER ... OWNER needs membership)
             await conn.execute(f"GRANT {r} TO CURRENT_USER")

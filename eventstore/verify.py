@@ -147,6 +147,15 @@ async def verify_chain(
             ahead.setdefault(cp.position, []).append(cp)
     walk = _Walk(begin, GENESIS if start is None else start.hash, ahead, report, public_key)
     try:
+        below = await pool.fetchval(
+            f"SELECT min(notification_id) FROM {names.q(names.events)} WHERE notification_id < 1"
+        )
+        if below is not None:
+            raise _Broken(
+                below,
+                "unchained",
+                f"an event at position {below}, below the first position (1): outside the chain",
+            )
         if start is not None:
             await _check_start(pool, names, walk, start)
         await _walk(pool, names, walk, page, progress)

@@ -39,3 +39,18 @@ async def read_position(
         f"SELECT notification_id FROM {t} WHERE application_name = $1", name
     )
     return value or 0
+
+
+async def positions_past(
+    conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames, head: int
+) -> list[tuple[str, int]]:
+    """Read models whose recorded position is past the log's end ``head``: they would
+    skip the events that take those positions (only a hand edit does this)."""
+    t = names.q(names.tracking)
+    rows = await conn.fetch(
+        f"SELECT application_name, notification_id FROM {t} "
+        "WHERE application_name <> '__migration__' AND notification_id > $1 "
+        "ORDER BY application_name",
+        head,
+    )
+    return [(r[0], r[1]) for r in rows]

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import argparse
 import base64
+import binascii
 import hashlib
 import json
+import os
 import struct
 import sys
 from collections.abc import Iterable
@@ -63,10 +65,44 @@ def load_public_key(text: str) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(bytes.fromhex(text))
 
 
+FIELDS = {"log_id": str, "position": int, "hash": str, "signed_at": str, "signature": str}
+
+
 def load_checkpoints(data: object) -> list[dict]:
+    """The checkpoints of a file as `gateledger checkpoints -o` writes it (or one
+    checkpoint, or a list); ValueError if it holds none or a malformed one."""
     if isinstance(data, dict) and "checkpoints" in data:
         data = data["checkpoints"]
-    return data if isinstance(data, list) else [data]
+    items = data if isinstance(data, list) else [data]
+    if not items:
+        raise ValueError("the checkpoint file holds no checkpoint")
+    for n, cp in enumerate(items, start=1):
+        if not isinstance(cp, dict):
+            raise ValueError(f"checkpoint {n} is not an object")
+        for name, kind in FIELDS.items():
+            if type(cp.get(name)) is not kind:
+                raise ValueError(f"checkpoint {n}: {name} must be a {kind.__name__}")
+    if len({cp["log_id"] for cp in items}) != 1:
+        raise ValueError("the checkpoint file mixes checkpoints of several logs")
+    return items
+
+
+def check_row(n: int, row: object) -> dict:
+    """One export line, its fields of the right types; ValueError otherwise."""
+    if not isinstance(row, dict) or type(row.get("position")) is not int:
+        raise ValueError(f"line {n}: not a ledger line with a whole-number position")
+    present = row.get("originator_id") is not None
+    kinds = {"originator_id": str, "originator_version": int, "hash": str}
+    for name, kind in kinds.items():
+        value = row.get(name)
+        if value is not None and type(value) is not kind:
+            raise ValueError(f"line {n}: {name} must be a {kind.__name__}")
+    if present and type(row.get("originator_version")) is not int:
+        raise ValueError(f"line {n}: originator_version must be a whole number")
+    for name in ("topic", "state"):
+        if row.get(name) is not None and not isinstance(row[name], str):
+            raise ValueError(f"line {n}: {name} must be a string")
+    return row
 
 
 def verify(lines: Iterable[str], checkpoints: list[dict], key: Ed25519PublicKey) -> dict:
@@ -95,11 +131,13 @@ def verify(lines: Iterable[str], checkpoints: list[dict], key: Ed25519PublicKey)
             ) from None
 
     try:
-        for line in lines:
+        for n, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            row = json.loads(line)
+            row = check_row(n, json.loads(line))
             p, expected = row["position"], position + 1
+            if p < 1:
+                raise Broken(p, "unchained", f"an event at position {p}, below the first (1)")
             if p != expected:
                 raise Broken(expected, "missing", f"no event and no chain hash at {expected}")
             if row["originator_id"] is None:
@@ -154,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         key_text = args.public_key
-        if "BEGIN" not in key_text and len(key_text.strip()) != 64:
+        if os.path.exists(key_text):
             with open(key_text, encoding="utf-8") as f:
                 key_text = f.read()
         key = load_public_key(key_text)
@@ -162,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
             checkpoints = load_checkpoints(json.load(f))
         with open(args.export, encoding="utf-8") as lines:
             result = verify(lines, checkpoints, key)
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError, binascii.Error) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if result["status"] == "intact":

@@ -117,10 +117,10 @@ class AuditController(Controller):
         min_position: int | None = Parameter(default=None, ge=0),
     ) -> Stream:
         require_role(principal, "auditor")
+        await ensure_position(store, request.app.state.settings, min_position)
         if format == "ledger":
             return _ledger(store, project_id, actor, type_, start, end)
         f = _filter(project_id, actor, type_, start, end, None)
-        await ensure_position(store, request.app.state.settings, min_position)
         media = "text/csv" if format == "csv" else "application/x-ndjson"
         return Stream(
             export_lines(store.pool, store.names, f, format),

@@ -9,7 +9,14 @@ from litestar import Controller, Request, get, post
 
 from api.auth import Principal, require_role
 from api.errors import ProblemError
-from eventstore.checkpoints import Checkpoint, list_checkpoints, log_id, take_checkpoint
+from eventstore.checkpoints import (
+    Checkpoint,
+    CheckpointForged,
+    find_start,
+    list_checkpoints,
+    log_id,
+    take_checkpoint,
+)
 from eventstore.database import Store
 from eventstore.verify import verify_chain
 
@@ -61,8 +68,7 @@ class VerifyView(msgspec.Struct):
 
 
 def public_key_view(request: Request) -> PublicKeyView:
-    key = request.app.state.checkpoint_key
-    return PublicKeyView("Ed25519", key.key_id, key.public_raw.hex(), key.public_pem())
+    return msgspec.convert(request.app.state.checkpoint_key.to_json(), PublicKeyView)
 
 
 def checkpoint_view(cp: Checkpoint, lid: str) -> CheckpointView:
@@ -79,20 +85,10 @@ class LedgerController(Controller):
     ) -> VerifyView:
         """From position 0, or from a signed checkpoint (`start=latest` or its position)."""
         require_role(principal, "auditor", "pmo_admin")
-        checkpoints = await list_checkpoints(store.pool, store.names)
-        begin = None
-        if start == "latest":
-            begin = checkpoints[-1] if checkpoints else None
-        elif start != "0":
-            found = [cp for cp in checkpoints if str(cp.position) == start]
-            if not found:
-                raise ProblemError(
-                    422,
-                    "start must be 0, latest or the position of a checkpoint "
-                    f"(GET /audit/checkpoints lists them), not {start[:40]!r}",
-                    slug="validation",
-                )
-            begin = found[0]
+        try:
+            begin = find_start(await list_checkpoints(store.pool, store.names), start)
+        except ValueError as exc:
+            raise ProblemError(422, str(exc), slug="validation") from None
         key = request.app.state.checkpoint_key
         report = await verify_chain(
             store.pool, store.names, public_key=key.private.public_key(), start=begin
@@ -118,7 +114,10 @@ class LedgerController(Controller):
     )
     async def take(self, request: Request, principal: Principal, store: Store) -> CheckpointView:
         require_role(principal, "auditor", "pmo_admin")
-        cp = await take_checkpoint(store.pool, store.names, request.app.state.checkpoint_key)
+        try:
+            cp = await take_checkpoint(store.pool, store.names, request.app.state.checkpoint_key)
+        except CheckpointForged as exc:
+            raise ProblemError(409, str(exc), slug="checkpoint-forged") from None
         if cp is None:
             raise ProblemError(409, "the log is empty: there is no head to sign", slug="empty-log")
         return checkpoint_view(cp, await log_id(store.pool, store.names))

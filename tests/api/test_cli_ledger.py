@@ -13,7 +13,16 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from eventstore.checkpoints import load_or_create_key
 from tests.eventstore.test_tamper import ROOT
+
+
+@pytest.fixture(autouse=True)
+def key(data_dir: Path) -> Path:
+    """The checkpoint key a server makes in the data folder on its first start."""
+    path = data_dir / "checkpoint-ed25519.pem"
+    load_or_create_key(path)
+    return path
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -145,3 +154,29 @@ def test_the_few_lines_in_docs_audit_md_verify_a_real_export(demo: int, tmp_path
     rows[3]["state"] = base64.b64encode(base64.b64decode(rows[3]["state"]) + b" ").decode()
     with pytest.raises(AssertionError, match="position 4 does not match"):
         exec(snippet.group(1), {**names, "rows": rows})
+
+
+@pytest.mark.parametrize("command", [["verify"], ["public-key"], ["checkpoints"]])
+def test_a_check_without_the_key_is_an_error_and_makes_no_key(
+    demo: int, key: Path, command: list[str]
+) -> None:
+    """A new key would fail every stored checkpoint: checks refuse to make one."""
+    key.unlink()
+    code, _, err = run(*command)
+    assert code == 2 and "no checkpoint key at" in err and "Traceback" not in err
+    assert not key.exists()
+
+
+def test_a_checkpoint_forged_at_the_head_is_refused_not_handed_out(
+    demo: int, database_url: str, schema_name: str
+) -> None:
+    head_hash = json.loads(run("verify", "--json")[1])["head_hash"]
+    tamper(
+        database_url,
+        schema_name,
+        f"INSERT INTO {{s}}.gl_checkpoints VALUES ({demo}, '\\x{head_hash}', now(), 'x', '\\x00')",
+    )
+    code, _, err = run("checkpoint")
+    assert code == 1 and "not signed by this server's key" in err
+    report = json.loads(run("verify", "--json")[1])
+    assert (report["problem"], report["first_bad_position"]) == ("signature", demo)

@@ -142,3 +142,43 @@ async def test_the_checkpoint_job_signs_every_n_events(store: Store, tmp_path: P
         await job
     positions = [cp.position for cp in await list_checkpoints(store.pool, store.names)]
     assert positions == [3, 6]
+
+
+async def test_a_read_model_past_the_end_of_the_log_makes_health_degraded(
+    client: AsyncTestClient[Any], settings: Settings, database_url: str
+) -> None:
+    api = await a_project(client, settings)
+    await api.get(f"/projects?min_position={api.last_position}")
+    assert (await client.get("/health")).status_code == 200
+    conn = await asyncpg.connect(database_url)
+    try:  # a hand edit: the audit trail would skip the next events
+        await conn.execute(
+            f'UPDATE "{settings.schema}".notification_tracking SET notification_id = $1 '
+            "WHERE application_name = 'audit'",
+            api.last_position + 5,
+        )
+    finally:
+        await conn.close()
+    r = await client.get("/health")
+    assert r.status_code == 503
+    assert r.json()["ahead_of_log"] == [{"projection": "audit", "position": api.last_position + 5}]
+
+
+async def test_a_forged_checkpoint_at_the_head_is_409_not_handed_out(
+    client: AsyncTestClient[Any], settings: Settings, database_url: str
+) -> None:
+    api = await a_project(client, settings)
+    head = (await api.get("/audit/verify")).json()["head_hash"]
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            f'INSERT INTO "{settings.schema}".gl_checkpoints VALUES ($1, $2, now(), $3, $4)',
+            api.last_position,
+            bytes.fromhex(head),
+            "forged",
+            b"\x00",
+        )
+    finally:
+        await conn.close()
+    r = await api.post("/audit/checkpoints", "ann", {}, "auditor")
+    assert r.status_code == 409 and "not signed by this server's key" in r.json()["detail"]

@@ -17,6 +17,7 @@ from api.settings import Settings
 from domain.stored_names import STORED_NAMES
 from eventstore.checkpoints import load_or_create_key, take_checkpoint
 from eventstore.database import Store, open_store
+from eventstore.roles import ServingRoleError
 from eventstore.schema import StoreNames, drop_schema, quote_ident
 from eventstore.verify import verify_chain
 from tests.api.conftest import SECRET
@@ -165,3 +166,25 @@ async def test_a_server_acting_as_the_serving_role_works_end_to_end(
         await conn.close()
     assert owners["stored_events"] != role and owners["gl_chain"] != role
     assert any(t.startswith("rm_") and o == role for t, o in owners.items())
+
+
+async def test_a_reserved_or_other_serving_role_is_refused(
+    serving: Store, database_url: str, role: str
+) -> None:
+    for other, message in (("pg_monitor", "reserves"), ("postgres", "served by the role")):
+        with pytest.raises(ServingRoleError, match=message):
+            await open_store(
+                database_url,
+                serving.names,
+                stored_names=STORED_NAMES,
+                serving_role=other,
+                min_size=1,
+                max_size=1,
+            )
+    owners = await serving.pool.fetch(
+        "SELECT DISTINCT pg_catalog.pg_get_userbyid(c.relowner) FROM pg_catalog.pg_class c "
+        "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = $1 AND c.relname LIKE 'rm\\_%'",
+        serving.names.schema,
+    )
+    assert [r[0] for r in owners] in ([], [role])  # nothing was handed to the other role

@@ -89,9 +89,9 @@ async def delete_a_row(store: Store) -> None:
 async def swap_two_rows(store: Store) -> None:
     await tamper(
         store,
-        f"UPDATE {{ev}} SET notification_id = -1 WHERE notification_id = {P}",
+        f"UPDATE {{ev}} SET notification_id = 999999999 WHERE notification_id = {P}",
         f"UPDATE {{ev}} SET notification_id = {P} WHERE notification_id = {P + 500}",
-        f"UPDATE {{ev}} SET notification_id = {P + 500} WHERE notification_id = -1",
+        f"UPDATE {{ev}} SET notification_id = {P + 500} WHERE notification_id = 999999999",
     )
 
 
@@ -103,6 +103,15 @@ async def insert_a_forged_row(store: Store) -> None:
         "UPDATE {ev} SET notification_id = notification_id - 999999 "
         "WHERE notification_id > 1000000",
         f"INSERT INTO {{ev}} VALUES (gen_random_uuid(), 1, 'Project.GateDecided', '\\x7b7d', {P})",
+    )
+
+
+async def insert_below_the_chain(store: Store) -> None:
+    """Position 0 is refused by a constraint, which the owner can drop."""
+    await tamper(
+        store,
+        "ALTER TABLE {ev} DROP CONSTRAINT gl_position_positive",
+        "INSERT INTO {ev} VALUES (gen_random_uuid(), 1, 'Project.VoteCast', '\\x7b7d', 0)",
     )
 
 
@@ -129,6 +138,7 @@ CASES: list[tuple[Case, str, int | None, bool]] = [
     (delete_a_row, "missing", P, False),
     (swap_two_rows, "content", P, False),
     (insert_a_forged_row, "content", P, False),
+    (insert_below_the_chain, "unchained", 0, False),
     (truncate_the_tail, "truncated", N - 9, True),
     (recompute_the_chain_after_an_edit, "checkpoint", None, True),
 ]
