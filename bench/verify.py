@@ -67,9 +67,7 @@ def hash_floor(rows: list[object]) -> float:
     for r in rows:
         topic = (r[3] or "").encode()  # type: ignore[index]
         state = r[4] or b""  # type: ignore[index]
-        blobs.append(
-            q(r[0]) + r[1].bytes + q(r[2]) + i(len(topic)) + topic + i(len(state)) + state  # type: ignore[index]
-        )
+        blobs.append(r[1].bytes + q(r[2]) + i(len(topic)) + topic + i(len(state)) + state)  # type: ignore[index]
     sha = hashlib.sha256
     t0 = time.perf_counter()
     for b in blobs:

@@ -7,10 +7,14 @@ The chain is extended inside the append transaction, under the events table's lo
 specified in docs/audit.md; this module and the standalone verifier in ``tools/``
 implement it independently.
 
-    leaf(n)  = SHA-256( int8(position) || uuid(originator_id) || int8(originator_version)
+    leaf(e)  = SHA-256( uuid(originator_id) || int8(originator_version)
                         || int4(len(topic)) || topic (UTF-8) || int4(len(state)) || state )
-    hash(n)  = SHA-256( hash(n-1) || leaf(n) ),   hash(0) = 32 zero bytes
+    hash(n)  = SHA-256( hash(n-1) || int8(n) || leaf(event at position n) ),
+    hash(0)  = 32 zero bytes
 
+An event's leaf does not depend on its position, so the writer computes it before the
+append (``leaf_digest``) and the append function only links the leaves under the lock;
+the verification recomputes every leaf from the stored bytes, so a wrong one is found.
 Integers are big-endian and signed (int8 = 8 bytes, int4 = 4 bytes); a NULL topic or
 state is hashed as empty.
 """
@@ -24,7 +28,10 @@ from typing import TYPE_CHECKING
 from eventstore.schema import quote_ident
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import asyncpg
+    from eventsourcing.persistence import StoredEvent
 
     from eventstore.schema import StoreNames
 
@@ -34,24 +41,25 @@ _pack_i = struct.Struct(">i").pack
 _sha256 = hashlib.sha256
 
 
-def leaf_digest(
-    position: int, originator_id: bytes, version: int, topic: bytes, state: bytes
-) -> bytes:
+def leaf_digest(originator_id: bytes, version: int, topic: bytes, state: bytes) -> bytes:
     """The digest of one event's canonical bytes."""
     return _sha256(
-        _pack_q(position)
-        + originator_id
-        + _pack_q(version)
-        + _pack_i(len(topic))
-        + topic
-        + _pack_i(len(state))
-        + state
+        originator_id + _pack_q(version) + _pack_i(len(topic)) + topic + _pack_i(len(state)) + state
     ).digest()
 
 
-def link(previous: bytes, leaf: bytes) -> bytes:
-    """The chain hash of an event whose leaf digest is ``leaf``."""
-    return _sha256(previous + leaf).digest()
+def leaves(events: Sequence[StoredEvent]) -> list[bytes]:
+    """Each event's leaf digest: the writer makes them, so that the append function
+    only links them under the lock."""
+    return [
+        leaf_digest(e.originator_id.bytes, e.originator_version, e.topic.encode(), e.state)
+        for e in events
+    ]
+
+
+def link(previous: bytes, position: int, leaf: bytes) -> bytes:
+    """The chain hash at ``position`` of an event whose leaf digest is ``leaf``."""
+    return _sha256(previous + _pack_q(position) + leaf).digest()
 
 
 # A ``gl_chain`` row holds the hashes of one run of consecutive positions that were
@@ -123,7 +131,7 @@ def chain_ddl(names: StoreNames) -> list[str]:
 
 # Over a row of the events table joined with ``t`` (the topic's UTF-8 bytes, made once).
 LEAF_SQL = (
-    "sha256(int8send(notification_id) || uuid_send(originator_id) "
+    "sha256(uuid_send(originator_id) "
     "|| int8send(originator_version) || int4send(octet_length(t)) || t "
     "|| int4send(coalesce(length(state), 0)) || coalesce(state, '\\x'::bytea))"
 )
@@ -132,7 +140,7 @@ TOPIC_BYTES = "CROSS JOIN LATERAL (SELECT convert_to(coalesce(topic, ''), 'UTF8'
 
 EXTEND_DECLARE = (
     "c_head bigint; c_end bigint; c_prev bytea; c_ns bigint[]; c_leaves bytea[]; c_n int; "
-    "c_i int; c_j int; c_out bytea; "
+    "c_i int; c_j int; c_out bytea; c_first bigint; "
 )
 
 
@@ -145,48 +153,58 @@ def _events_after(ev: str, first: str) -> str:
     )
 
 
-def extend_body(names: StoreNames, base: str, upto: str) -> str:
+def extend_body(names: StoreNames, base: str, upto: str, given: str = "NULL::bytea[]") -> str:
     """PL/pgSQL statements that chain the events after the chain's head, up to ``upto``
     (all when it is NULL), with the variables of ``EXTEND_DECLARE``. The insert functions
     inline them (a function call per append costs as much again).
 
     Runs under the events table's EXCLUSIVE lock; ``base`` is the position the insert
-    started after. Rows at or below ``base`` that are not chained yet (an upgraded
-    store, or another writer's rows) are chained too, in rows of their own marked late.
-    A gap in positions also starts a new row."""
+    started after, ``given`` the leaves its writer computed for positions ``base`` + 1 to
+    ``upto`` (or NULL). When the chain's head is at ``base``, as usual, those leaves are
+    linked and nothing is read back. Otherwise (rows written around the chain, an older
+    store) the leaves are computed from the rows after the head; rows at or below
+    ``base`` get chain rows of their own marked late, and a gap in positions also starts
+    a new row."""
     ev = names.q(names.events)
     chain = names.q("gl_chain")
+    link_sql = "c_prev := sha256(c_prev || int8send({pos}) || c_leaves[c_k]); "
     return (
         f"c_end := {upto}; "
         f"IF c_end IS NULL THEN SELECT max(notification_id) INTO c_end FROM {ev}; END IF; "
-        # The chain's head and the events after ``base``, in one statement: usually the
-        # head is at ``base``. (A closed range: its generic plan is an index scan, where
-        # for "> head" alone the planner may pick a scan of the whole table.)
-        f"WITH c_h AS MATERIALIZED (SELECT position, "
-        f"substring(hashes FROM octet_length(hashes) - 31) AS c_last FROM {chain} "
-        "ORDER BY position DESC LIMIT 1) "
-        "SELECT (SELECT position FROM c_h), (SELECT c_last FROM c_h), "
-        "array_agg(c_r.n), array_agg(c_r.leaf) INTO c_head, c_prev, c_ns, c_leaves FROM "
-        + _events_after(ev, f"{base} + 1")
-        + "; "
+        f"SELECT position, substring(hashes FROM octet_length(hashes) - 31) "
+        f"INTO c_head, c_prev FROM {chain} ORDER BY position DESC LIMIT 1; "
         "IF c_head IS NULL THEN c_head := 0; c_prev := decode(repeat('00', 32), 'hex'); "
         "END IF; "
-        # Not at ``base``: rows written around the chain, or an older store: from the head.
-        f"IF c_head <> {base} THEN SELECT array_agg(c_r.n), array_agg(c_r.leaf) "
-        "INTO c_ns, c_leaves FROM " + _events_after(ev, "c_head + 1") + "; END IF; "
-        "c_n := coalesce(cardinality(c_ns), 0); "
-        # The usual append: one run of fresh positions, its hashes concatenated as they
-        # are made (quadratic copying, so only for runs of up to 256).
-        f"IF c_n BETWEEN 1 AND 256 AND c_ns[c_n] - c_ns[1] = c_n - 1 AND c_ns[1] > {base} "
-        "THEN c_out := ''::bytea; FOR c_k IN 1..c_n LOOP "
-        "c_prev := sha256(c_prev || c_leaves[c_k]); c_out := c_out || c_prev; END LOOP; "
-        f"INSERT INTO {chain} (position, first_position, hashes, late) "
-        "VALUES (c_ns[c_n], c_ns[1], c_out, false); "
+        f"IF c_head = {base} AND {given} IS NOT NULL "
+        f"AND cardinality({given}) = c_end - {base} THEN "
+        f"c_leaves := {given}; c_ns := NULL; c_first := {base} + 1; "
         "ELSE "
+        # A closed range: its generic plan is an index scan, where for "> head" alone the
+        # planner may pick a scan of the whole table.
+        "SELECT array_agg(c_r.n), array_agg(c_r.leaf) INTO c_ns, c_leaves FROM "
+        + _events_after(ev, "c_head + 1")
+        + "; c_first := c_ns[1]; END IF; "
+        "c_n := coalesce(cardinality(c_leaves), 0); "
+        # The usual append: one run of fresh positions, one chain row.
+        "IF c_n > 0 AND (c_ns IS NULL OR "
+        f"(c_ns[c_n] - c_ns[1] = c_n - 1 AND c_ns[1] > {base})) THEN "
+        # up to 256 hashes are concatenated as they are made (quadratic copying)
+        "IF c_n <= 256 THEN c_out := ''::bytea; FOR c_k IN 1..c_n LOOP "
+        + link_sql.format(pos="c_first + c_k - 1")
+        + "c_out := c_out || c_prev; END LOOP; "
+        "ELSE FOR c_k IN 1..c_n LOOP "
+        + link_sql.format(pos="c_first + c_k - 1")
+        + "c_leaves[c_k] := c_prev; END LOOP; "
+        "SELECT string_agg(c_leaves[c_x], ''::bytea ORDER BY c_x) INTO c_out "
+        "FROM generate_series(1, c_n) AS c_x; END IF; "
+        f"INSERT INTO {chain} (position, first_position, hashes, late) "
+        "VALUES (c_first + c_n - 1, c_first, c_out, false); "
+        "ELSIF c_n > 0 THEN "
         # Otherwise leaves become chain hashes in place, then one chain row per run of
         # consecutive positions on one side of ``base``.
-        "FOR c_k IN 1..c_n LOOP c_prev := sha256(c_prev || c_leaves[c_k]); "
-        "c_leaves[c_k] := c_prev; END LOOP; "
+        "FOR c_k IN 1..c_n LOOP "
+        + link_sql.format(pos="c_ns[c_k]")
+        + "c_leaves[c_k] := c_prev; END LOOP; "
         "c_i := 1; WHILE c_i <= c_n LOOP c_j := c_i + 1; "
         f"IF c_ns[c_n] - c_ns[c_i] = c_n - c_i AND (c_ns[c_i] > {base} OR c_ns[c_n] <= {base}) "
         "THEN c_j := c_n + 1; ELSE WHILE c_j <= c_n AND c_ns[c_j] = c_ns[c_j - 1] + 1 "

@@ -26,16 +26,15 @@ def _parts(names: StoreNames) -> tuple[str, str, str]:
 _DEFINER = "SECURITY DEFINER SET search_path = pg_catalog, pg_temp "
 
 
-def _extend(names: StoreNames, chain: bool, base: str, upto: str) -> str:
-    return extend_body(names, base, upto) if chain else ""
-
-
 def insert_events_ddl(names: StoreNames, *, chain: bool = True) -> str:
-    """``gl_insert_events``: one transaction's events, all or nothing, chained."""
+    """``gl_insert_events``: one transaction's events, all or nothing, chained (with the
+    leaves the writer computed, or from the rows when ``leaves`` is NULL)."""
     ev, literal, channel = _parts(names)
+    extend = extend_body(names, "base", "base + cardinality(ids)", "leaves") if chain else ""
     return (
         f"CREATE OR REPLACE FUNCTION {names.q('gl_insert_events')}"
-        "(ids uuid[], versions bigint[], topics text[], states bytea[]) "
+        "(ids uuid[], versions bigint[], topics text[], states bytea[], "
+        "leaves bytea[] DEFAULT NULL) "
         "RETURNS SETOF bigint LANGUAGE plpgsql "
         + _DEFINER
         + "AS $fn$ DECLARE base bigint; "
@@ -48,7 +47,7 @@ def insert_events_ddl(names: StoreNames, *, chain: bool = True) -> str:
         "SELECT base + u.o, u.i, u.v, u.t, u.s "
         "FROM unnest(ids, versions, topics, states) WITH ORDINALITY AS u(i, v, t, s, o) "
         "RETURNING notification_id; "
-        + _extend(names, chain, "base", "base + cardinality(ids)")
+        + extend
         + f"PERFORM setval(pg_get_serial_sequence('{literal}', 'notification_id'), "
         "base + cardinality(ids)); "
         f"PERFORM pg_notify('{channel}', ''); "
@@ -61,13 +60,17 @@ def insert_event_groups_ddl(names: StoreNames, *, chain: bool = True) -> str:
 
     Each group (one writer's events) is inserted in a subtransaction: a group that
     conflicts returns ``(group, NULL)`` and writes nothing; the others commit together.
+    The leaves of the groups that went in are linked in position order.
     """
     ev, literal, channel = _parts(names)
+    extend = extend_body(names, "start", "base", "c_given") if chain else ""
     return (
         f"CREATE OR REPLACE FUNCTION {names.q('gl_insert_event_groups')}"
-        "(grp int[], ids uuid[], versions bigint[], topics text[], states bytea[]) "
+        "(grp int[], ids uuid[], versions bigint[], topics text[], states bytea[], "
+        "leaves bytea[] DEFAULT NULL) "
         "RETURNS TABLE(g int, nid bigint) LANGUAGE plpgsql " + _DEFINER + "AS $fn$ "
-        "DECLARE base bigint; start bigint; k int; n bigint; last int; " + EXTEND_DECLARE + "BEGIN "
+        "DECLARE base bigint; start bigint; k int; n bigint; last int; "
+        "c_failed int[] := '{}'; c_given bytea[]; " + EXTEND_DECLARE + "BEGIN "
         f"LOCK TABLE {ev} IN EXCLUSIVE MODE; "
         f"SELECT coalesce(max(notification_id), 0) INTO base FROM {ev}; "
         "start := base; "
@@ -81,8 +84,15 @@ def insert_event_groups_ddl(names: StoreNames, *, chain: bool = True) -> str:
         "RETURNING k, notification_id; "
         "GET DIAGNOSTICS n = ROW_COUNT; base := base + n; "
         "EXCEPTION WHEN unique_violation THEN g := k; nid := NULL; RETURN NEXT; "
+        "c_failed := c_failed || k; "
         "END; END LOOP; "
-        + _extend(names, chain, "start", "base")
+        # the leaves of the groups that went in, in position order (groups are numbered
+        # in the order of the arrays, so with none failed that is ``leaves`` itself)
+        "IF cardinality(c_failed) = 0 THEN c_given := leaves; "
+        "ELSIF leaves IS NOT NULL THEN SELECT array_agg(u.l ORDER BY u.gr, u.o) INTO c_given "
+        "FROM unnest(grp, leaves) WITH ORDINALITY AS u(gr, l, o) "
+        "WHERE NOT u.gr = ANY(c_failed); END IF; "
+        + extend
         + f"PERFORM setval(pg_get_serial_sequence('{literal}', 'notification_id'), "
         "greatest(base, 1)); "
         f"PERFORM pg_notify('{channel}', ''); "
@@ -92,6 +102,11 @@ def insert_event_groups_ddl(names: StoreNames, *, chain: bool = True) -> str:
 
 # Their signatures, for grants: only the owner and a serving role may append.
 APPEND_FUNCTIONS = (
+    "gl_insert_events(uuid[], bigint[], text[], bytea[], bytea[])",
+    "gl_insert_event_groups(int[], uuid[], bigint[], text[], bytea[], bytea[])",
+)
+# Before the writer passed its leaves (dropped: a call would match both).
+_RETIRED = (
     "gl_insert_events(uuid[], bigint[], text[], bytea[])",
     "gl_insert_event_groups(int[], uuid[], bigint[], text[], bytea[])",
 )
@@ -107,6 +122,7 @@ def append_functions_ddl(names: StoreNames) -> list[str]:
     """The append functions, callable by no one but their owner until a serving role is
     granted them (PostgreSQL lets everyone execute a new function)."""
     return [
+        *(f"DROP FUNCTION IF EXISTS {function_ref(names, f)}" for f in _RETIRED),
         insert_events_ddl(names),
         insert_event_groups_ddl(names),
         *(

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import asyncpg
 from eventsourcing.persistence import StoredEvent
 
+from eventstore.chain import leaves
 from eventstore.errors import VersionConflict
 
 MAX_BATCH_EVENTS = 2000
@@ -26,8 +27,9 @@ class GroupCommitter:
         self.pool = pool
         self._sql = (
             f"SELECT g, nid FROM {function}"
-            "($1::int[], $2::uuid[], $3::bigint[], $4::text[], $5::bytea[])"
+            "($1::int[], $2::uuid[], $3::bigint[], $4::text[], $5::bytea[], $6::bytea[])"
         )
+        self.make_leaves = True  # False: the database computes them (bench/append's baseline)
         self._queue: list[tuple[Sequence[StoredEvent], asyncio.Future[list[int]]]] = []
         self._worker: asyncio.Task[None] | None = None
 
@@ -60,9 +62,12 @@ class GroupCommitter:
                     strict=True,
                 ):
                     column.append(value)
+        made = (
+            [leaf for events, _ in batch for leaf in leaves(events)] if self.make_leaves else None
+        )
         try:
             async with self.pool.acquire() as conn:
-                rows = await conn.fetch(self._sql, *columns)
+                rows = await conn.fetch(self._sql, *columns, made)
         except BaseException as exc:
             for _, future in batch:
                 if not future.done():

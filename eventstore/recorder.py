@@ -16,6 +16,7 @@ from uuid import UUID
 import asyncpg
 from eventsourcing.persistence import Notification, StoredEvent
 
+from eventstore.chain import leaves
 from eventstore.errors import UnstorableText, VersionConflict
 from eventstore.group_commit import GroupCommitter
 from eventstore.schema import StoreNames
@@ -41,7 +42,7 @@ class AsyncApplicationRecorder:
         ev = self.names.q(self.names.events)
         self._insert_sql = (
             f"SELECT * FROM {self.names.q('gl_insert_events')}"
-            "($1::uuid[], $2::bigint[], $3::text[], $4::bytea[])"
+            "($1::uuid[], $2::bigint[], $3::text[], $4::bytea[], $5::bytea[])"
         )
         self._group = GroupCommitter(pool, self.names.q("gl_insert_event_groups"))
         self._select_events_sql = (
@@ -56,6 +57,16 @@ class AsyncApplicationRecorder:
         )
         self._max_sql = f"SELECT MAX(notification_id) FROM {ev}"
         self._ev = ev
+
+    @property
+    def make_leaves(self) -> bool:
+        """Whether appends carry the events' leaf digests (else the database computes
+        them: slower; bench/append's baseline without the chain turns this off)."""
+        return self._group.make_leaves
+
+    @make_leaves.setter
+    def make_leaves(self, value: bool) -> None:
+        self._group.make_leaves = value
 
     async def insert_events(
         self, stored_events: Sequence[StoredEvent], *, conn: asyncpg.Connection | None = None
@@ -82,6 +93,7 @@ class AsyncApplicationRecorder:
             [e.originator_version for e in stored_events],
             [e.topic for e in stored_events],
             [e.state for e in stored_events],
+            leaves(stored_events) if self.make_leaves else None,
         )
         try:
             rows = await conn.fetch(self._insert_sql, *args)

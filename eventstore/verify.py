@@ -115,7 +115,7 @@ class _Walk:
         if stored is None:
             raise _Broken(p, "unchained", f"the event at position {p} has no chain hash")
         topic = (r[3] or "").encode()
-        h = link(self.prev, leaf_digest(p, r[1].bytes, r[2], topic, r[4] or b""))
+        h = link(self.prev, p, leaf_digest(r[1].bytes, r[2], topic, r[4] or b""))
         if h != stored:
             raise _Broken(p, "content", f"the event at position {p} does not match its chain hash")
         self.prev, self.position = h, p

@@ -34,11 +34,10 @@ class Broken(Exception):
         self.position, self.problem, self.detail = position, problem, detail
 
 
-def leaf(position: int, originator_id: str, version: int, topic: str, state: bytes) -> bytes:
+def leaf(originator_id: str, version: int, topic: str, state: bytes) -> bytes:
     t = topic.encode("utf-8")
     return hashlib.sha256(
-        struct.pack(">q", position)
-        + bytes.fromhex(originator_id.replace("-", ""))
+        bytes.fromhex(originator_id.replace("-", ""))
         + struct.pack(">q", version)
         + struct.pack(">i", len(t))
         + t
@@ -147,9 +146,8 @@ def verify(lines: Iterable[str], checkpoints: list[dict], key: Ed25519PublicKey)
             state = base64.b64decode(row["state"] or "")
             h = hashlib.sha256(
                 prev
-                + leaf(
-                    p, row["originator_id"], row["originator_version"], row["topic"] or "", state
-                )
+                + struct.pack(">q", p)
+                + leaf(row["originator_id"], row["originator_version"], row["topic"] or "", state)
             ).digest()
             if h.hex() != row["hash"]:
                 raise Broken(p, "content", f"the event at position {p} does not match its hash")

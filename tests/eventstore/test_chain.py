@@ -41,7 +41,7 @@ async def test_the_database_chains_every_append_as_the_specification_says(store:
     assert [r[0] for r, _ in rows] == list(range(1, 14))
     prev = GENESIS
     for r, stored in rows:
-        prev = link(prev, leaf_digest(r[0], r[1].bytes, r[2], r[3].encode(), r[4]))
+        prev = link(prev, r[0], leaf_digest(r[1].bytes, r[2], r[3].encode(), r[4]))
         assert stored == prev
     # one chain row per append transaction, not one per event
     assert await store.pool.fetchval(f"SELECT count(*) FROM {store.names.q('gl_chain')}") < 13
@@ -158,7 +158,7 @@ async def test_appends_of_every_size_chain_as_specified(store: Store, size: int)
     rows = await chain_rows(store)
     prev = GENESIS
     for r, stored in rows:
-        prev = link(prev, leaf_digest(r[0], r[1].bytes, r[2], r[3].encode(), r[4]))
+        prev = link(prev, r[0], leaf_digest(r[1].bytes, r[2], r[3].encode(), r[4]))
         assert stored == prev
     assert len(rows) == 2 * size
     assert await store.pool.fetchval(f"SELECT count(*) FROM {store.names.q('gl_chain')}") == 2
@@ -202,3 +202,33 @@ async def test_verify_while_appends_go_on_never_reports_a_false_break(store: Sto
     assert appended > 0
     broken = [(r.problem, r.first_bad_position, r.detail) for r in reports if not r.intact]
     assert not broken, broken
+
+
+async def test_appends_without_the_writers_leaves_are_chained_by_the_database(
+    store: Store,
+) -> None:
+    store.events.make_leaves = False  # the database computes each leaf from the row
+    await store.events.insert_events(events(3))
+    async with store.pool.acquire() as conn, conn.transaction():
+        await store.events.insert_events(events(2), conn=conn)
+    report = await verify_chain(store.pool, store.names)
+    assert report.intact and report.checked == 5 and report.late == []
+
+
+async def test_a_wrong_leaf_from_the_writer_shows_as_changed_content(store: Store) -> None:
+    """The database links the leaves it is given; verification recomputes them from the
+    stored bytes, so a writer cannot make the chain vouch for what it did not store."""
+    wrong = events(1)[0]
+    n = store.names
+    async with store.pool.acquire() as conn:
+        await conn.fetch(
+            f"SELECT * FROM {n.q('gl_insert_events')}($1::uuid[], $2::bigint[], $3::text[], "
+            "$4::bytea[], $5::bytea[])",
+            [wrong.originator_id],
+            [1],
+            [wrong.topic],
+            [wrong.state],
+            [bytes(32)],
+        )
+    report = await verify_chain(store.pool, store.names)
+    assert (report.problem, report.first_bad_position) == ("content", 1)

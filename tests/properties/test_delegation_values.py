@@ -14,6 +14,7 @@ def test_any_delegation_window_is_refused_or_projected_and_rebuilt(harness: Harn
     @example(window=("9999-12-30T00:00:00-23:59", "9999-12-31T23:59:59-23:59"), reason="r")
     @example(window=("2999-12-30T00:00:00-23:59", "2999-12-31T23:59:59-23:59"), reason="r")
     @example(window=("2999-12-30T00:00:00+23:59", "2999-12-31T23:59:59+23:59"), reason="r")
+    @example(window=(None, "2999-12-31T23:59:00+00:00"), reason="\ud800")  # not UTF-8
     def case(window: tuple[str | None, str], reason: str) -> None:
         starts, ends = window
         body = {"delegate": "frank", "ends": ends} | ({"starts": starts} if starts else {})
