@@ -2,8 +2,8 @@
 
 Each event's hash covers its canonical bytes and the hash of the event before it, so a
 changed, deleted, inserted or reordered row breaks the chain from that position on.
-The chain is extended inside the append transaction, under the events table's lock
-(``gl_chain_extend``, called by the insert functions). The algorithm, byte for byte, is
+The chain is extended inside the append transaction, under the events table's lock, by
+the append functions (``extend_body``, inlined in them). The algorithm, byte for byte, is
 specified in docs/audit.md; this module and the standalone verifier in ``tools/``
 implement it independently.
 

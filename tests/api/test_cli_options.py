@@ -12,8 +12,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from eventstore.schema import drop_schema
 from projections.registry import all_projections
+from tests.api.conftest import _drop
 
 BAD = [
     (["serve", "--port", "0"], "--port"),
@@ -96,14 +96,6 @@ async def _read_models(url: str, schema: str) -> dict[str, dict[str, int]]:
             f'SELECT application_name, notification_id FROM "{schema}".notification_tracking'
         )
         return {"rows": counts, "positions": {r[0]: r[1] for r in rows}}
-    finally:
-        await conn.close()
-
-
-async def _drop(url: str, schema: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await drop_schema(conn, schema)
     finally:
         await conn.close()
 

@@ -20,7 +20,7 @@ from eventstore.checkpoints import list_checkpoints, load_or_create_key, message
 from eventstore.database import Store
 from tests.api.scenario import Api
 from tests.eventstore.test_tamper import ROOT
-from workflows.checkpoints import keep_checkpoints
+from workflows.checkpoints import checkpoint_if_due, keep_checkpoints
 
 
 async def a_project(client: AsyncTestClient[Any], settings: Settings) -> Api:
@@ -127,21 +127,46 @@ async def test_the_ledger_export_verifies_with_the_standalone_verifier(
     assert filtered.status_code == 422
 
 
-async def test_the_checkpoint_job_signs_every_n_events(store: Store, tmp_path: Path) -> None:
+async def test_a_checkpoint_is_due_every_n_events_or_after_the_interval(
+    store: Store, tmp_path: Path
+) -> None:
     key = load_or_create_key(tmp_path / "k.pem")
+
+    async def due(idle_s: float = 0.0) -> int | None:
+        cp = await checkpoint_if_due(store, key, every_events=3, interval_s=60, idle_s=idle_s)
+        return None if cp is None else cp.position
+
+    async def append(n: int) -> None:
+        await store.events.insert_events(
+            [StoredEvent(uuid.uuid4(), 1, "T.E", b"{}") for _ in range(n)]
+        )
+
+    assert await due() is None  # an empty log
+    await append(2)
+    assert await due() is None  # 2 < 3 events since the last one
+    assert await due(idle_s=60) == 2  # but the interval passed
+    await append(2)
+    assert await due() is None
+    await append(1)
+    assert await due() == 5
+    assert await due(idle_s=3600) is None  # nothing new since
+
+
+async def test_the_checkpoint_job_runs_until_stopped(store: Store, tmp_path: Path) -> None:
+    key = load_or_create_key(tmp_path / "k.pem")
+    await store.events.insert_events([StoredEvent(uuid.uuid4(), 1, "T.E", b"{}")])
     stop = asyncio.Event()
     job = asyncio.create_task(
-        keep_checkpoints(store, key, stop, every_events=3, interval_s=3600, poll_s=0.01)
+        keep_checkpoints(store, key, stop, every_events=1, interval_s=3600, poll_s=0.01)
     )
     try:
-        for _ in range(7):
-            await store.events.insert_events([StoredEvent(uuid.uuid4(), 1, "T.E", b"{}")])
-            await asyncio.sleep(0.05)
+        async with asyncio.timeout(10):
+            while not await list_checkpoints(store.pool, store.names):  # noqa: ASYNC110 (polls the database)
+                await asyncio.sleep(0.01)
     finally:
         stop.set()
         await job
-    positions = [cp.position for cp in await list_checkpoints(store.pool, store.names)]
-    assert positions == [3, 6]
+    assert [cp.position for cp in await list_checkpoints(store.pool, store.names)] == [1]
 
 
 async def test_a_read_model_past_the_end_of_the_log_makes_health_degraded(
