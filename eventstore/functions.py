@@ -10,7 +10,7 @@ new rows (``gl_chain_extend``, see ``eventstore.chain``), still under the lock.
 
 from __future__ import annotations
 
-from eventstore.chain import EXTEND_DECLARE, extend_body
+from eventstore.chain_sql import EXTEND_DECLARE, extend_body
 from eventstore.schema import StoreNames
 
 

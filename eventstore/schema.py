@@ -92,7 +92,7 @@ _SCHEMA_LOCK = 7_318_262_001
 
 def store_ddl(names: StoreNames) -> list[str]:
     """Every statement ``create_schema`` runs, in order (the composite type aside)."""
-    from eventstore.chain import chain_ddl
+    from eventstore.chain_sql import chain_ddl
     from eventstore.functions import append_functions_ddl
 
     return [*ddl(names), *append_functions_ddl(names), *chain_ddl(names)]
@@ -109,7 +109,7 @@ def schema_fingerprint(names: StoreNames) -> str:
 async def create_schema(conn: asyncpg.Connection, names: StoreNames) -> None:
     """Create the store's schema, tables, type, functions and triggers if they do not
     exist (or bring them up to date), and chain events from before the chain."""
-    from eventstore.chain import chain_upgrade
+    from eventstore.chain_sql import chain_upgrade
 
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK)
