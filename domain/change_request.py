@@ -27,7 +27,7 @@ from domain.change_rules import (
 )
 from domain.checks import parse_enum, require_new_escalation, require_text
 from domain.errors import InvalidValue, NotAllowed, RuleViolation
-from domain.gate_review import Vote, VoteRecord
+from domain.gate_review import Vote, VoteRecord, same_vote
 from domain.money import Money
 from domain.policy import DEFAULT_CHANGE_POLICY, Actor, Board, DecisionPolicy
 from domain.timed import TimedAggregate
@@ -177,7 +177,10 @@ class ChangeRequest(TimedAggregate):
         if by.acting_as not in cr_voters(board, sponsor, policy):
             raise NotAllowed(f"{by.acting_as} is neither a gatekeeper nor a mandatory voter")
         self._refuse_submitter(by, "vote on")
-        cast = self._vote_changed if self.vote_of(by.acting_as) else self._vote_cast
+        earlier = self.vote_of(by.acting_as)
+        if earlier is not None and same_vote(earlier, vote, rationale, by):
+            return  # a repeated vote changes nothing, so it records nothing
+        cast = self._vote_changed if earlier is not None else self._vote_cast
         cast(vote=vote, rationale=rationale, by=by)
 
     @event("VoteCast")

@@ -73,6 +73,12 @@ class VoteRecord:
     cast_at: datetime
 
 
+def same_vote(earlier: VoteRecord, vote: Vote, rationale: str, by: Actor) -> bool:
+    """Whether ``by`` casting ``vote`` with ``rationale`` repeats ``earlier`` exactly
+    (same person typing it for the same voter, same vote, same rationale)."""
+    return (earlier.cast_by, earlier.vote, earlier.rationale) == (by.person, vote, rationale)
+
+
 @dataclass(frozen=True)
 class Review:
     """The open review of one gate; ``votes`` holds each voter's current vote."""

@@ -26,6 +26,7 @@ from domain.gate_review import (
     check_seen_position,
     evidence_tuple,
     resolve_voters,
+    same_vote,
 )
 from domain.policy import Actor, Baseline, Board, GovernanceTemplate, Tolerances
 from domain.project_base import ProjectStatus
@@ -165,8 +166,10 @@ class Project(ProjectChanges):
         if by.acting_as not in self._voters(gate, board):
             raise NotAllowed(f"{by.acting_as} is neither a gatekeeper nor a mandatory voter")
         self._refuse_requester(by, review, "vote on")
-        changed = review.vote_of(by.acting_as) is not None
-        cast = self._vote_changed if changed else self._vote_cast
+        earlier = review.vote_of(by.acting_as)
+        if earlier is not None and same_vote(earlier, vote, rationale, by):
+            return  # a repeated vote changes nothing, so it records nothing
+        cast = self._vote_changed if earlier is not None else self._vote_cast
         cast(gate=gate, vote=vote, rationale=rationale, evidence=review.evidence, by=by)
 
     @event("VoteCast")

@@ -257,3 +257,13 @@ def test_the_submitter_cannot_decide_even_as_a_delegate(route: Route, actor: Act
         cr_vote(cr, Vote.APPROVE, GATEKEEPER, SPONSOR)
     with pytest.raises(NotAllowed, match="submitter"):
         cr_decide(cr, CRDecision.APPROVE, actor)
+
+
+def test_repeating_an_identical_cr_vote_records_nothing() -> None:
+    cr = submitted_cr(Route.BOARD)
+    cr_vote(cr, Vote.APPROVE, GATEKEEPER)
+    version = cr.version
+    cr_vote(cr, Vote.APPROVE, GATEKEEPER)
+    assert cr.version == version
+    names = [type(e).__name__ for e in cr.collect_events()]
+    assert names.count("VoteCast") == 1 and "VoteChanged" not in names

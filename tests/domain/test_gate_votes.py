@@ -104,3 +104,32 @@ def test_a_vote_can_be_changed_and_the_latest_counts(under_review: Project) -> N
     assert review.vote_of("gail").vote is Vote.APPROVE  # type: ignore[union-attr]
     names = [type(e).__name__ for e in under_review.collect_events()]
     assert names[-2:] == ["VoteCast", "VoteChanged"]
+
+
+def test_repeating_an_identical_vote_records_nothing(under_review: Project) -> None:
+    under_review.cast_vote("G0", Vote.APPROVE, "ok", by=GATEKEEPER, board=BOARD)
+    version = under_review.version
+    under_review.cast_vote(
+        "G0", Vote.APPROVE, "ok", by=Actor("gail", correlation_id="other"), board=BOARD
+    )
+    assert under_review.version == version
+    names = [type(e).__name__ for e in under_review.collect_events()]
+    assert names.count("VoteCast") == 1 and "VoteChanged" not in names
+
+
+@pytest.mark.parametrize(
+    ("vote", "rationale", "actor"),
+    [
+        (Vote.REJECT, "ok", GATEKEEPER),
+        (Vote.APPROVE, "ok, really", GATEKEEPER),
+        (Vote.APPROVE, "ok", Actor("dora", on_behalf_of="gail")),
+    ],
+    ids=["vote", "rationale", "typed-by-a-delegate"],
+)
+def test_a_vote_that_differs_in_anything_is_a_change(
+    under_review: Project, vote: Vote, rationale: str, actor: Actor
+) -> None:
+    under_review.cast_vote("G0", Vote.APPROVE, "ok", by=GATEKEEPER, board=BOARD)
+    under_review.cast_vote("G0", vote, rationale, by=actor, board=BOARD)
+    names = [type(e).__name__ for e in under_review.collect_events()]
+    assert names[-2:] == ["VoteCast", "VoteChanged"]
