@@ -85,8 +85,16 @@ def problem(
 def _domain_or_workflow(request: Request, exc: Exception) -> Response[dict[str, Any]]:
     for cls, status, slug in _STATUS:
         if isinstance(exc, cls):
-            return problem(request, status, getattr(exc, "message", str(exc)), slug)
+            detail = getattr(exc, "message", str(exc))
+            return problem(request, status, detail, slug, headers=_retry_after(exc))
     return problem(request, 409, str(exc), "conflict")
+
+
+def _retry_after(exc: Exception) -> dict[str, str] | None:
+    """Retry-After for a conflict that waiting resolves (concurrent changes)."""
+    if isinstance(exc, ConcurrencyConflict):
+        return {"Retry-After": str(exc.retry_after)}
+    return None
 
 
 def _validation(request: Request, exc: ValidationException) -> Response[dict[str, Any]]:

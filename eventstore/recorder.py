@@ -56,6 +56,9 @@ class AsyncApplicationRecorder:
             "AND ($2::bigint IS NULL OR notification_id <= $2) ORDER BY originator_version"
         )
         self._max_sql = f"SELECT MAX(notification_id) FROM {ev}"
+        self._position_sql = (
+            f"SELECT notification_id FROM {ev} WHERE originator_id = $1 AND originator_version = $2"
+        )
         self._ev = ev
 
     @property
@@ -172,6 +175,12 @@ class AsyncApplicationRecorder:
     async def max_notification_id_on(self, conn: asyncpg.Connection) -> int:
         """The highest notification id (0 when empty), on the caller's connection."""
         return await conn.fetchval(self._max_sql) or 0
+
+    async def position_of(
+        self, conn: asyncpg.Connection, originator_id: UUID, version: int
+    ) -> int | None:
+        """The notification id of one aggregate's event at ``version``, if stored."""
+        return await conn.fetchval(self._position_sql, originator_id, version)
 
 
 class AsyncSnapshotStore:

@@ -20,7 +20,11 @@ class PreconditionFailed(WorkflowError):
 
 
 class ConcurrencyConflict(WorkflowError):
-    """A concurrent change won and retrying did not help (409)."""
+    """A concurrent change won and retrying did not help in time (409 with Retry-After)."""
+
+    def __init__(self, message: str, *, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class IdempotencyKeyReused(WorkflowError):

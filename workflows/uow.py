@@ -3,21 +3,28 @@
 ``run_command`` executes one use case. It replays a stored answer for a repeated
 Idempotency-Key, loads aggregates (snapshot, then newer events), saves the new events
 of every touched aggregate and the idempotency record in ONE transaction, and retries
-the whole use case against fresh state when a concurrent writer got there first
-(unless the caller pinned a version with If-Match, which then fails with 412/409).
+the whole use case against fresh state, with jittered backoff for a bounded time, when a
+concurrent writer got there first (unless the caller pinned a version with If-Match,
+which then fails at once with 412). A use case that changes nothing writes nothing and
+answers the current version and its position.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from uuid import UUID
 
+import asyncpg
 import msgspec
 from eventsourcing.domain import Aggregate, Snapshot
 
+from domain.errors import DomainError
 from eventstore.database import Store
 from eventstore.errors import VersionConflict
 from eventstore.idempotency import IdempotencyRace, IdempotencyRecord, IdempotencyStore
@@ -27,14 +34,21 @@ from workflows.errors import (
     IdempotencyKeyReused,
     PreconditionFailed,
     UnknownAggregate,
+    WorkflowError,
 )
 
 log = logging.getLogger(__name__)
 
 A = TypeVar("A", bound=Aggregate)
 
-MAX_ATTEMPTS = 8
 SNAPSHOT_EVERY = 50
+# A command that meets a concurrent change is retried on fresh state for up to
+# RETRY_SECONDS, pausing a random 0..min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) seconds
+# between attempts; then it is refused (409) with Retry-After: RETRY_AFTER.
+RETRY_SECONDS = 2.0
+BACKOFF_BASE = 0.005
+BACKOFF_CAP = 0.1
+RETRY_AFTER = 1
 
 
 class CommandResult(msgspec.Struct, frozen=True):
@@ -97,38 +111,95 @@ UseCase = Callable[[UnitOfWork], Awaitable[Aggregate | tuple[Aggregate, dict[str
 async def run_command(store: Store, use_case: UseCase, options: CommandOptions) -> CommandResult:
     """Run a use case as one atomic, idempotent, concurrency-safe command."""
     idem = IdempotencyStore(store.pool, store.names)
-    key = options.idempotency_key
-    if key is not None:
-        earlier = await idem.find(options.principal, key)
+    backoff = _Backoff(time.monotonic() + RETRY_SECONDS)
+    while True:
+        earlier = await _earlier_answer(idem, options)
         if earlier is not None:
-            return _replay(earlier, options)
-    for _attempt in range(MAX_ATTEMPTS):
-        uow = UnitOfWork(store, options.expected_version)
-        outcome = await use_case(uow)
-        primary, details = outcome if isinstance(outcome, tuple) else (outcome, {})
-        events = uow.pending()
-        stored = [store.mapper.to_stored_event(e) for e in events]
+            return earlier
         try:
-            async with store.pool.acquire() as conn, conn.transaction():
-                ids = await store.events.insert_events(stored, conn=conn)
-                position = ids[-1] if ids else await store.events.max_notification_id_on(conn)
-                result = CommandResult(primary.id, primary.version, position, details)
-                if key is not None:
-                    record = IdempotencyRecord(options.request_hash, msgspec.json.encode(result))
-                    await idem.insert(conn, options.principal, key, record)
+            result = await _attempt(store, idem, use_case, options)
         except VersionConflict:
             if options.expected_version is not None:
                 raise PreconditionFailed(
                     "the resource changed while this command ran; reload and retry"
                 ) from None
+            await backoff.pause()
             continue
-        except IdempotencyRace:
-            earlier = await idem.find(options.principal, key or "")
-            assert earlier is not None
-            return _replay(earlier, options)
-        await _maybe_snapshot(store, events)
+        backoff.done()
         return result
-    raise ConcurrencyConflict("too many concurrent changes to this resource; retry later")
+
+
+async def _attempt(
+    store: Store, idem: IdempotencyStore, use_case: UseCase, options: CommandOptions
+) -> CommandResult:
+    """Run the use case on fresh state and save its events (none: answer the current
+    version and that version's position) with the idempotency record, in one transaction."""
+    uow = UnitOfWork(store, options.expected_version)
+    try:
+        outcome = await use_case(uow)
+    except (DomainError, WorkflowError):
+        # The same key, sent at the same time, may have made the state that refuses it.
+        earlier = await _earlier_answer(idem, options)
+        if earlier is None:
+            raise
+        return earlier
+    primary, details = outcome if isinstance(outcome, tuple) else (outcome, {})
+    events = uow.pending()
+    stored = [store.mapper.to_stored_event(e) for e in events]
+    try:
+        async with store.pool.acquire() as conn, conn.transaction():
+            ids = await store.events.insert_events(stored, conn=conn)
+            position = ids[-1] if ids else await _position_of(store, conn, primary)
+            result = CommandResult(primary.id, primary.version, position, details)
+            if options.idempotency_key is not None:
+                record = IdempotencyRecord(options.request_hash, msgspec.json.encode(result))
+                await idem.insert(conn, options.principal, options.idempotency_key, record)
+    except IdempotencyRace:
+        earlier = await _earlier_answer(idem, options)
+        assert earlier is not None
+        return earlier
+    await _maybe_snapshot(store, events)
+    return result
+
+
+async def _position_of(store: Store, conn: asyncpg.Connection, aggregate: Aggregate) -> int:
+    """Where the aggregate's current version sits in the log (a command that changed
+    nothing answers with it, as the command that made that version did)."""
+    found = await store.events.position_of(conn, aggregate.id, aggregate.version)
+    return found if found is not None else await store.events.max_notification_id_on(conn)
+
+
+@dataclass
+class _Backoff:
+    """Retries after a concurrent change: full-jitter exponential pauses until a deadline."""
+
+    deadline: float
+    attempts: int = 1
+
+    async def pause(self) -> None:
+        """Wait before the next attempt, or raise ConcurrencyConflict once out of time."""
+        delay = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**self.attempts))
+        if time.monotonic() + delay > self.deadline:
+            log.warning("gave up after %d attempts on concurrent changes", self.attempts)
+            raise ConcurrencyConflict(
+                "too many concurrent changes to this resource; retry later",
+                retry_after=RETRY_AFTER,
+            )
+        log.debug("attempt %d met a concurrent change; retrying in %.3f s", self.attempts, delay)
+        self.attempts += 1
+        await asyncio.sleep(delay)
+
+    def done(self) -> None:
+        if self.attempts > 1:
+            log.info("command succeeded after %d attempts on concurrent changes", self.attempts)
+
+
+async def _earlier_answer(idem: IdempotencyStore, options: CommandOptions) -> CommandResult | None:
+    """The answer already given for this Idempotency-Key, if any."""
+    if options.idempotency_key is None:
+        return None
+    earlier = await idem.find(options.principal, options.idempotency_key)
+    return None if earlier is None else _replay(earlier, options)
 
 
 def _replay(earlier: IdempotencyRecord, options: CommandOptions) -> CommandResult:

@@ -11,6 +11,8 @@ from litestar.testing import AsyncTestClient
 
 from api.settings import Settings
 from tests.api.scenario import Api
+from workflows import gates
+from workflows.errors import ConcurrencyConflict
 
 
 @pytest.fixture
@@ -95,7 +97,9 @@ async def test_conditional_go_blocks_next_gate_until_condition_closed(api: Api) 
     assert (await api.state(project))["conditions"][0]["closed"] is True
 
 
-async def test_concurrent_votes_are_all_recorded(api: Api) -> None:
+async def test_votes_sent_together_are_all_recorded(api: Api) -> None:
+    """The test client serves these one at a time; the real race (12 voters at the same
+    moment) is tests/workflows/test_concurrent_commands.py."""
     portfolio = await api.portfolio(board={"members": [f"g{i}" for i in range(10)], "chair": "g0"})
     project = await api.project(portfolio)
     await api.review(project)
@@ -145,7 +149,9 @@ async def test_idempotent_retry_returns_first_answer_and_writes_once(api: Api) -
     assert (await api.state(project))["version"] == first.json()["version"]
 
 
-async def test_concurrent_retries_with_one_key_write_once(api: Api) -> None:
+async def test_retries_with_one_key_sent_together_write_once(api: Api) -> None:
+    """Served one at a time by the test client; tests/workflows/test_concurrent_commands.py
+    races one key for real."""
     project = await api.project()
     await api.review(project)
     path = f"/projects/{project}/gates/G0/votes"
@@ -157,6 +163,39 @@ async def test_concurrent_retries_with_one_key_write_once(api: Api) -> None:
     assert len({a.json()["position"] for a in answers}) == 1
     history = (await api.get(f"/projects/{project}/history")).json()
     assert [h["type"] for h in history].count("Project.VoteCast") == 1
+
+
+async def test_repeating_an_identical_vote_answers_as_the_first_and_writes_nothing(
+    api: Api,
+) -> None:
+    project = await api.project()
+    await api.review(project)
+    first = await api.vote(project, "dave")
+    again = await api.vote(project, "dave")
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert again.headers["etag"] == first.headers["etag"]
+    changed = await api.vote(project, "dave", "reject")
+    assert changed.json()["version"] == first.json()["version"] + 1
+    types = [h["type"] for h in (await api.get(f"/projects/{project}/history")).json()]
+    assert (types.count("Project.VoteCast"), types.count("Project.VoteChanged")) == (1, 1)
+
+
+async def test_a_command_still_beaten_after_the_bounded_wait_is_409_with_retry_after(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = await api.project()
+    await api.review(project)
+
+    async def beaten(*_: Any, **__: Any) -> None:
+        raise ConcurrencyConflict("too many concurrent changes to this resource; retry later")
+
+    monkeypatch.setattr(gates, "cast_vote", beaten)
+    r = await api.vote(project, "dave")
+    assert r.status_code == 409
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.headers["retry-after"] == "1"
+    assert r.json()["type"].endswith("/conflict")
 
 
 async def test_as_of_by_position_and_by_time(api: Api) -> None:

@@ -38,13 +38,13 @@ def eur(amount: str) -> Money:
     return Money(Decimal(amount), "EUR")
 
 
-async def new_project(store: Store) -> Project:
+async def new_project(store: Store, board: Board = BOARD) -> Project:
     portfolio = await portfolios.create_portfolio(
         store,
         name="P",
         objectives=("o",),
         envelope=eur("1000000"),
-        board=BOARD,
+        board=board,
         template=default_template(),
         by=by("admin"),
         options=OPTS,
