@@ -26,6 +26,7 @@ from domain.change_rules import (
     route_for,
 )
 from domain.checks import parse_enum, require_new_escalation, require_text
+from domain.duties import refuse_configurers
 from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.gate_review import Vote, VoteRecord, same_vote
 from domain.money import Money
@@ -169,7 +170,9 @@ class ChangeRequest(TimedAggregate):
         board: Board,
         sponsor: str,
         policy: DecisionPolicy = DEFAULT_CHANGE_POLICY,
+        configured_by: tuple[str, ...] = (),
     ) -> None:
+        """``configured_by``: who configured the governance (``Project.configurers``)."""
         vote = parse_enum(Vote, vote)
         require_text(rationale, "vote rationale")
         if self.route is not Route.BOARD or self.status not in DECIDABLE:
@@ -177,6 +180,7 @@ class ChangeRequest(TimedAggregate):
         if by.acting_as not in cr_voters(board, sponsor, policy):
             raise NotAllowed(f"{by.acting_as} is neither a gatekeeper nor a mandatory voter")
         self._refuse_submitter(by, "vote on")
+        refuse_configurers(by, configured_by, "vote")
         earlier = self.vote_of(by.acting_as)
         if earlier is not None and same_vote(earlier, vote, rationale, by):
             return  # a repeated vote changes nothing, so it records nothing
@@ -199,7 +203,9 @@ class ChangeRequest(TimedAggregate):
         board: Board,
         sponsor: str,
         policy: DecisionPolicy,
+        configured_by: tuple[str, ...] = (),
     ) -> None:
+        """``configured_by`` as for ``cast_vote``; their votes do not count either."""
         decision = parse_enum(CRDecision, decision)
         if self.status not in DECIDABLE:
             raise RuleViolation(f"a {self.status.value} change request cannot be decided")
@@ -209,9 +215,10 @@ class ChangeRequest(TimedAggregate):
             raise RuleViolation("the change request was already deferred once")
         require_cr_decider(self.route, by, board, sponsor, policy)
         self._refuse_submitter(by, "decide")
+        refuse_configurers(by, configured_by, "decide")
         require_text(rationale, "decision rationale")
         if self.route is Route.BOARD and decision is CRDecision.APPROVE:
-            require_board_approval(self.votes, board, sponsor, policy)
+            require_board_approval(self.votes, board, sponsor, policy, configured_by)
         self._decided(decision=decision, rationale=rationale, votes=self.votes, by=by)
 
     @event("Decided")

@@ -138,11 +138,17 @@ def require_cr_decider(
 
 
 def require_board_approval(
-    votes: tuple[VoteRecord, ...], board: Board, sponsor: str, policy: DecisionPolicy
+    votes: tuple[VoteRecord, ...],
+    board: Board,
+    sponsor: str,
+    policy: DecisionPolicy,
+    barred: tuple[str, ...] = (),
 ) -> None:
-    """Like a gate GO: the quorum of approvals and every mandatory voter's approval."""
+    """Like a gate GO: the quorum of approvals (counting people) and every mandatory
+    voter's approval; votes involving a ``barred`` person count for nothing."""
     mandatory = cr_mandatory_voters(board, sponsor, policy)
-    missing = approval_shortfall(policy, votes, mandatory, cr_voters(board, sponsor, policy))
+    voters = cr_voters(board, sponsor, policy)
+    missing = approval_shortfall(policy, votes, mandatory, voters, barred)
     if missing:
         raise RuleViolation(f"approval is not possible: {'; '.join(missing)}")
 

@@ -151,14 +151,29 @@ def resolve_voters(entries: Iterable[str], holders: Mapping[str, tuple[str, ...]
 
 
 def approval_shortfall(
-    policy: DecisionPolicy, votes: Iterable[VoteRecord], mandatory: set[str], eligible: set[str]
+    policy: DecisionPolicy,
+    votes: Iterable[VoteRecord],
+    mandatory: set[str],
+    eligible: set[str],
+    barred: Iterable[str] = (),
 ) -> list[str]:
-    """What is still missing before a GO may be decided (empty when nothing is)."""
-    current = {v.voter: v.vote for v in votes if v.voter in eligible}
-    approvals = sum(1 for v in current.values() if v is Vote.APPROVE)
+    """What is still missing before a GO may be decided (empty when nothing is).
+
+    The quorum counts people: an approval counts for the person who cast it, so one
+    person's approvals (their own and those cast for others under delegations) count
+    once. A vote still counts as its voter's for the record and for mandatory voters.
+    Votes involving a ``barred`` person (who configured the governance) count for nothing.
+    """
+    excluded = set(barred)
+    counted = [v for v in votes if v.voter in eligible and not excluded & {v.voter, v.cast_by}]
+    current = {v.voter: v.vote for v in counted}
+    people = len({v.cast_by for v in counted if v.vote is Vote.APPROVE})
     missing = []
-    if approvals < policy.quorum:
-        missing.append(f"quorum needs {policy.quorum} approvals, has {approvals}")
+    if people < policy.quorum:
+        missing.append(
+            f"quorum needs {policy.quorum} approvals, has {people} (the quorum counts "
+            "people: one person's approvals, in person and for others, count once)"
+        )
     for voter in sorted(mandatory):
         if current.get(voter) is not Vote.APPROVE:
             missing.append(f"mandatory voter {voter} has not approved")

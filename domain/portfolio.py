@@ -9,6 +9,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from domain.checks import as_tuple, require_person, require_text
+from domain.duties import require_board_without
 from domain.errors import InvalidValue, RuleViolation
 from domain.money import Money
 from domain.policy import Actor, Board, GovernanceTemplate, Role, RoleAssignment
@@ -36,6 +37,7 @@ class Portfolio(Aggregate):
             raise InvalidValue("the budget envelope must be non-negative Money")
         if not isinstance(board, Board) or not isinstance(template, GovernanceTemplate):
             raise InvalidValue("a portfolio needs a Board and a GovernanceTemplate")
+        require_board_without(board, by.people)
         return cls(
             id=id,
             name=name,
@@ -71,6 +73,12 @@ class Portfolio(Aggregate):
     def chair(self) -> str:
         return self.board.chair
 
+    @property
+    def configured_by(self) -> tuple[str, ...]:
+        """Who configured this portfolio's governance and so never votes or decides
+        under it: its creator (both people, if they acted for someone)."""
+        return self.created_by.people
+
     def is_gatekeeper(self, person: str) -> bool:
         return person in self.board.members
 
@@ -89,6 +97,7 @@ class Portfolio(Aggregate):
             raise InvalidValue("board must be a Board")
         if board == self.board:
             raise RuleViolation("the board is unchanged")
+        require_board_without(board, (*self.configured_by, *by.people))
         self._board_changed(previous=self.board, board=board, by=by)
 
     @event("BoardChanged")

@@ -10,6 +10,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from domain.checks import as_tuple, parse_enum, require_person, require_text
+from domain.duties import refuse_configurers
 from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.gate_review import (
     Condition,
@@ -58,6 +59,8 @@ class Project(ProjectChanges):
         require_person(sponsor, "sponsor")
         if pm == sponsor:
             raise InvalidValue("the PM and the sponsor must be different people")
+        if by.involves_any((sponsor,)):
+            raise InvalidValue("sponsor: who creates a project cannot be its sponsor")
         if not isinstance(baseline, Baseline) or not isinstance(tolerances, Tolerances):
             raise InvalidValue("a project needs a Baseline and Tolerances")
         if not isinstance(template, GovernanceTemplate):
@@ -159,13 +162,24 @@ class Project(ProjectChanges):
 
     # --- voting and deciding -------------------------------------------------------
 
-    def cast_vote(self, gate: str, vote: Vote, rationale: str, by: Actor, board: Board) -> None:
+    def cast_vote(
+        self,
+        gate: str,
+        vote: Vote,
+        rationale: str,
+        by: Actor,
+        board: Board,
+        configured_by: tuple[str, ...] = (),
+    ) -> None:
+        """``configured_by``: who configured the portfolio's governance (its
+        ``configured_by``); they, and this project's creator, never vote."""
         review = self._open_review(gate)
         vote = parse_enum(Vote, vote)
         require_text(rationale, "vote rationale")
         if by.acting_as not in self._voters(gate, board):
             raise NotAllowed(f"{by.acting_as} is neither a gatekeeper nor a mandatory voter")
         self._refuse_requester(by, review, "vote on")
+        refuse_configurers(by, self.configurers(configured_by), "vote")
         earlier = review.vote_of(by.acting_as)
         if earlier is not None and same_vote(earlier, vote, rationale, by):
             return  # a repeated vote changes nothing, so it records nothing
@@ -193,7 +207,9 @@ class Project(ProjectChanges):
         board: Board,
         conditions: tuple[ConditionSpec, ...] = (),
         seen_position: int | None = None,
+        configured_by: tuple[str, ...] = (),
     ) -> None:
+        """``configured_by`` as for ``cast_vote``; their votes do not count either."""
         review = self._open_review(gate)
         decision = parse_enum(Decision, decision)
         policy = self.gate_definition(gate).policy
@@ -202,13 +218,16 @@ class Project(ProjectChanges):
             who = "the board chair" if policy.chair_must_confirm else "a board member"
             raise NotAllowed(f"only {who} may decide gate {gate}")
         self._refuse_requester(by, review, "decide")
+        barred = self.configurers(configured_by)
+        refuse_configurers(by, barred, "decide")
         require_text(rationale, "decision rationale")
         conditions = as_tuple(conditions, "conditions")
         check_conditions(decision, conditions, {c.id for c in self.conditions})
         check_seen_position(seen_position)
         if decision.advances:
             mandatory = resolve_voters(policy.mandatory_voters, self.role_holders(board))
-            missing = approval_shortfall(policy, review.votes, mandatory, self._voters(gate, board))
+            voters = self._voters(gate, board)
+            missing = approval_shortfall(policy, review.votes, mandatory, voters, barred)
             if missing:
                 raise RuleViolation(f"{decision.value} is not possible: {'; '.join(missing)}")
         # Passing the template's last gate closes the project, whatever its stage's name;

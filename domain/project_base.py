@@ -83,6 +83,11 @@ class ProjectBase(Aggregate):
     def open_conditions(self) -> tuple[Condition, ...]:
         return tuple(c for c in self.conditions if c.is_open)
 
+    def configurers(self, portfolio_configurers: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """Who configured the governance this project is decided under: the portfolio's
+        configurers plus whoever created the project (naming its PM and sponsor)."""
+        return (*portfolio_configurers, *self.created_by.people)
+
     def gate_definition(self, gate: str) -> GateDefinition:
         return self.template.gate(gate)
 
@@ -119,6 +124,8 @@ class ProjectBase(Aggregate):
         other = {Role.PM: self.sponsor, Role.SPONSOR: self.pm}.get(role)
         if person == other:
             raise RuleViolation("the PM and the sponsor must be different people")
+        if role is Role.SPONSOR and by.involves_any((person,)):
+            raise InvalidValue("sponsor: nobody makes themselves the sponsor (who decides)")
         self._role_assigned(person=person, role=role, by=by)
 
     @event("RoleAssigned")

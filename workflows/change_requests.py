@@ -208,7 +208,8 @@ async def vote_change_request(
     async def use_case(uow: UnitOfWork) -> ChangeRequest:
         ctx = await _acting_on(uow, change_request_id, by, now)
         board, sponsor = ctx.portfolio.board, ctx.project.sponsor
-        ctx.cr.cast_vote(vote, rationale, by, board, sponsor, ctx.policy)
+        barred = ctx.project.configurers(ctx.portfolio.configured_by)
+        ctx.cr.cast_vote(vote, rationale, by, board, sponsor, ctx.policy, barred)
         return ctx.cr
 
     return await run_command(store, use_case, options)
@@ -232,7 +233,8 @@ async def decide_change_request(
         cr, project = ctx.cr, ctx.project
         if decision == CRDecision.APPROVE:
             _require_route_still_holds(cr, project)
-        cr.decide(decision, rationale, by, ctx.portfolio.board, project.sponsor, ctx.policy)
+        barred = project.configurers(ctx.portfolio.configured_by)
+        cr.decide(decision, rationale, by, ctx.portfolio.board, project.sponsor, ctx.policy, barred)
         if cr.status is not CRStatus.APPROVED:
             return cr, {}
         reason = f"change request {cr.title!r} approved: {rationale}"

@@ -82,7 +82,7 @@ async def cast_vote(
         project = await _project(uow, project_id)
         portfolio = await uow.get(Portfolio, project.portfolio_id)
         await authorise(uow, by, at, portfolio_id=portfolio.id, project_id=project.id)
-        project.cast_vote(gate, vote, rationale, by, portfolio.board)
+        project.cast_vote(gate, vote, rationale, by, portfolio.board, portfolio.configured_by)
         return project
 
     return await run_command(store, use_case, options)
@@ -112,7 +112,8 @@ async def decide_gate(
         project = await _project(uow, project_id)
         portfolio = await uow.get(Portfolio, project.portfolio_id)
         await authorise(uow, by, at, portfolio_id=portfolio.id, project_id=project.id)
-        project.decide(gate, decision, rationale, by, portfolio.board, specs, seen_position)
+        board, barred = portfolio.board, portfolio.configured_by
+        project.decide(gate, decision, rationale, by, board, specs, seen_position, barred)
         return project, {"condition_ids": [str(s.id) for s in specs]}
 
     return await run_command(store, use_case, options)
