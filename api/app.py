@@ -28,6 +28,7 @@ from api.controllers.projects import ProjectController
 from api.controllers.reads import InboxReads, PortfolioReads, ProjectReads
 from api.controllers.signoffs import ProjectSignOffs, SignOffController
 from api.errors import EXCEPTION_HANDLERS
+from api.raw_input import check_raw_input
 from api.reads import utc_now
 from api.scheduler import run_scheduler
 from api.settings import Settings
@@ -140,6 +141,7 @@ def create_app(settings: Settings) -> Litestar:
             "command": Provide(provide_command),
         },
         exception_handlers=EXCEPTION_HANDLERS,
+        before_request=check_raw_input,
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=[]),
         openapi_config=OpenAPIConfig(

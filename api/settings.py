@@ -24,6 +24,8 @@ class Settings:
     jwt_issuer: str | None = None
     token_ttl_seconds: int = 8 * 3600
     max_body_bytes: int = 256 * 1024
+    # Arrays and objects nested deeper than this in a JSON body: 400 (api/raw_input.py).
+    max_json_depth: int = 32
     min_position_wait_s: float = 5.0
     run_projector: bool = True
     run_scheduler: bool = True

@@ -1,14 +1,18 @@
-"""An app per test on a real PostgreSQL, in a schema of its own, and token helpers."""
+"""An app per test on a real PostgreSQL, in a schema of its own (through litestar's test
+client, or served by uvicorn), and token helpers."""
 
 from __future__ import annotations
 
 import asyncio
+import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import pytest
+import uvicorn
 from litestar.testing import AsyncTestClient
 from typer.testing import CliRunner
 
@@ -17,6 +21,7 @@ from api.auth import mint_token
 from api.cli import app as cli_app
 from api.settings import Settings
 from eventstore.schema import drop_schema
+from tests.api.scenario import Api
 
 SECRET = "test-secret-" + "x" * 40
 
@@ -93,3 +98,34 @@ async def _drop(url: str, schema: str) -> None:
         await drop_schema(conn, schema)
     finally:
         await conn.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def served(settings: Settings, database_url: str) -> AsyncIterator[Api]:
+    """The app served by uvicorn in this process on a free local port (real HTTP: requests
+    race, and bytes reach the app as sent), with a driver over it."""
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "the server did not start"
+        await asyncio.sleep(0.01)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            yield Api(client, settings)  # type: ignore[arg-type]
+    finally:
+        server.should_exit = True
+        await task
+        conn = await asyncpg.connect(database_url)
+        try:
+            await drop_schema(conn, settings.schema)
+        finally:
+            await conn.close()

@@ -1,54 +1,15 @@
-"""Requests that really race: a uvicorn server in this process on a free local port,
+"""Requests that really race: a uvicorn server in this process (the ``served`` fixture),
 driven by an HTTP client that sends them all at once (litestar's test client would
 serve them one at a time)."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
-import httpx
-import pytest
-import uvicorn
-
-from api.app import create_app
-from api.settings import Settings
-from eventstore.schema import drop_schema
 from tests.api.scenario import Api
 
 TWELVE = [f"member{i:02}" for i in range(12)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-async def served(settings: Settings, database_url: str) -> AsyncIterator[Api]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        assert not task.done(), "the server did not start"
-        await asyncio.sleep(0.01)
-    base = f"http://127.0.0.1:{port}/api/v1"
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
-            yield Api(client, settings)  # type: ignore[arg-type]
-    finally:
-        server.should_exit = True
-        await task
-        conn = await asyncpg.connect(database_url)
-        try:
-            await drop_schema(conn, settings.schema)
-        finally:
-            await conn.close()
 
 
 async def test_twelve_board_members_voting_at_the_same_moment_all_get_200(served: Api) -> None:
