@@ -354,6 +354,7 @@ def generate(
             Tolerances(Decimal("10"), 30),
             template,
             ids.actor(ADMIN),
+            portfolio_currency=CURRENCY,
         )
         total += emit(p)
         info.projects.append(p.id)

@@ -29,7 +29,7 @@ from domain.checks import parse_enum, require_new_escalation, require_text
 from domain.duties import refuse_configurers
 from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.gate_review import Vote, VoteRecord, same_vote
-from domain.money import Money
+from domain.money import Money, require_money_in
 from domain.policy import DEFAULT_CHANGE_POLICY, Actor, Board, DecisionPolicy
 from domain.timed import TimedAggregate
 
@@ -51,10 +51,14 @@ class ChangeRequest(TimedAggregate):
         risk: str,
         by: Actor,
         pm: str,
+        *,
+        currency: str,
     ) -> "ChangeRequest":
+        """``currency``: the project's (its portfolio's) one currency."""
         if by.acting_as != pm:
             raise NotAllowed("only the project's PM may raise a change request")
         impact = Impact(title, description, cost_delta, schedule_delta_days, scope, risk)
+        require_money_in(cost_delta, "cost_delta", currency)
         return cls(id=id, project_id=project_id, portfolio_id=portfolio_id, impact=impact, by=by)
 
     @event("Created")
@@ -97,14 +101,17 @@ class ChangeRequest(TimedAggregate):
         by: Actor,
         route: Route | None = None,
         due: date | None = None,
+        currency: str | None = None,
     ) -> None:
         """A draft is amended without ``route``/``due``; a submitted, assessed or deferred
         CR needs both (recomputed by the workflow) and goes back to SUBMITTED without
-        votes or assessment (a deferred one is thereby submitted again)."""
+        votes or assessment (a deferred one is thereby submitted again). ``currency``: the
+        project's (by default the one the CR's cost delta is in)."""
         self._require_submitter(by, "amend")
         if self.status not in AMENDABLE:
             raise RuleViolation(f"a {self.status.value} change request cannot be amended")
         impact = Impact(title, description, cost_delta, schedule_delta_days, scope, risk)
+        require_money_in(cost_delta, "cost_delta", currency or self.cost_delta.currency)
         if self.status is CRStatus.DRAFT:
             if route is not None or due is not None:
                 raise InvalidValue("a draft is routed when it is submitted, not when amended")

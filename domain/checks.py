@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable
 from datetime import date
 from enum import Enum
@@ -29,9 +30,51 @@ def require_note(value: object, what: str, limit: int = MAX_TEXT) -> str:
     return require_length(value, what, limit)
 
 
+# Invisible characters that are not control, format or separator characters: Unicode's
+# Default_Ignorable_Code_Point letters and marks (Hangul fillers, Mongolian and other
+# variation selectors, the combining grapheme joiner, ...) and the blank Braille pattern.
+_INVISIBLE = (
+    (0x034F, 0x034F),
+    (0x115F, 0x1160),
+    (0x17B4, 0x17B5),
+    (0x180B, 0x180F),
+    (0x2800, 0x2800),
+    (0x3164, 0x3164),
+    (0xFE00, 0xFE0F),
+    (0xFFA0, 0xFFA0),
+    (0x1D173, 0x1D17A),
+    (0xE0100, 0xE01EF),
+)
+# Control, format (zero-width, soft hyphen, bidi controls), surrogate, private-use and
+# unassigned characters, line and paragraph separators; Zs is checked apart (" " is fine).
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
 def require_person(value: object, what: str) -> str:
-    """A person id: non-blank text of at most MAX_PERSON characters."""
-    return require_text(value, what, MAX_PERSON)
+    """A person id: non-blank text of at most MAX_PERSON characters, in Unicode NFC, with
+    no leading or trailing whitespace and no control, format, invisible or separator
+    character other than an inner space (so "paula\u200b" is never a second "paula")."""
+    person = require_text(value, what, MAX_PERSON)
+    if person != person.strip():
+        raise InvalidValue(f"{what}: a person id has no leading or trailing whitespace")
+    if not unicodedata.is_normalized("NFC", person):
+        raise InvalidValue(f"{what}: a person id must be in Unicode NFC")
+    for char in person:
+        if _is_hidden(char):
+            name = unicodedata.name(char, "unnamed")
+            raise InvalidValue(
+                f"{what}: a person id must not contain U+{ord(char):04X} ({name}): no "
+                "control, format, invisible or separator characters"
+            )
+    return person
+
+
+def _is_hidden(char: str) -> bool:
+    category = unicodedata.category(char)
+    if category in _REFUSED_CATEGORIES or (category == "Zs" and char != " "):
+        return True
+    code = ord(char)
+    return any(low <= code <= high for low, high in _INVISIBLE)
 
 
 def as_tuple(value: Iterable[Any], what: str) -> tuple[Any, ...]:

@@ -194,7 +194,9 @@ def check_conditions(
         raise InvalidValue("condition ids must be new and unique")
 
 
-def check_seen_position(seen_position: int | None) -> None:
+def check_seen_position(seen_position: int | None, log_head: int | None = None) -> None:
+    """A position in the log: 0 .. a bigint, and never past ``log_head`` (the last
+    position written, when the caller knows it): nobody saw a state not yet recorded."""
     if seen_position is None:
         return
     if isinstance(seen_position, bool) or not isinstance(seen_position, int):
@@ -202,6 +204,11 @@ def check_seen_position(seen_position: int | None) -> None:
     if seen_position < 0:
         raise InvalidValue("seen_position must not be negative")
     require_whole(seen_position, "seen_position", 0, MAX_POSITION)
+    if log_head is not None and seen_position > log_head:
+        raise InvalidValue(
+            f"seen_position: {seen_position} is past the log's head {log_head} "
+            "(a decision records a state that was recorded)"
+        )
 
 
 def check_no_open_conditions(conditions: Iterable[Condition]) -> None:

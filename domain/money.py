@@ -1,4 +1,9 @@
-"""Money: a Decimal amount with an ISO 4217 style currency code, never float."""
+"""Money: a Decimal amount with an ISO 4217 currency code, never float.
+
+``Money`` itself checks the code's form only (three capital letters): it is also built
+when stored events replay (sums, re-baselined budgets), which must work as recorded.
+Commands check that the code is an active ISO 4217 code, and the portfolio's, with
+``require_money_in``."""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from domain.bounds import require_amount
+from domain.currencies import require_currency
 from domain.errors import InvalidValue
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -49,3 +55,12 @@ class Money:
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
+
+
+def require_money_in(value: object, what: str, currency: str | None = None) -> Money:
+    """``value`` if it is Money in an active ISO 4217 currency, and in ``currency`` when
+    given (the portfolio's: one currency per portfolio); InvalidValue naming ``what``."""
+    if not isinstance(value, Money):
+        raise InvalidValue(f"{what} must be Money")
+    require_currency(value.currency, f"{what}.currency", currency)
+    return value

@@ -11,7 +11,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.checks import as_tuple, require_person, require_text
 from domain.duties import require_board_without
 from domain.errors import InvalidValue, RuleViolation
-from domain.money import Money
+from domain.money import Money, require_money_in
 from domain.policy import Actor, Board, GovernanceTemplate, Role, RoleAssignment
 
 PORTFOLIO_ASSIGNABLE_ROLES = frozenset({Role.STAKEHOLDER, Role.AUDITOR})
@@ -35,6 +35,7 @@ class Portfolio(Aggregate):
             require_text(objective, "objective")
         if not isinstance(envelope, Money) or envelope.is_negative():
             raise InvalidValue("the budget envelope must be non-negative Money")
+        require_money_in(envelope, "envelope")  # its currency is the portfolio's
         if not isinstance(board, Board) or not isinstance(template, GovernanceTemplate):
             raise InvalidValue("a portfolio needs a Board and a GovernanceTemplate")
         require_board_without(board, by.people)
@@ -68,6 +69,12 @@ class Portfolio(Aggregate):
         self.created_by = by
 
     # --- queries ---------------------------------------------------------------
+
+    @property
+    def currency(self) -> str:
+        """The portfolio's one currency (its envelope's): its projects and their change
+        requests use it."""
+        return self.envelope.currency
 
     @property
     def chair(self) -> str:

@@ -29,6 +29,7 @@ from domain.gate_review import (
     resolve_voters,
     same_vote,
 )
+from domain.money import require_money_in
 from domain.policy import Actor, Baseline, Board, GovernanceTemplate, Tolerances
 from domain.project_base import ProjectStatus
 from domain.project_changes import ProjectChanges
@@ -53,7 +54,10 @@ class Project(ProjectChanges):
         tolerances: Tolerances,
         template: GovernanceTemplate,
         by: Actor,
+        *,
+        portfolio_currency: str,
     ) -> "Project":
+        """``portfolio_currency``: the portfolio's one currency, the budget's too."""
         require_text(name, "project name")
         require_person(pm, "project manager")
         require_person(sponsor, "sponsor")
@@ -65,6 +69,7 @@ class Project(ProjectChanges):
             raise InvalidValue("a project needs a Baseline and Tolerances")
         if not isinstance(template, GovernanceTemplate):
             raise InvalidValue("a project needs a GovernanceTemplate")
+        require_money_in(baseline.budget, "baseline.budget", portfolio_currency)
         return cls(
             id=id,
             portfolio_id=portfolio_id,
@@ -208,8 +213,10 @@ class Project(ProjectChanges):
         conditions: tuple[ConditionSpec, ...] = (),
         seen_position: int | None = None,
         configured_by: tuple[str, ...] = (),
+        log_head: int | None = None,
     ) -> None:
-        """``configured_by`` as for ``cast_vote``; their votes do not count either."""
+        """``configured_by`` as for ``cast_vote``; their votes do not count either.
+        ``log_head``: the log's last position (a ``seen_position`` past it is refused)."""
         review = self._open_review(gate)
         decision = parse_enum(Decision, decision)
         policy = self.gate_definition(gate).policy
@@ -223,7 +230,7 @@ class Project(ProjectChanges):
         require_text(rationale, "decision rationale")
         conditions = as_tuple(conditions, "conditions")
         check_conditions(decision, conditions, {c.id for c in self.conditions})
-        check_seen_position(seen_position)
+        check_seen_position(seen_position, log_head)
         if decision.advances:
             mandatory = resolve_voters(policy.mandatory_voters, self.role_holders(board))
             voters = self._voters(gate, board)

@@ -17,7 +17,7 @@ from domain.change_request import ChangeRequest, CRDecision, CRStatus, Route, ro
 from domain.change_rules import AMENDABLE
 from domain.errors import NotAllowed, RuleViolation
 from domain.gate_review import Vote
-from domain.money import Money
+from domain.money import Money, require_money_in
 from domain.policy import Actor, DecisionPolicy
 from domain.portfolio import Portfolio
 from domain.project import Project
@@ -115,6 +115,7 @@ async def draft_change_request(
             risk,
             by,
             project.pm,
+            currency=project.budget_currency,
         )
         uow.add(cr)
         return cr
@@ -162,12 +163,14 @@ async def amend_change_request(
         require_in_person(by, "amending a change request")
         cr = await _cr(uow, change_request_id)
         text = (title, description, cost_delta, schedule_delta_days, scope, risk)
-        if cr.status is CRStatus.DRAFT or cr.status not in AMENDABLE:
-            cr.amend(*text, by)  # a draft, or a decided CR the domain refuses
-            return cr
         project = await uow.get(Project, cr.project_id)
+        currency = project.budget_currency
+        if cr.status is CRStatus.DRAFT or cr.status not in AMENDABLE:
+            cr.amend(*text, by, currency=currency)  # a draft, or a decided CR refused
+            return cr
+        require_money_in(cost_delta, "cost_delta", currency)  # before routing sums it
         route = _route(project, cost_delta, schedule_delta_days)
-        cr.amend(*text, by, route=route, due=_due(project, now))
+        cr.amend(*text, by, route=route, due=_due(project, now), currency=currency)
         return cr
 
     return await run_command(store, use_case, options)

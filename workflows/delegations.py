@@ -21,8 +21,10 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 from domain.delegation import DEFAULT_MAX_DAYS, DelegationBook, delegation_book_id
-from domain.errors import NotFound
+from domain.errors import InvalidValue, NotFound
 from domain.policy import Actor
+from domain.portfolio import Portfolio
+from domain.project import Project
 from eventstore.database import Store
 from workflows.errors import UnknownAggregate
 from workflows.uow import CommandOptions, CommandResult, UnitOfWork, run_command
@@ -39,6 +41,30 @@ async def _own_book(uow: UnitOfWork, by: Actor) -> DelegationBook:
         return book
     uow.expect(book)
     return book
+
+
+async def _require_scope(
+    uow: UnitOfWork, portfolio_id: UUID | None, project_id: UUID | None
+) -> None:
+    """A scope names a portfolio and a project that exist, and the project is in that
+    portfolio: a scope that can never match what is acted on is refused (422)."""
+    portfolio_of_project = None
+    if project_id is not None:
+        try:
+            project = await uow.get(Project, project_id, what="project")
+        except UnknownAggregate:
+            raise InvalidValue(f"project_id: no project {project_id} exists") from None
+        portfolio_of_project = project.portfolio_id
+    if portfolio_id is not None:
+        try:
+            await uow.get(Portfolio, portfolio_id, what="portfolio")
+        except UnknownAggregate:
+            raise InvalidValue(f"portfolio_id: no portfolio {portfolio_id} exists") from None
+        if portfolio_of_project not in (None, portfolio_id):
+            raise InvalidValue(
+                f"portfolio_id: project {project_id} is not in portfolio {portfolio_id}, "
+                "so the scope could never match"
+            )
 
 
 async def delegate_authority(
@@ -59,6 +85,7 @@ async def delegate_authority(
     delegation_id = uuid4()
 
     async def use_case(uow: UnitOfWork) -> tuple[DelegationBook, dict[str, object]]:
+        await _require_scope(uow, portfolio_id, project_id)
         book = await _own_book(uow, by)
         book.delegate(
             delegation_id,

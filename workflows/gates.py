@@ -113,7 +113,12 @@ async def decide_gate(
         portfolio = await uow.get(Portfolio, project.portfolio_id)
         await authorise(uow, by, at, portfolio_id=portfolio.id, project_id=project.id)
         board, barred = portfolio.board, portfolio.configured_by
-        project.decide(gate, decision, rationale, by, board, specs, seen_position, barred)
+        head = None
+        if seen_position is not None:  # nobody saw a position not yet written
+            head = await store.events.max_notification_id() or 0
+        project.decide(
+            gate, decision, rationale, by, board, specs, seen_position, barred, log_head=head
+        )
         return project, {"condition_ids": [str(s.id) for s in specs]}
 
     return await run_command(store, use_case, options)

@@ -54,7 +54,16 @@ async def create_project(
     async def use_case(uow: UnitOfWork) -> Project:
         portfolio = await uow.get(Portfolio, portfolio_id)
         project = Project.create(
-            new_id, portfolio.id, name, pm, sponsor, baseline, tolerances, portfolio.template, by
+            new_id,
+            portfolio.id,
+            name,
+            pm,
+            sponsor,
+            baseline,
+            tolerances,
+            portfolio.template,
+            by,
+            portfolio_currency=portfolio.currency,
         )
         uow.add(project)
         return project

@@ -44,6 +44,7 @@ def new_project(**overrides: object) -> Project:
         tolerances=TOLERANCES,
         template=default_template(),
         by=ADMIN,
+        portfolio_currency="EUR",
     )
     kwargs.update(overrides)
     return Project.create(**kwargs)  # type: ignore[arg-type]
@@ -92,6 +93,7 @@ def new_cr(cost: str = "5000", days: int = 7, **overrides: object) -> ChangeRequ
         risk="Vendor lock-in",
         by=PM,
         pm="pat",
+        currency="EUR",
     )
     kwargs.update(overrides)
     return ChangeRequest.create(**kwargs)  # type: ignore[arg-type]

@@ -121,7 +121,16 @@ def test_a_named_signer_or_the_pm_role_is_resolved(project: Project) -> None:
         ),
     )
     custom = Project.create(
-        uuid4(), uuid4(), "X", "pat", "sam", project.baseline, project.tolerances, template, ADMIN
+        uuid4(),
+        uuid4(),
+        "X",
+        "pat",
+        "sam",
+        project.baseline,
+        project.tolerances,
+        template,
+        ADMIN,
+        portfolio_currency="EUR",
     )
     completed(custom, "Charter", "stan")
     completed(custom, "Mandate", "pat")

@@ -162,6 +162,7 @@ async def delegate(
     *,
     days: int = 7,
     project_id: UUID | None = None,
+    portfolio_id: UUID | None = None,
 ) -> UUID:
     result = await delegations.delegate_authority(
         store,
@@ -169,6 +170,7 @@ async def delegate(
         starts=NOW - timedelta(days=1),
         ends=NOW + timedelta(days=days),
         project_id=project_id,
+        portfolio_id=portfolio_id,
         by=by(delegator),
         now=NOW,
         options=OPTS,

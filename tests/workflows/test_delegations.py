@@ -88,11 +88,33 @@ async def test_a_revoked_delegation_grants_nothing(store: Store) -> None:
 
 
 async def test_a_delegation_scoped_to_another_project_grants_nothing_here(store: Store) -> None:
-    project = await new_project(store)
-    await delegate(store, GATEKEEPER, "gina", project_id=uuid4())
+    project, other = await new_project(store), await new_project(store)
+    await delegate(store, GATEKEEPER, "gina", project_id=other.id)
     cr_id = await submitted_cr(store, project.id, "300")
     with pytest.raises(NotAllowed, match="no active delegation"):
         await vote_cr(store, cr_id, by("gina", GATEKEEPER))
+
+
+@pytest.mark.parametrize("scope", ["project_id", "portfolio_id"])
+async def test_a_delegation_scoped_to_nothing_that_exists_is_refused(
+    store: Store, scope: str
+) -> None:
+    with pytest.raises(InvalidValue, match=f"{scope}: no .* exists"):
+        await delegate(store, GATEKEEPER, "gina", **{scope: uuid4()})
+    assert await load_aggregate(store, delegation_book_id(GATEKEEPER)) is None
+
+
+async def test_a_delegation_scoped_to_a_project_outside_its_portfolio_is_refused(
+    store: Store,
+) -> None:
+    project, other = await new_project(store), await new_project(store)
+    with pytest.raises(InvalidValue, match=r"portfolio_id: .* could never match"):
+        await delegate(
+            store, GATEKEEPER, "gina", project_id=project.id, portfolio_id=other.portfolio_id
+        )
+    await delegate(
+        store, GATEKEEPER, "gina", project_id=project.id, portfolio_id=project.portfolio_id
+    )
 
 
 async def test_the_submitters_delegate_cannot_vote_or_decide_for_them(store: Store) -> None:
