@@ -11,6 +11,8 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from api.settings import Settings
+from domain.checks import require_person
+from domain.errors import InvalidValue
 
 GLOBAL_ROLES = ("pmo_admin", "auditor")
 
@@ -74,8 +76,10 @@ def decode_token(settings: Settings, token: str) -> Principal:
     except jwt.PyJWTError as exc:  # invalid token, or a key that cannot verify it
         raise NotAuthorizedException(f"invalid token: {exc}") from None
     sub, roles = claims.get("sub"), claims.get("roles", [])
-    if not isinstance(sub, str) or not sub or len(sub) > 200:
-        raise NotAuthorizedException("invalid token: bad 'sub' claim")
+    try:
+        require_person(sub, "sub")  # the person ids the domain accepts, and no others
+    except InvalidValue as exc:
+        raise NotAuthorizedException(f"invalid token: 'sub' is not a person id ({exc})") from None
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise NotAuthorizedException("invalid token: 'roles' must be a list of strings")
     return Principal(sub=sub, name=str(claims.get("name", "")), roles=tuple(roles))

@@ -15,7 +15,7 @@ from api.schemas import CommandAnswer
 from domain.policy import Actor
 from workflows.uow import CommandOptions, CommandResult
 
-_ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,18})"?\s*$')
+_ETAG = re.compile(r'^\s*(W/)?"?(\d{1,18})"?\s*$')
 MAX_KEY = 200
 
 
@@ -27,7 +27,10 @@ async def command_options(request: Request, principal: Principal) -> CommandOpti
         found = _ETAG.match(if_match)
         if not found:
             raise ProblemError(400, 'If-Match must be a version as sent in ETag, e.g. "3"')
-        expected = int(found.group(1))
+        if found.group(1):  # RFC 9110: If-Match compares strongly, a weak tag never matches
+            detail = 'If-Match takes a strong ETag: a weak one (W/"3") never matches; send "3"'
+            raise ProblemError(412, detail, slug="precondition-failed")
+        expected = int(found.group(2))
     key = request.headers.get("idempotency-key")
     if key is not None and not (0 < len(key) <= MAX_KEY):
         raise ProblemError(400, f"Idempotency-Key must be 1 to {MAX_KEY} characters")
