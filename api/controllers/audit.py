@@ -35,6 +35,14 @@ def _time(value: str | None, what: str) -> datetime | None:
     return parsed
 
 
+def _text(value: str | None, what: str) -> str | None:
+    """A text filter PostgreSQL can compare: no NUL. Checked before an export streams,
+    since an error after its first bytes can no longer be answered (it cut the stream)."""
+    if value is not None and "\x00" in value:
+        raise ProblemError(422, f"{what} cannot contain a NUL character", slug="validation")
+    return value
+
+
 def _filter(
     project_id: UUID | None,
     actor: str | None,
@@ -45,8 +53,8 @@ def _filter(
 ) -> AuditFilter:
     return AuditFilter(
         project_id=project_id,
-        actor=actor,
-        type=type_,
+        actor=_text(actor, "actor"),
+        type=_text(type_, "type"),
         start=_time(start, "from"),
         end=_time(end, "to"),
         after=parse_cursor(after),

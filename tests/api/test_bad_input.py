@@ -211,3 +211,13 @@ async def test_a_nul_character_is_422_and_never_reaches_the_read_models(api: Api
     assert (await api.post(f"/projects/{project}/gates/G0/review", "paula", literal)).is_success
     for query in ("/projects?status=a%00", "/audit/events?actor=a%00", "/projects?stage=%00"):
         assert_problem(await api.get(query), 422)
+
+
+@pytest.mark.parametrize("query", ["actor=%00", "type=a%00", "format=csv&actor=%00"])
+async def test_a_nul_in_an_export_filter_is_422_before_the_stream_starts(
+    api: Api, query: str
+) -> None:
+    """Was a stream cut after its headers (the query failed once the answer had begun)."""
+    await api.project()
+    r = await api.get(f"/audit/export?{query}", "auditor", "auditor")
+    assert "NUL" in assert_problem(r, 422)["detail"]
