@@ -68,9 +68,14 @@ def serve(
     """Serve the HTTP API (DATABASE_URL, or the embedded PostgreSQL); SIGTERM or SIGINT
     stop it gracefully, and the embedded PostgreSQL it started with it."""
     from api.serving import serve_until_stopped
+    from eventstore.checkpoints import load_or_create_key
 
     _check_host(host)
     settings = _settings(demo_if_empty=demo_if_empty)
+    try:  # before PostgreSQL starts: a key it cannot use is an operator's setting
+        load_or_create_key(settings.checkpoint_key_path)
+    except (OSError, ValueError) as exc:
+        _usage_error(f"checkpoint key: {exc}")
     where = (
         "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.data_dir}"
     )
@@ -322,6 +327,8 @@ def export(
                 out.flush()
             except OSError as exc:  # a full disk, /dev/full, a closed pipe
                 err.print(f"[red]error:[/] cannot write {output}: {exc.strerror or exc}")
+                # end the stream now: it holds a connection the store's close awaits
+                await lines.aclose()
                 raise typer.Exit(1) from None
             finally:
                 if out is not sys.stdout.buffer:

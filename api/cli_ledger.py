@@ -55,7 +55,7 @@ def _read_checkpoint_file(path: Path) -> tuple[str, list[Checkpoint]]:
 
     try:
         data: Any = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise _fail(f"cannot read checkpoints from {path}: {exc}") from None
     items = data.get("checkpoints", [data]) if isinstance(data, dict) else data
     if not isinstance(items, list) or not items:
@@ -147,7 +147,7 @@ def register(app: typer.Typer, settings_of: Any) -> None:
     @app.command()
     def checkpoint() -> None:
         """Sign the chain's head now; prints the checkpoint as JSON."""
-        from eventstore.checkpoints import CheckpointForged, log_id, take_checkpoint
+        from eventstore.checkpoints import CheckpointRefused, log_id, take_checkpoint
 
         settings = settings_of()
         key = _key(settings, create=True)
@@ -156,7 +156,7 @@ def register(app: typer.Typer, settings_of: Any) -> None:
             async with _store(settings) as store:
                 try:
                     cp = await take_checkpoint(store.pool, store.names, key)
-                except CheckpointForged as exc:
+                except CheckpointRefused as exc:
                     raise _fail(str(exc), 1) from None
                 return None if cp is None else cp.to_json(await log_id(store.pool, store.names))
 

@@ -9,6 +9,7 @@ leaves nothing running either.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import signal
 from dataclasses import replace
@@ -52,6 +53,9 @@ def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
                 log.warning("interrupted while starting PostgreSQL; nothing is left running")
                 return
             settings = replace(settings, database_url=embedded.url)
+        if asked:
+            return
+        asyncio.run(_preflight(settings))
         config = uvicorn.Config(
             create_app(settings),
             host=host,
@@ -68,6 +72,16 @@ def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
             embedded.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+async def _preflight(settings: Settings) -> None:
+    """Open the store once before serving, so that what only the database can say (a
+    serving role that may not serve, an unreachable server) is one error line from
+    ``gateledger`` rather than a failed application start-up."""
+    from api.app import open_settings_store
+
+    store = await open_settings_store(settings)
+    await store.close()
 
 
 def _name(signum: int) -> str:

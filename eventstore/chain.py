@@ -68,14 +68,17 @@ async def chain_hashes(
     # The rows ending in the range, and the one row that may start in it and end after
     # it: both index range scans (a filter on first_position would read to the end).
     rows = await conn.fetch(
-        f"SELECT first_position, hashes FROM {chain} WHERE position > $1 AND position <= $2 "
-        f"UNION ALL (SELECT first_position, hashes FROM {chain} WHERE position > $2 "
+        f"SELECT first_position, position, hashes FROM {chain} "
+        "WHERE position > $1 AND position <= $2 "
+        f"UNION ALL (SELECT first_position, position, hashes FROM {chain} WHERE position > $2 "
         "ORDER BY position LIMIT 1)",
         lo,
         hi,
     )
     found: dict[int, bytes] = {}
-    for first, hashes in rows:
+    for first, last, hashes in rows:
+        if len(hashes) != 32 * (last - first + 1):
+            continue  # a malformed row vouches for none of its positions
         for k in range(len(hashes) // 32):
             if lo < first + k <= hi:
                 found[first + k] = hashes[32 * k : 32 * k + 32]

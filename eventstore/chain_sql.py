@@ -58,6 +58,11 @@ def chain_ddl(names: StoreNames) -> list[str]:
         f"FROM {chain} WHERE position >= NEW.position AND first_position <= NEW.position "
         "ORDER BY position LIMIT 1) THEN RAISE EXCEPTION "
         "'a checkpoint must name the chain''s hash at position %', NEW.position "
+        "USING ERRCODE = 'check_violation'; END IF; "
+        # and be signed now (a time no reader can hold would break every reader)
+        "IF NEW.signed_at IS NULL OR NEW.signed_at NOT BETWEEN now() - interval '1 day' "
+        "AND now() + interval '1 day' THEN RAISE EXCEPTION "
+        "'a checkpoint must be signed now, not at %', NEW.signed_at "
         "USING ERRCODE = 'check_violation'; END IF; RETURN NEW; END $fn$",
         f"CREATE OR REPLACE TRIGGER gl_checkpoint_matches_chain BEFORE INSERT ON "
         f"{checkpoints} FOR EACH ROW EXECUTE FUNCTION {check}()",
@@ -148,6 +153,9 @@ def extend_body(names: StoreNames, base: str, upto: str, given: str = "NULL::byt
         + "c_leaves[c_k] := c_prev; END LOOP; "
         "SELECT string_agg(c_leaves[c_x], ''::bytea ORDER BY c_x) INTO c_out "
         "FROM generate_series(1, c_n) AS c_x; END IF; "
+        # a NULL leaf would make every later hash NULL: refuse the append
+        "IF c_prev IS NULL THEN RAISE EXCEPTION 'every leaf must be a 32-byte digest' "
+        "USING ERRCODE = 'invalid_parameter_value'; END IF; "
         f"INSERT INTO {chain} (position, first_position, hashes, late) "
         "VALUES (c_first + c_n - 1, c_first, c_out, false); "
         "ELSIF c_n > 0 THEN "

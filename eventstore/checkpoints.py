@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -102,9 +103,10 @@ def key_id(public_raw: bytes) -> str:
     return hashlib.sha256(public_raw).hexdigest()[:16]
 
 
-class CheckpointForged(ValueError):
-    """A checkpoint stored at the head is not signed by this server's key: it was written
-    around the server (``verify`` reports it as a ``signature`` problem)."""
+class CheckpointRefused(ValueError):
+    """The head cannot be signed: the checkpoint stored there is not signed by this
+    server's key (written around the server), or the chain's head row is malformed
+    (``verify`` reports either)."""
 
 
 def load_key(path: Path) -> CheckpointKey:
@@ -189,16 +191,22 @@ async def take_checkpoint(
             key_id=key.key_id,
             signature=key.private.sign(message(lid, head[0], bytes(head[1]), signed_at)),
         )
-        inserted = await conn.fetchval(
-            f"INSERT INTO {names.q('gl_checkpoints')} "
-            "(position, hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5) "
-            "ON CONFLICT DO NOTHING RETURNING position",
-            cp.position,
-            cp.hash,
-            cp.signed_at,
-            cp.key_id,
-            cp.signature,
-        )
+        try:
+            inserted = await conn.fetchval(
+                f"INSERT INTO {names.q('gl_checkpoints')} "
+                "(position, hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5) "
+                "ON CONFLICT DO NOTHING RETURNING position",
+                cp.position,
+                cp.hash,
+                cp.signed_at,
+                cp.key_id,
+                cp.signature,
+            )
+        except asyncpg.CheckViolationError as exc:
+            raise CheckpointRefused(
+                f"cannot sign position {cp.position}: {exc} (the chain's head row is "
+                "malformed; gateledger verify says where)"
+            ) from None
         if inserted is None:  # another process signed the same head meanwhile
             return _ours((await _select(conn, names, "WHERE position = $1", head[0]))[0], key, lid)
         return cp
@@ -206,7 +214,7 @@ async def take_checkpoint(
 
 def _ours(cp: Checkpoint, key: CheckpointKey, lid: str) -> Checkpoint:
     if not signature_ok(key.private.public_key(), lid, cp):
-        raise CheckpointForged(
+        raise CheckpointRefused(
             f"the checkpoint stored at position {cp.position} is not signed by this server's "
             "key: it was written around the server (gateledger verify reports it)"
         )
@@ -248,7 +256,10 @@ async def _select(
     conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames, where: str, *args: object
 ) -> list[Checkpoint]:
     rows = await conn.fetch(
-        f"SELECT position, hash, signed_at, key_id, signature FROM "
+        # A time outside what Python holds (a row written around the trigger) reads as
+        # 1970: its signature then fails, and it is reported, not a crash.
+        "SELECT position, hash, CASE WHEN signed_at BETWEEN '1970-01-01' AND '2999-12-31' "
+        "THEN signed_at ELSE '1970-01-01 00:00+00' END, key_id, signature FROM "
         f"{names.q('gl_checkpoints')} {where} ORDER BY position",
         *args,
     )
@@ -259,13 +270,21 @@ def checkpoint_from_json(data: dict[str, Any]) -> tuple[str, Checkpoint]:
     """``(log id, checkpoint)`` from the published form; ValueError if malformed."""
     if not isinstance(data, dict) or type(data.get("position")) is not int:
         raise ValueError("not a checkpoint: it needs a whole-number position")
+    if data["position"] < 1:
+        raise ValueError(f"not a checkpoint: position {data['position']} is below 1")
+    if not isinstance(data.get("hash"), str) or not _HEX64.fullmatch(data["hash"]):
+        raise ValueError("not a checkpoint: hash must be 64 lower-case hex digits")
     try:
+        signed_at = datetime.fromisoformat(str(data["signed_at"]).replace("Z", "+00:00"))
         return str(data["log_id"]), Checkpoint(
             position=data["position"],
             hash=bytes.fromhex(data["hash"]),
-            signed_at=datetime.fromisoformat(str(data["signed_at"]).replace("Z", "+00:00")),
+            signed_at=signed_at.astimezone(UTC),
             key_id=str(data["key_id"]),
             signature=bytes.fromhex(data["signature"]),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise ValueError(f"not a checkpoint: {exc}") from None
+
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")

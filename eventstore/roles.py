@@ -58,6 +58,36 @@ def _grants(names: StoreNames, role: str) -> list[str]:
     return statements
 
 
+# Roles whose members can reach past the database: run programs or touch the server's
+# files as its operating-system user.
+_POWERFUL = ("pg_execute_server_program", "pg_write_server_files", "pg_read_server_files")
+
+
+async def _too_powerful(conn: asyncpg.Connection, role: str) -> str | None:
+    """Why ``role`` may not serve (None: it may): it must hold no role attribute or
+    membership that reaches the record's owner or past the database."""
+    attrs = await conn.fetchrow(
+        "SELECT rolsuper, rolcreaterole, rolreplication, rolbypassrls "
+        "FROM pg_catalog.pg_roles WHERE rolname = $1",
+        role,
+    )
+    for name, held in zip(
+        ("a superuser", "may create roles", "may replicate", "bypasses row security"),
+        attrs,
+        strict=True,
+    ):
+        if held:
+            return f"is {name}" if name == "a superuser" else name
+    if role == await conn.fetchval("SELECT current_user"):
+        return "is the owner itself"
+    if await conn.fetchval("SELECT pg_catalog.pg_has_role($1, current_user, 'MEMBER')", role):
+        return "is a member of the owner"
+    for powerful in _POWERFUL:
+        if await conn.fetchval("SELECT pg_catalog.pg_has_role($1, $2, 'MEMBER')", role, powerful):
+            return f"is a member of {powerful}"
+    return None
+
+
 class ServingRoleError(ValueError):
     """The serving role named cannot serve this store (a superuser, a reserved name, or
     another role than the one that serves it)."""
@@ -70,6 +100,9 @@ async def grant_serving_role(conn: asyncpg.Connection, names: StoreNames, role: 
     if role.startswith("pg_"):
         raise ServingRoleError(f"the serving role {role!r} is a name PostgreSQL reserves")
     async with conn.transaction():
+        # one grant at a time: concurrent GRANTs on one object fail ("tuple concurrently
+        # updated")
+        await conn.execute("SELECT pg_advisory_xact_lock(7318262003)")
         recorded = await conn.fetchval(
             f"SELECT value FROM {names.q('gl_settings')} WHERE key = 'serving_role'"
         )
@@ -84,10 +117,8 @@ async def grant_serving_role(conn: asyncpg.Connection, names: StoreNames, role: 
             # LOGIN, so that a server on a trusting PostgreSQL (the embedded one) can
             # connect as it rather than switch to it (a switch can be reset)
             await conn.execute(f"CREATE ROLE {r} LOGIN")
-        if await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = $1", role):
-            raise ServingRoleError(
-                f"the serving role {role!r} is a superuser: it could undo every guard"
-            )
+        if why := await _too_powerful(conn, role):
+            raise ServingRoleError(f"the serving role {role!r} {why}: it could undo every guard")
         if not await conn.fetchval("SELECT pg_has_role(current_user, $1, 'MEMBER')", role):
             # to hand it the read models (ALTER ... OWNER needs membership)
             await conn.execute(f"GRANT {r} TO CURRENT_USER")

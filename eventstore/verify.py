@@ -93,10 +93,12 @@ class _Walk:
             )
 
     def check_checkpoints(self, position: int, chain_hash: bytes) -> None:
+        # before any at this position counts as good: one that matches must not hide
+        # another (say, one kept outside) that does not
+        since = self.report.last_good_checkpoint or self.report.from_position
         for cp in self.ahead.pop(position, ()):
             self.check_signature(cp)
             if cp.hash != chain_hash:
-                since = self.report.last_good_checkpoint or self.report.from_position
                 raise _Broken(
                     since + 1,
                     "checkpoint",

@@ -18,6 +18,7 @@ import binascii
 import hashlib
 import json
 import os
+import re
 import struct
 import sys
 from collections.abc import Iterable
@@ -65,6 +66,7 @@ def load_public_key(text: str) -> Ed25519PublicKey:
 
 
 FIELDS = {"log_id": str, "position": int, "hash": str, "signed_at": str, "signature": str}
+HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def load_checkpoints(data: object) -> list[dict]:
@@ -81,6 +83,10 @@ def load_checkpoints(data: object) -> list[dict]:
         for name, kind in FIELDS.items():
             if type(cp.get(name)) is not kind:
                 raise ValueError(f"checkpoint {n}: {name} must be a {kind.__name__}")
+        if cp["position"] < 1:
+            raise ValueError(f"checkpoint {n}: position must be 1 or more")
+        if not HEX64.fullmatch(cp["hash"]):
+            raise ValueError(f"checkpoint {n}: hash must be 64 lower-case hex digits")
     if len({cp["log_id"] for cp in items}) != 1:
         raise ValueError("the checkpoint file mixes checkpoints of several logs")
     return items
@@ -98,6 +104,8 @@ def check_row(n: int, row: object) -> dict:
             raise ValueError(f"line {n}: {name} must be a {kind.__name__}")
     if present and type(row.get("originator_version")) is not int:
         raise ValueError(f"line {n}: originator_version must be a whole number")
+    if present and not -(2**63) <= row["originator_version"] < 2**63:
+        raise ValueError(f"line {n}: originator_version is out of range")
     for name in ("topic", "state"):
         if row.get(name) is not None and not isinstance(row[name], str):
             raise ValueError(f"line {n}: {name} must be a string")
@@ -198,7 +206,14 @@ def main(argv: list[str] | None = None) -> int:
             checkpoints = load_checkpoints(json.load(f))
         with open(args.export, encoding="utf-8") as lines:
             result = verify(lines, checkpoints, key)
-    except (OSError, ValueError, binascii.Error) as exc:
+    except (
+        OSError,
+        ValueError,
+        binascii.Error,
+        RecursionError,
+        OverflowError,
+        struct.error,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if result["status"] == "intact":

@@ -9,8 +9,8 @@ import time
 
 from eventstore.checkpoints import (
     Checkpoint,
-    CheckpointForged,
     CheckpointKey,
+    CheckpointRefused,
     latest_position,
     take_checkpoint,
 )
@@ -57,7 +57,7 @@ async def keep_checkpoints(
             if cp is not None:
                 last_at = time.monotonic()
                 log.info("signed checkpoint at position %d", cp.position)
-        except CheckpointForged as exc:  # said once; verify reports it too
+        except CheckpointRefused as exc:  # said once; verify reports it too
             if str(exc) not in forged:
                 forged.add(str(exc))
                 log.error("checkpoint job: %s", exc)

@@ -11,7 +11,7 @@ from api.auth import Principal, require_role
 from api.errors import ProblemError
 from eventstore.checkpoints import (
     Checkpoint,
-    CheckpointForged,
+    CheckpointRefused,
     find_start,
     list_checkpoints,
     log_id,
@@ -116,7 +116,7 @@ class LedgerController(Controller):
         require_role(principal, "auditor", "pmo_admin")
         try:
             cp = await take_checkpoint(store.pool, store.names, request.app.state.checkpoint_key)
-        except CheckpointForged as exc:
+        except CheckpointRefused as exc:
             raise ProblemError(409, str(exc), slug="checkpoint-forged") from None
         if cp is None:
             raise ProblemError(409, "the log is empty: there is no head to sign", slug="empty-log")

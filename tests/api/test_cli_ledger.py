@@ -180,3 +180,42 @@ def test_a_checkpoint_forged_at_the_head_is_refused_not_handed_out(
     assert code == 1 and "not signed by this server's key" in err
     report = json.loads(run("verify", "--json")[1])
     assert (report["problem"], report["first_bad_position"]) == ("signature", demo)
+
+
+def test_a_write_error_in_the_middle_of_an_export_is_one_line_not_a_hang(
+    demo: int, database_url: str, schema_name: str, data_dir: Path
+) -> None:
+    """Past the first 64 KiB chunk the stream holds a connection: a failed write must
+    end it, or closing the store waits for it forever."""
+    import os
+    import uuid
+
+    from eventsourcing.persistence import StoredEvent
+
+    from domain.stored_names import STORED_NAMES
+    from eventstore.database import open_store
+    from eventstore.schema import StoreNames
+
+    async def fill() -> None:
+        store = await open_store(
+            database_url, StoreNames(schema=schema_name), stored_names=STORED_NAMES
+        )
+        try:
+            await store.events.insert_events(
+                [StoredEvent(uuid.uuid4(), 1, "T.E", b"{}" * 100) for _ in range(2000)]
+            )
+        finally:
+            await store.close()
+
+    asyncio.run(fill())
+    env = {**os.environ, "DATABASE_URL": database_url, "GATELEDGER_SCHEMA": schema_name}
+    done = subprocess.run(
+        [sys.executable, "-m", "api.cli", "export", "--format", "ledger", "-o", "/dev/full"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "cannot write /dev/full" in done.stderr and "Traceback" not in done.stderr

@@ -26,9 +26,14 @@ def test_a_signal_while_the_app_is_built_stops_the_server_before_it_serves(
         return object()
 
     monkeypatch.setattr(serving, "create_app", built_while_signalled)
+    monkeypatch.setattr(serving, "_preflight", _no_database)
     monkeypatch.setattr(uvicorn.Server, "run", lambda self: ran.append("served"))
     before = {s: signal.getsignal(s) for s in serving.SIGNALS}
     settings = Settings(database_url="postgresql://unused", data_dir=tmp_path, jwt_secret="s")
     serving.serve_until_stopped(settings, "127.0.0.1", 8000)
     assert ran == []
     assert {s: signal.getsignal(s) for s in serving.SIGNALS} == before
+
+
+async def _no_database(settings: Settings) -> None:
+    """The store is opened once before serving; these tests have no database."""

@@ -232,3 +232,41 @@ async def test_a_wrong_leaf_from_the_writer_shows_as_changed_content(store: Stor
         )
     report = await verify_chain(store.pool, store.names)
     assert (report.problem, report.first_bad_position) == ("content", 1)
+
+
+async def test_a_null_leaf_from_the_writer_is_refused_and_writes_nothing(store: Store) -> None:
+    batch = events(300)  # past 256: the path that gathers the hashes at the end
+    n = store.names
+    leaves = [bytes(32)] * 300
+    leaves[100] = None
+    with pytest.raises(asyncpg.InvalidParameterValueError, match="32-byte digest"):
+        await store.pool.fetch(
+            f"SELECT * FROM {n.q('gl_insert_events')}($1::uuid[], $2::bigint[], $3::text[], "
+            "$4::bytea[], $5::bytea[])",
+            [e.originator_id for e in batch],
+            [1] * 300,
+            [e.topic for e in batch],
+            [e.state for e in batch],
+            leaves,
+        )
+    assert await store.events.max_notification_id() is None
+
+
+async def test_a_chain_row_of_the_wrong_length_vouches_for_nothing(store: Store) -> None:
+    await store.events.insert_events(events(3))
+    async with store.pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL session_replication_role = replica")
+        await conn.execute(f"UPDATE {store.names.q('gl_chain')} SET hashes = hashes || '\\x01'")
+    report = await verify_chain(store.pool, store.names)
+    assert (report.problem, report.first_bad_position) == ("unchained", 1)
+
+
+async def test_a_checkpoint_must_be_signed_now(store: Store) -> None:
+    await store.events.insert_events(events(1))
+    real = (await chain_hashes(store.pool, store.names, 0, 1))[1]
+    with pytest.raises(asyncpg.CheckViolationError, match="signed now"):
+        await store.pool.execute(
+            f"INSERT INTO {store.names.q('gl_checkpoints')} "
+            "VALUES (1, $1, '200000-01-01+00', 'x', '\\x00')",
+            real,
+        )

@@ -17,7 +17,7 @@ from api.settings import Settings
 from domain.stored_names import STORED_NAMES
 from eventstore.checkpoints import load_or_create_key, take_checkpoint
 from eventstore.database import Store, open_store
-from eventstore.roles import ServingRoleError
+from eventstore.roles import ServingRoleError, grant_serving_role
 from eventstore.schema import StoreNames, drop_schema, quote_ident
 from eventstore.verify import verify_chain
 from tests.api.conftest import SECRET
@@ -188,3 +188,44 @@ async def test_a_reserved_or_other_serving_role_is_refused(
         serving.names.schema,
     )
     assert [r[0] for r in owners] in ([], [role])  # nothing was handed to the other role
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ("LOGIN CREATEROLE", "may create roles"),
+        ("LOGIN REPLICATION", "may replicate"),
+        ("LOGIN BYPASSRLS", "bypasses row security"),
+        ("LOGIN IN ROLE pg_execute_server_program", "member of pg_execute_server_program"),
+        ("LOGIN IN ROLE postgres", "member of the owner"),
+    ],
+)
+async def test_a_role_that_reaches_past_the_record_may_not_serve(
+    store: Store, database_url: str, attributes: str, message: str
+) -> None:
+    name = f"gl_strong_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"CREATE ROLE {name} {attributes}")
+        with pytest.raises(ServingRoleError, match=message):
+            await grant_serving_role(conn, store.names, name)
+        recorded = await conn.fetchval(
+            f"SELECT value FROM {store.names.q('gl_settings')} WHERE key = 'serving_role'"
+        )
+        assert recorded is None  # nothing was granted to it
+    finally:
+        await conn.execute(f"DROP OWNED BY {name}")
+        await conn.execute(f"DROP ROLE {name}")
+        await conn.close()
+
+
+async def test_the_owner_itself_may_not_be_the_serving_role(
+    store: Store, database_url: str
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        owner = await conn.fetchval("SELECT current_user")
+        with pytest.raises(ServingRoleError):
+            await grant_serving_role(conn, store.names, owner)
+    finally:
+        await conn.close()

@@ -242,3 +242,27 @@ def test_the_standalone_verifier_imports_nothing_of_gateledger() -> None:
         for a in (n.names if isinstance(n, ast.Import) else [n])
     }
     assert imported <= set(sys.stdlib_module_names) | {"cryptography", "__future__"}, imported
+
+
+async def test_a_checkpoint_that_matches_does_not_hide_one_kept_outside_that_does_not(
+    store: Store, key: CheckpointKey
+) -> None:
+    """The log rewritten after 4,000 and its head re-signed: at the head the kept
+    checkpoint disagrees with the new one; the rewrite is placed after 4,000."""
+    kept = await make_log(store, key)
+    from eventstore.checkpoints import checkpoint_from_json
+
+    await tamper(
+        store,
+        f"UPDATE {{ev}} SET state = state || '\\x20' WHERE notification_id = {P}",
+        "DELETE FROM {ch} WHERE position > 4000",
+        "DELETE FROM {cp} WHERE position > 4000",
+        "SELECT {extend}(4000)",
+    )
+    await sign_head(store.pool, store.names, key)  # the server signs the rewritten head
+    # the auditor kept the checkpoints up to 4,000 and the one at the head
+    outside = [checkpoint_from_json(cp)[1] for cp in kept if cp["position"] in (*range(4001), N)]
+    report = await verify_chain(
+        store.pool, store.names, public_key=key.private.public_key(), outside=outside
+    )
+    assert (report.problem, report.first_bad_position) == ("checkpoint", 4001)
