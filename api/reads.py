@@ -5,12 +5,24 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from uuid import UUID
 
+from litestar.params import Parameter
+
 from api.errors import ProblemError
 from api.settings import Settings
+from domain.bounds import MAX_POSITION
 from eventstore.database import Store
 from projections.positions import wait_for_position
 from projections.set_aside import listed
 from workflows.errors import UnknownAggregate
+
+# Query parameters every read shares, declared as plain values with their ranges so the
+# published schema carries them (an optional int or str loses its bounds there).
+MinPosition = Parameter(
+    default=0, ge=0, le=MAX_POSITION, description="wait until projections reach this position"
+)
+Cursor = Parameter(
+    default="", max_length=18, pattern=r"^\d*$", description="the 'next' of the page before"
+)
 
 # On a read of an object some of whose events a read model set aside (and so lacks):
 # ``<projection>:<position>`` of each, comma-separated. Absent when there are none.

@@ -13,7 +13,7 @@ from litestar.response import Stream
 
 from api.auth import Principal, require_role
 from api.errors import ProblemError
-from api.reads import ensure_position, parse_cursor
+from api.reads import Cursor, MinPosition, ensure_position, parse_cursor
 from eventstore.database import Store
 from eventstore.ledger import export_ledger
 from projections import audit_trail
@@ -97,9 +97,9 @@ class AuditController(Controller):
         type_: str | None = QueryParameter(name="type", default=None, max_length=100),
         start: str | None = QueryParameter(name="from", default=None, max_length=40),
         end: str | None = QueryParameter(name="to", default=None, max_length=40),
-        after: str | None = Parameter(default=None, max_length=20),
+        after: str = Cursor,
         limit: int = Parameter(default=100, ge=1, le=500),
-        min_position: int | None = Parameter(default=None, ge=0),
+        min_position: int = MinPosition,
     ) -> dict[str, Any]:
         require_role(principal, "auditor", "pmo_admin")
         await ensure_position(store, request.app.state.settings, min_position)
@@ -122,7 +122,7 @@ class AuditController(Controller):
         type_: str | None = QueryParameter(name="type", default=None, max_length=100),
         start: str | None = QueryParameter(name="from", default=None, max_length=40),
         end: str | None = QueryParameter(name="to", default=None, max_length=40),
-        min_position: int | None = Parameter(default=None, ge=0),
+        min_position: int = MinPosition,
     ) -> Stream:
         require_role(principal, "auditor")
         await ensure_position(store, request.app.state.settings, min_position)

@@ -6,11 +6,10 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
 
 from api.auth import Principal, require_role
 from api.commands import Command, answer
-from api.reads import ensure_position, missing, set_aside_note, utc_now
+from api.reads import MinPosition, ensure_position, missing, set_aside_note, utc_now
 from api.schemas import (
     AssessChangeRequest,
     CastVote,
@@ -25,7 +24,6 @@ from eventstore.database import Store
 from projections.subjects import subject, subjects_of_project
 from workflows import change_requests as crs
 
-MinPosition = Parameter(default=None, ge=0)
 KIND = "change_request"
 
 
@@ -62,7 +60,7 @@ class ProjectChangeRequests(Controller):
         request: Request,
         principal: Principal,
         store: Store,
-        min_position: int | None = MinPosition,
+        min_position: int = MinPosition,
     ) -> dict[str, Any]:
         await ensure_position(store, request.app.state.settings, min_position)
         items = await subjects_of_project(store.pool, store.names, project_id, KIND)
@@ -80,7 +78,7 @@ class ChangeRequestController(Controller):
         request: Request,
         principal: Principal,
         store: Store,
-        min_position: int | None = MinPosition,
+        min_position: int = MinPosition,
     ) -> Response[dict[str, Any]]:
         await ensure_position(store, request.app.state.settings, min_position)
         found = await subject(store.pool, store.names, change_request_id, KIND)

@@ -13,7 +13,7 @@ from litestar.params import Parameter
 
 from api.auth import Principal, require_role
 from api.commands import Command, answer
-from api.reads import ensure_position, missing, parse_as_of, set_aside_note
+from api.reads import MinPosition, ensure_position, missing, parse_as_of, set_aside_note
 from api.schemas import CancelProject, CommandAnswer, CreateProject
 from api.views import project_view
 from domain.policy import Baseline, Tolerances
@@ -55,7 +55,7 @@ class ProjectController(Controller):
         request: Request,
         principal: Principal,
         store: Store,
-        min_position: int | None = Parameter(default=None, ge=0),
+        min_position: int = MinPosition,
         as_of: str | None = Parameter(
             default=None, max_length=40, description="event position or RFC 3339 time"
         ),

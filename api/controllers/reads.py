@@ -10,6 +10,8 @@ from litestar.params import Parameter
 
 from api.auth import Principal
 from api.reads import (
+    Cursor,
+    MinPosition,
     ensure_position,
     missing,
     parse_as_of,
@@ -23,7 +25,6 @@ from projections import inbox, portfolio_view, project_list
 from projections.portfolio_as_of import portfolio_view_as_of
 from workflows.errors import UnknownAggregate
 
-MinPosition = Parameter(default=None, ge=0, description="wait until projections reach this")
 Limit = Parameter(default=100, ge=1, le=500)
 
 
@@ -41,7 +42,7 @@ class PortfolioReads(Controller):
         request: Request,
         principal: Principal,
         store: Store,
-        min_position: int | None = MinPosition,
+        min_position: int = MinPosition,
     ) -> dict[str, Any]:
         await ensure_position(store, settings_of(request), min_position)
         items = await portfolio_view.list_portfolios(store.pool, store.names)
@@ -54,7 +55,7 @@ class PortfolioReads(Controller):
         request: Request,
         principal: Principal,
         store: Store,
-        min_position: int | None = MinPosition,
+        min_position: int = MinPosition,
         as_of: str | None = Parameter(
             default=None, max_length=40, description="event position or RFC 3339 time"
         ),
@@ -87,9 +88,9 @@ class ProjectReads(Controller):
         portfolio_id: UUID | None = None,
         stage: str | None = Parameter(default=None, max_length=100),
         status: str | None = Parameter(default=None, max_length=20),
-        after: str | None = Parameter(default=None, max_length=20),
+        after: str = Cursor,
         limit: int = Limit,
-        min_position: int | None = MinPosition,
+        min_position: int = MinPosition,
     ) -> dict[str, Any]:
         await ensure_position(store, settings_of(request), min_position)
         items, cursor = await project_list.list_projects(
@@ -114,8 +115,8 @@ class InboxReads(Controller):
         request: Request,
         principal: Principal,
         store: Store,
-        min_position: int | None = MinPosition,
-        after: str | None = Parameter(default=None, max_length=20),
+        min_position: int = MinPosition,
+        after: str = Cursor,
         limit: int = Limit,
     ) -> dict[str, Any]:
         await ensure_position(store, settings_of(request), min_position)

@@ -6,11 +6,10 @@ from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
-from litestar.params import Parameter
 
 from api.auth import Principal
 from api.commands import Command, answer
-from api.reads import ensure_position, missing, set_aside_note, utc_now
+from api.reads import MinPosition, ensure_position, missing, set_aside_note, utc_now
 from api.schemas import CommandAnswer, RequestSignOff, SignOffAnswer
 from eventstore.database import Store
 from projections.subjects import subject, subjects_of_project
@@ -51,7 +50,7 @@ class ProjectSignOffs(Controller):
         request: Request,
         principal: Principal,
         store: Store,
-        min_position: int | None = Parameter(default=None, ge=0),
+        min_position: int = MinPosition,
     ) -> dict[str, Any]:
         await ensure_position(store, request.app.state.settings, min_position)
         items = await subjects_of_project(store.pool, store.names, project_id, KIND)
@@ -69,7 +68,7 @@ class SignOffController(Controller):
         request: Request,
         principal: Principal,
         store: Store,
-        min_position: int | None = Parameter(default=None, ge=0),
+        min_position: int = MinPosition,
     ) -> Response[dict[str, Any]]:
         await ensure_position(store, request.app.state.settings, min_position)
         found = await subject(store.pool, store.names, signoff_id, KIND)
