@@ -23,6 +23,7 @@ class Settings:
     jwt_audience: str | None = None
     jwt_issuer: str | None = None
     token_ttl_seconds: int = 8 * 3600
+    token_max_ttl_s: int = 366 * 24 * 3600  # a token valid for longer is refused (401)
     max_body_bytes: int = 256 * 1024
     # Arrays and objects nested deeper than this in a JSON body: 400 (api/raw_input.py).
     max_json_depth: int = 32
@@ -58,6 +59,9 @@ class Settings:
             "jwt_audience": env.get("GATELEDGER_JWT_AUDIENCE") or None,
             "jwt_issuer": env.get("GATELEDGER_JWT_ISSUER") or None,
             "run_scheduler": _on_off("GATELEDGER_ESCALATION", env.get("GATELEDGER_ESCALATION")),
+            "token_max_ttl_s": _positive(
+                "GATELEDGER_TOKEN_MAX_TTL", env.get("GATELEDGER_TOKEN_MAX_TTL"), 366 * 24 * 3600
+            ),
             "checkpoint_every_events": _positive(
                 "GATELEDGER_CHECKPOINT_EVERY", env.get("GATELEDGER_CHECKPOINT_EVERY"), 1000
             ),

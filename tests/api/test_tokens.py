@@ -31,3 +31,18 @@ def test_an_expired_token_is_refused() -> None:
     settings = Settings(jwt_secret=SECRET)
     with pytest.raises(NotAuthorizedException, match="expired"):
         decode_token(settings, mint_token(settings, "dave", ttl=-60))
+
+
+def test_a_token_valid_for_longer_than_the_server_accepts_is_refused() -> None:
+    settings = Settings(jwt_secret=SECRET, token_max_ttl_s=3600)
+    assert decode_token(settings, mint_token(settings, "dave", ttl=3600)).sub == "dave"
+    for ttl in (3700, 100 * 365 * 24 * 3600):  # an hour and a bit, a century
+        with pytest.raises(NotAuthorizedException, match="longer than this server accepts"):
+            decode_token(settings, mint_token(settings, "dave", ttl=ttl))
+
+
+def test_by_default_a_year_is_the_longest_a_token_may_run() -> None:
+    settings = Settings(jwt_secret=SECRET)
+    assert decode_token(settings, mint_token(settings, "dave", ttl=365 * 24 * 3600)).sub
+    with pytest.raises(NotAuthorizedException, match="longer than"):
+        decode_token(settings, mint_token(settings, "dave", ttl=100 * 365 * 24 * 3600))
