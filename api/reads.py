@@ -21,7 +21,7 @@ MinPosition = Parameter(
     default=0, ge=0, le=MAX_POSITION, description="wait until projections reach this position"
 )
 Cursor = Parameter(
-    default="", max_length=18, pattern=r"^\d*$", description="the 'next' of the page before"
+    default="", max_length=18, pattern=r"^[0-9]*$", description="the 'next' of the page before"
 )
 
 # On a read of an object some of whose events a read model set aside (and so lacks):
@@ -79,17 +79,22 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _ascii_digits(value: str) -> bool:
+    """0-9 only: ``str.isdigit`` (and ``int``) also take fullwidth and Arabic-Indic digits."""
+    return value.isascii() and value.isdigit()
+
+
 def parse_cursor(after: str | None) -> int:
     if after is None or after == "":
         return 0
-    if not after.isdigit() or len(after) > 18:
+    if not _ascii_digits(after) or len(after) > 18:
         raise ProblemError(422, "after must be a cursor as returned in 'next'", slug="validation")
     return int(after)
 
 
 def parse_as_of(value: str) -> tuple[int | None, datetime | None]:
     """``as_of`` is an event position (digits, a bigint) or an RFC 3339 time (in UTC)."""
-    if value.isdigit() and len(value) <= 18:
+    if _ascii_digits(value) and len(value) <= 18:
         return int(value), None
     try:
         # A '+' left unencoded in a query string arrives as a space.
