@@ -11,6 +11,9 @@ token are decoded (the body size is bounded by ``request_max_body_size`` as it i
   ``Settings.max_json_depth``;
 - a path, query string or header the API reads (``READ_HEADERS``) that is not UTF-8.
 
+A before_request hook on a controller or route would replace this one (litestar runs the
+closest layer's only): tests/api/test_raw_input.py checks that every route runs it.
+
 The depth check costs a few microseconds on ordinary bodies (a count of brackets) and at
 most a few milliseconds on a body of the maximum size built to be slow.
 """

@@ -4,13 +4,17 @@ problem+json (each was a 500, or silently became U+FFFD) and write nothing."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
-from api.raw_input import json_depth_exceeds
+from api.app import create_app
+from api.raw_input import check_raw_input, json_depth_exceeds
 from api.settings import Settings
+from tests.api.conftest import SECRET
 from tests.api.scenario import Api
 
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -119,3 +123,13 @@ async def test_a_header_that_is_not_utf8_is_400_and_writes_nothing(
     )
     assert_400(r, "not-utf-8")
     assert (await served.get("/health")).json() == before.json()
+
+
+def test_every_route_checks_its_raw_input() -> None:
+    """A before_request hook on a controller or route would replace the app's (the
+    closest layer wins), and with it these checks."""
+    app = create_app(Settings(jwt_secret=SECRET, data_dir=Path("/nonexistent")))
+    handlers = [h for r in app.routes if isinstance(r, HTTPRoute) for h in r.route_handlers]
+    assert handlers
+    for handler in handlers:
+        assert handler.resolve_before_request() is check_raw_input, handler
