@@ -62,3 +62,12 @@ async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
         yield c
     finally:
         await c.close()
+
+
+async def drop_store_schema(url: str, schema: str) -> None:
+    """Drop a test's schema on a connection of its own (for fixtures outside ``store``)."""
+    conn = await asyncpg.connect(url)
+    try:
+        await drop_schema(conn, schema)
+    finally:
+        await conn.close()

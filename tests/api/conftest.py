@@ -22,20 +22,21 @@ from api.cli import app as cli_app
 from api.settings import Settings
 from eventstore.schema import drop_schema
 from tests.api.scenario import Api
+from tests.conftest import drop_store_schema
 
 SECRET = "test-secret-" + "x" * 40
 
 
+def app_settings(database_url: str, schema: str, data_dir: Path, **overrides: Any) -> Settings:
+    """What API tests serve with: their own schema and data folder, the test secret, no
+    escalation job (tests that need it run it themselves)."""
+    values: dict[str, Any] = {"jwt_secret": SECRET, "run_scheduler": False, **overrides}
+    return Settings(database_url=database_url, schema=schema, data_dir=data_dir, **values)
+
+
 @pytest.fixture
 def settings(database_url: str, schema_name: str, tmp_path: Path) -> Settings:
-    return Settings(
-        database_url=database_url,
-        schema=schema_name,
-        data_dir=tmp_path,
-        jwt_secret=SECRET,
-        run_projector=True,
-        run_scheduler=False,
-    )
+    return app_settings(database_url, schema_name, tmp_path)
 
 
 @pytest.fixture
@@ -43,11 +44,7 @@ async def client(settings: Settings, database_url: str) -> AsyncIterator[AsyncTe
     app = create_app(settings)
     async with AsyncTestClient(app=app, base_url="http://testserver.local/api/v1") as c:
         yield c
-    conn = await asyncpg.connect(database_url)
-    try:
-        await drop_schema(conn, settings.schema)
-    finally:
-        await conn.close()
+    await drop_store_schema(database_url, settings.schema)
 
 
 @pytest.fixture
@@ -79,7 +76,7 @@ def demo(
         assert CliRunner().invoke(cli_app, ["demo"]).exit_code == 0
         yield asyncio.run(_head(database_url, schema_name))
     finally:
-        asyncio.run(_drop(database_url, schema_name))
+        asyncio.run(drop_store_schema(database_url, schema_name))
 
 
 async def _head(url: str, schema: str) -> int:
@@ -88,14 +85,6 @@ async def _head(url: str, schema: str) -> int:
         return int(
             await conn.fetchval(f'SELECT max(notification_id) FROM "{schema}".stored_events')
         )
-    finally:
-        await conn.close()
-
-
-async def _drop(url: str, schema: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await drop_schema(conn, schema)
     finally:
         await conn.close()
 

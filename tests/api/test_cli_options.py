@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from projections.registry import all_projections
-from tests.api.conftest import _drop
+from tests.conftest import drop_store_schema
 
 BAD = [
     (["serve", "--port", "0"], "--port"),
@@ -81,7 +81,7 @@ def test_rebuild_with_a_batch_size_below_one_leaves_every_read_model_as_it_was(
         assert "Invalid value for '--batch-size'" in result.output
         assert asyncio.run(_read_models(database_url, schema_name)) == before
     finally:
-        asyncio.run(_drop(database_url, schema_name))
+        asyncio.run(drop_store_schema(database_url, schema_name))
 
 
 async def _read_models(url: str, schema: str) -> dict[str, dict[str, int]]:
@@ -125,4 +125,4 @@ def test_a_rebuild_whose_pass_stops_short_is_refused_in_one_line_and_switches_no
         assert "Traceback" not in result.output
         assert asyncio.run(_read_models(database_url, schema_name)) == before
     finally:
-        asyncio.run(_drop(database_url, schema_name))
+        asyncio.run(drop_store_schema(database_url, schema_name))

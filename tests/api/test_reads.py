@@ -20,7 +20,7 @@ from eventstore.database import open_store
 from eventstore.schema import StoreNames
 from projections.projector import apply_batch
 from projections.registry import all_projections
-from tests.api.conftest import SECRET
+from tests.api.conftest import app_settings
 from tests.api.scenario import Api
 
 
@@ -153,13 +153,8 @@ async def test_export_streams_ndjson_and_csv_to_auditors(api: Api) -> None:
 async def test_min_position_waits_for_the_projector_then_times_out(
     database_url: str, schema_name: str, tmp_path: Path
 ) -> None:
-    settings = Settings(
-        database_url=database_url,
-        schema=schema_name,
-        data_dir=tmp_path,
-        jwt_secret=SECRET,
-        run_projector=False,
-        min_position_wait_s=0.3,
+    settings = app_settings(
+        database_url, schema_name, tmp_path, run_projector=False, min_position_wait_s=0.3
     )
     async with AsyncTestClient(create_app(settings), base_url="http://t.local/api/v1") as c:
         api = Api(c, settings)

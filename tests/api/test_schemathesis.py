@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -27,9 +26,9 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from api.app import create_app
 from api.auth import mint_token
 from api.settings import Settings
-from eventstore.schema import drop_schema
-from tests.api.conftest import SECRET
+from tests.api.conftest import SECRET, app_settings
 from tests.api.scenario import PORTFOLIO, project_body
+from tests.conftest import drop_store_schema
 
 EXAMPLES = 6  # per operation, generation mode and caller: about 900 requests, ~10 s
 CR = {
@@ -104,27 +103,17 @@ class Served:
 
 @pytest.fixture(scope="module")
 def fuzzed(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    settings = Settings(
-        database_url=database_url,
-        schema=f"t_{uuid.uuid4().hex[:12]}",
-        data_dir=tmp_path_factory.mktemp("schemathesis"),
-        jwt_secret=SECRET,
-        run_scheduler=False,
+    settings = app_settings(
+        database_url,
+        f"t_{uuid.uuid4().hex[:12]}",
+        tmp_path_factory.mktemp("schemathesis"),
         min_position_wait_s=0.2,
     )
     try:
         yield Served(settings)
     finally:
         asgi.shutdown_lifespans()
-        asyncio.run(_drop(database_url, settings.schema))
-
-
-async def _drop(database_url: str, schema: str) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await drop_schema(conn, schema)
-    finally:
-        await conn.close()
+        asyncio.run(drop_store_schema(database_url, settings.schema))
 
 
 def operations() -> list[tuple[str, str]]:

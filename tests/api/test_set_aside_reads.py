@@ -17,21 +17,14 @@ from projections.handlers import HANDLERS
 from projections.projector import Projector
 from projections.registry import all_projections
 from projections.tracking import read_position
-from tests.api.conftest import SECRET
+from tests.api.conftest import app_settings
 from tests.api.scenario import Api
 
 
 @pytest.fixture
 def settings(database_url: str, schema_name: str, tmp_path: Path) -> Settings:
     """No projector in the app: the test runs one itself, with the handlers poisoned."""
-    return Settings(
-        database_url=database_url,
-        schema=schema_name,
-        data_dir=tmp_path,
-        jwt_secret=SECRET,
-        run_projector=False,
-        run_scheduler=False,
-    )
+    return app_settings(database_url, schema_name, tmp_path, run_projector=False)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +14,13 @@ from eventsourcing.persistence import StoredEvent
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from api.settings import Settings
 from domain.stored_names import STORED_NAMES
 from eventstore.checkpoints import load_or_create_key, take_checkpoint
 from eventstore.database import Store, open_store
 from eventstore.roles import ServingRoleError, grant_serving_role
 from eventstore.schema import StoreNames, drop_schema, quote_ident
 from eventstore.verify import verify_chain
-from tests.api.conftest import SECRET
+from tests.api.conftest import app_settings
 from tests.api.scenario import Api
 
 
@@ -95,13 +95,26 @@ def serving_role_of(conn: asyncpg.Connection) -> str:
     return conn._params.user  # the user the pool logged in as
 
 
+@asynccontextmanager
+async def a_role(
+    database_url: str, attributes: str
+) -> AsyncIterator[tuple[asyncpg.Connection, str]]:
+    """A throwaway role (roles are the whole cluster's), and a superuser connection."""
+    name = f"gl_test_{uuid.uuid4().hex[:8]}"
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"CREATE ROLE {name} {attributes}")
+        yield conn, name
+    finally:
+        await conn.execute(f"DROP OWNED BY {name}")
+        await conn.execute(f"DROP ROLE {name}")
+        await conn.close()
+
+
 async def test_no_other_role_may_append_or_chain(store: Store, database_url: str) -> None:
     """PostgreSQL lets every role execute a new function: the append functions (which
     run as the owner) and the chain's are revoked from PUBLIC when they are made."""
-    outsider = f"gl_outsider_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f"CREATE ROLE {outsider} NOLOGIN")
+    async with a_role(database_url, "NOLOGIN") as (conn, outsider):
         await conn.execute(f"GRANT USAGE ON SCHEMA {quote_ident(store.names.schema)} TO {outsider}")
         for call in (
             f"SELECT * FROM {store.names.q('gl_insert_events')}"
@@ -114,10 +127,6 @@ async def test_no_other_role_may_append_or_chain(store: Store, database_url: str
                     await conn.execute(f"SET LOCAL ROLE {outsider}")
                     await conn.execute(call)
         assert await store.events.max_notification_id() is None
-    finally:
-        await conn.execute(f"DROP OWNED BY {outsider}")
-        await conn.execute(f"DROP ROLE {outsider}")
-        await conn.close()
 
 
 async def test_the_serving_role_appends_chained_and_signs_checkpoints(
@@ -134,14 +143,7 @@ async def test_the_serving_role_appends_chained_and_signs_checkpoints(
 async def test_a_server_acting_as_the_serving_role_works_end_to_end(
     database_url: str, schema_name: str, role: str, tmp_path: Path
 ) -> None:
-    settings = Settings(
-        database_url=database_url,
-        schema=schema_name,
-        data_dir=tmp_path,
-        jwt_secret=SECRET,
-        run_scheduler=False,
-        serving_role=role,
-    )
+    settings = app_settings(database_url, schema_name, tmp_path, serving_role=role)
     async with AsyncTestClient(
         app=create_app(settings), base_url="http://testserver.local/api/v1"
     ) as client:
@@ -203,20 +205,13 @@ async def test_a_reserved_or_other_serving_role_is_refused(
 async def test_a_role_that_reaches_past_the_record_may_not_serve(
     store: Store, database_url: str, attributes: str, message: str
 ) -> None:
-    name = f"gl_strong_{uuid.uuid4().hex[:8]}"
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(f"CREATE ROLE {name} {attributes}")
+    async with a_role(database_url, attributes) as (conn, name):
         with pytest.raises(ServingRoleError, match=message):
             await grant_serving_role(conn, store.names, name)
         recorded = await conn.fetchval(
             f"SELECT value FROM {store.names.q('gl_settings')} WHERE key = 'serving_role'"
         )
         assert recorded is None  # nothing was granted to it
-    finally:
-        await conn.execute(f"DROP OWNED BY {name}")
-        await conn.execute(f"DROP ROLE {name}")
-        await conn.close()
 
 
 async def test_the_owner_itself_may_not_be_the_serving_role(

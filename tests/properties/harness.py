@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-import asyncpg
 import pytest
 from hypothesis import settings
 from litestar.testing import AsyncTestClient
@@ -25,10 +24,12 @@ from api.auth import mint_token
 from api.settings import Settings
 from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
-from eventstore.schema import StoreNames, drop_schema
+from eventstore.schema import StoreNames
 from projections.rebuild import rebuild_many
 from projections.registry import all_projections
 from projections.tracking import read_position
+from tests.api.conftest import app_settings
+from tests.conftest import drop_store_schema
 from tests.projections.helpers import drain, dump
 
 T = TypeVar("T")
@@ -134,14 +135,7 @@ class Harness:
 
 @pytest.fixture
 def harness(database_url: str, schema_name: str, tmp_path: Path) -> Iterator[Harness]:
-    settings = Settings(
-        database_url=database_url,
-        schema=schema_name,
-        data_dir=tmp_path,
-        jwt_secret=SECRET,
-        run_projector=False,
-        run_scheduler=False,
-    )
+    settings = app_settings(database_url, schema_name, tmp_path, run_projector=False)
     loop = asyncio.new_event_loop()
     client = AsyncTestClient(app=create_app(settings), base_url="http://testserver.local/api/v1")
     loop.run_until_complete(client.__aenter__())
@@ -154,13 +148,5 @@ def harness(database_url: str, schema_name: str, tmp_path: Path) -> Iterator[Har
     finally:
         loop.run_until_complete(store.close())
         loop.run_until_complete(client.__aexit__(None, None, None))
-        loop.run_until_complete(_drop(database_url, schema_name))
+        loop.run_until_complete(drop_store_schema(database_url, schema_name))
         loop.close()
-
-
-async def _drop(database_url: str, schema: str) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await drop_schema(conn, schema)
-    finally:
-        await conn.close()
