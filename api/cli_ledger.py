@@ -170,7 +170,7 @@ def register(app: typer.Typer, settings_of: Any) -> None:
         output: Annotated[str, typer.Option("--output", "-o", help="file (default stdout)")] = "-",
     ) -> None:
         """Write every checkpoint and the public key: the file auditors keep outside."""
-        from eventstore.checkpoints import list_checkpoints, log_id
+        from eventstore.checkpoints import checkpoint_file
 
         if output != "-" and (Path(output).is_dir() or not Path(output).parent.is_dir()):
             raise _fail(f"cannot write {output}: not a file in an existing folder")
@@ -179,13 +179,7 @@ def register(app: typer.Typer, settings_of: Any) -> None:
 
         async def run() -> dict[str, Any]:
             async with _store(settings) as store:
-                lid = await log_id(store.pool, store.names)
-                listed = await list_checkpoints(store.pool, store.names)
-            return {
-                "log_id": lid,
-                "public_key": key.to_json(),
-                "checkpoints": [cp.to_json(lid) for cp in listed],
-            }
+                return await checkpoint_file(store.pool, store.names, key)
 
         text = json.dumps(asyncio.run(run()), indent=1) + "\n"
         try:

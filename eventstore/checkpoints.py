@@ -245,6 +245,19 @@ async def list_checkpoints(
     return await _select(conn, names, "")
 
 
+async def checkpoint_file(
+    conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames, key: CheckpointKey
+) -> dict[str, Any]:
+    """What auditors keep outside the database: the log id, the public key and every
+    checkpoint (``GET /audit/checkpoints``, ``gateledger checkpoints -o``)."""
+    lid = await log_id(conn, names)
+    return {
+        "log_id": lid,
+        "public_key": key.to_json(),
+        "checkpoints": [cp.to_json(lid) for cp in await list_checkpoints(conn, names)],
+    }
+
+
 async def latest_position(conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames) -> int:
     """The position of the newest checkpoint (0: none yet)."""
     return await conn.fetchval(

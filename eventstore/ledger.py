@@ -10,7 +10,8 @@ verifier sees what ``gateledger verify`` sees. docs/audit.md describes the forma
 from __future__ import annotations
 
 from base64 import b64encode
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -21,13 +22,35 @@ from eventstore.verify import PAGE, log_end, read_page
 CHUNK = 64 * 1024
 
 
-async def export_ledger(
+async def ndjson_chunks(rows: AsyncGenerator[Any, None]) -> AsyncIterator[bytes]:
+    """Rows as NDJSON, in chunks of about 64 KiB (streamed exports). Closing the chunks
+    closes ``rows`` at once: they may hold a connection in a transaction."""
+    encode = msgspec.json.Encoder().encode
+    buffer = bytearray()
+    try:
+        async for row in rows:
+            buffer += encode(row)
+            buffer += b"\n"
+            if len(buffer) >= CHUNK:
+                yield bytes(buffer)
+                buffer.clear()
+        if buffer:
+            yield bytes(buffer)
+    finally:
+        await rows.aclose()
+
+
+def export_ledger(
     pool: asyncpg.Pool, names: StoreNames, *, after: int = 0, page: int = PAGE
 ) -> AsyncIterator[bytes]:
     """Chunks of about 64 KiB of NDJSON lines from position ``after`` + 1 to the end, read
     in one snapshot of the database."""
-    encode = msgspec.json.Encoder().encode
-    buffer = bytearray()
+    return ndjson_chunks(_ledger_rows(pool, names, after, page))
+
+
+async def _ledger_rows(
+    pool: asyncpg.Pool, names: StoreNames, after: int, page: int
+) -> AsyncGenerator[dict[str, Any], None]:
     async with pool.acquire() as conn, conn.transaction(isolation="repeatable_read"):
         end = await log_end(conn, names)
         # rows below position 1 are outside the chain: exported too, for the verifier
@@ -36,19 +59,11 @@ async def export_ledger(
             after = min(after, first - 1)
         for lo in range(after, end, page):
             for p, r, stored in await read_page(conn, names, lo, min(lo + page, end)):
-                buffer += encode(
-                    {
-                        "position": p,
-                        "originator_id": None if r is None else str(r[1]),
-                        "originator_version": None if r is None else r[2],
-                        "topic": None if r is None else r[3],
-                        "state": None if r is None or r[4] is None else b64encode(r[4]).decode(),
-                        "hash": None if stored is None else stored.hex(),
-                    }
-                )
-                buffer += b"\n"
-            if len(buffer) >= CHUNK:
-                yield bytes(buffer)
-                buffer.clear()
-    if buffer:
-        yield bytes(buffer)
+                yield {
+                    "position": p,
+                    "originator_id": None if r is None else str(r[1]),
+                    "originator_version": None if r is None else r[2],
+                    "topic": None if r is None else r[3],
+                    "state": None if r is None or r[4] is None else b64encode(r[4]).decode(),
+                    "hash": None if stored is None else stored.hex(),
+                }

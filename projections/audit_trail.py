@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -271,7 +271,7 @@ async def query(
 
 async def stream(
     pool: asyncpg.Pool, names: StoreNames, f: AuditFilter, chunk: int = 2000
-) -> AsyncIterator[dict[str, Any]]:
+) -> AsyncGenerator[dict[str, Any], None]:
     """Every matching row, read with a server-side cursor: constant memory."""
     where, params = _where(f)
     sql = f"SELECT {', '.join(COLUMNS)} FROM {table(names, TABLE)} WHERE {where} ORDER BY position"

@@ -4,56 +4,42 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-import msgspec
 
+from eventstore.ledger import ndjson_chunks
 from eventstore.schema import StoreNames
 from projections.audit_trail import COLUMNS, AuditFilter, stream
 
 CHUNK = 64 * 1024
 
 
-async def export_lines(
+def export_lines(
     pool: asyncpg.Pool, names: StoreNames, f: AuditFilter, fmt: str
 ) -> AsyncIterator[bytes]:
-    """Chunks of about 64 KiB of NDJSON lines or CSV rows (with a header)."""
+    """Chunks of about 64 KiB of NDJSON lines or CSV rows (with a header). Closing them
+    ends the database cursor at once."""
     rows = stream(pool, names, f)
-    if fmt == "csv":
-        async for chunk in _csv(rows):
-            yield chunk
-    else:
-        async for chunk in _ndjson(rows):
-            yield chunk
+    return _csv(rows) if fmt == "csv" else ndjson_chunks(rows)
 
 
-async def _ndjson(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
-    encoder = msgspec.json.Encoder()
-    buffer = bytearray()
-    async for row in rows:
-        buffer += encoder.encode(row)
-        buffer += b"\n"
-        if len(buffer) >= CHUNK:
-            yield bytes(buffer)
-            buffer.clear()
-    if buffer:
-        yield bytes(buffer)
-
-
-async def _csv(rows: AsyncIterator[dict[str, Any]]) -> AsyncIterator[bytes]:
+async def _csv(rows: AsyncGenerator[dict[str, Any], None]) -> AsyncIterator[bytes]:
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(COLUMNS)
-    async for row in rows:
-        writer.writerow([_cell(row[c]) for c in COLUMNS])
-        if text.tell() >= CHUNK:
-            yield text.getvalue().encode()
-            text.seek(0)
-            text.truncate()
-    yield text.getvalue().encode()
+    try:
+        async for row in rows:
+            writer.writerow([_cell(row[c]) for c in COLUMNS])
+            if text.tell() >= CHUNK:
+                yield text.getvalue().encode()
+                text.seek(0)
+                text.truncate()
+        yield text.getvalue().encode()
+    finally:
+        await rows.aclose()
 
 
 def _cell(value: Any) -> str:

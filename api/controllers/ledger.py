@@ -12,6 +12,7 @@ from api.errors import ProblemError
 from eventstore.checkpoints import (
     Checkpoint,
     CheckpointRefused,
+    checkpoint_file,
     find_start,
     list_checkpoints,
     log_id,
@@ -100,11 +101,8 @@ class LedgerController(Controller):
         self, request: Request, principal: Principal, store: Store
     ) -> CheckpointFile:
         require_role(principal, "auditor", "pmo_admin")
-        lid = await log_id(store.pool, store.names)
-        listed = await list_checkpoints(store.pool, store.names)
-        return CheckpointFile(
-            lid, public_key_view(request), [checkpoint_view(cp, lid) for cp in listed]
-        )
+        key = request.app.state.checkpoint_key
+        return msgspec.convert(await checkpoint_file(store.pool, store.names, key), CheckpointFile)
 
     @post(
         "/checkpoints",

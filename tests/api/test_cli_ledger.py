@@ -182,16 +182,15 @@ def test_a_checkpoint_forged_at_the_head_is_refused_not_handed_out(
     assert (report["problem"], report["first_bad_position"]) == ("signature", demo)
 
 
+@pytest.mark.parametrize("fmt", ["ledger", "ndjson", "csv"])
 def test_a_write_error_in_the_middle_of_an_export_is_one_line_not_a_hang(
-    demo: int, database_url: str, schema_name: str, data_dir: Path
+    demo: int, database_url: str, schema_name: str, data_dir: Path, fmt: str
 ) -> None:
     """Past the first 64 KiB chunk the stream holds a connection: a failed write must
     end it, or closing the store waits for it forever."""
     import os
-    import uuid
 
-    from eventsourcing.persistence import StoredEvent
-
+    from api.demo import load_demo
     from domain.stored_names import STORED_NAMES
     from eventstore.database import open_store
     from eventstore.schema import StoreNames
@@ -201,16 +200,15 @@ def test_a_write_error_in_the_middle_of_an_export_is_one_line_not_a_hang(
             database_url, StoreNames(schema=schema_name), stored_names=STORED_NAMES
         )
         try:
-            await store.events.insert_events(
-                [StoredEvent(uuid.uuid4(), 1, "T.E", b"{}" * 100) for _ in range(2000)]
-            )
+            for _ in range(30):  # lines past the first 64 KiB chunk, from real events
+                await load_demo(store)
         finally:
             await store.close()
 
     asyncio.run(fill())
     env = {**os.environ, "DATABASE_URL": database_url, "GATELEDGER_SCHEMA": schema_name}
     done = subprocess.run(
-        [sys.executable, "-m", "api.cli", "export", "--format", "ledger", "-o", "/dev/full"],
+        [sys.executable, "-m", "api.cli", "export", "--format", fmt, "-o", "/dev/full"],
         capture_output=True,
         text=True,
         timeout=60,
