@@ -15,6 +15,7 @@ from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api.access import authorise, provide_viewer
 from api.auth import provide_principal
 from api.commands import provide_command
 from api.controllers.audit import AuditController
@@ -28,7 +29,6 @@ from api.controllers.projects import ProjectController
 from api.controllers.reads import InboxReads, PortfolioReads, ProjectReads
 from api.controllers.signoffs import ProjectSignOffs, SignOffController
 from api.errors import EXCEPTION_HANDLERS
-from api.raw_input import check_raw_input
 from api.reads import utc_now
 from api.scheduler import run_scheduler
 from api.settings import Settings
@@ -139,9 +139,10 @@ def create_app(settings: Settings) -> Litestar:
             "store": Provide(provide_store),
             "principal": Provide(provide_principal),
             "command": Provide(provide_command),
+            "viewer": Provide(provide_viewer),
         },
+        guards=[authorise],  # the one authorisation point (api/access.py)
         exception_handlers=EXCEPTION_HANDLERS,
-        before_request=check_raw_input,
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=[]),
         openapi_config=OpenAPIConfig(

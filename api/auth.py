@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import jwt
 import msgspec
 from litestar import Request
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 
 from api.settings import Settings
@@ -92,14 +93,24 @@ def decode_token(settings: Settings, token: str) -> Principal:
     return Principal(sub=sub, name=str(claims.get("name", "")), roles=tuple(roles))
 
 
-async def provide_principal(request: Request) -> Principal:
-    """Dependency: the caller, from ``Authorization: Bearer <JWT>``."""
-    header = request.headers.get("authorization", "")
+def principal_of(connection: ASGIConnection) -> Principal:
+    """The caller, from ``Authorization: Bearer <JWT>`` (decoded once per request)."""
+    found = getattr(connection.state, "principal", None)
+    if isinstance(found, Principal):
+        return found
+    header = connection.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthorizedException("missing bearer token: send 'Authorization: Bearer <JWT>'")
-    settings: Settings = request.app.state.settings
-    return decode_token(settings, token.strip())
+    settings: Settings = connection.app.state.settings
+    principal = decode_token(settings, token.strip())
+    connection.state.principal = principal
+    return principal
+
+
+async def provide_principal(request: Request) -> Principal:
+    """Dependency: the caller (the access guard has already authenticated them)."""
+    return principal_of(request)
 
 
 def require_role(principal: Principal, *roles: str) -> None:

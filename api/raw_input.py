@@ -3,16 +3,15 @@
 msgspec decodes JSON recursively and raises ``RecursionError`` on a deep ``[[[[...``
 body, and ``UnicodeDecodeError`` on a string that is not UTF-8; litestar and the ASGI
 server turn bytes that are not UTF-8 in the path and the query string into U+FFFD
-silently. This ``before_request`` hook runs before the body, the parameters and the
-token are decoded (the body size is bounded by ``request_max_body_size`` as it is read:
-413), and refuses:
+silently. These checks run first in the access guard (``api.access.authorise``), before
+the token, the body and the parameters are decoded (the body size is bounded by
+``request_max_body_size`` as it is read: 413), and refuse:
 
 - a body that is not UTF-8, or whose JSON nests arrays and objects deeper than
   ``Settings.max_json_depth``;
 - a path, query string or header the API reads (``READ_HEADERS``) that is not UTF-8.
 
-A before_request hook on a controller or route would replace this one (litestar runs the
-closest layer's only): tests/api/test_raw_input.py checks that every route runs it.
+tests/api/test_raw_input.py checks that every route runs the guard.
 
 The depth check costs a few microseconds on ordinary bodies (a count of brackets) and at
 most a few milliseconds on a body of the maximum size built to be slow.
@@ -70,7 +69,7 @@ def _require_utf8(data: bytes, what: str) -> None:
 
 
 async def check_raw_input(request: Request) -> None:
-    """``before_request`` hook of the app: see the module's docstring."""
+    """The first step of the access guard: see the module's docstring."""
     scope = request.scope
     raw_path, _, raw_query = (scope.get("raw_path") or b"").partition(b"?")
     _require_utf8(unquote_to_bytes(raw_path), "the path")

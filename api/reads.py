@@ -20,6 +20,7 @@ from workflows.errors import UnknownAggregate
 MinPosition = Parameter(
     default=0, ge=0, le=MAX_POSITION, description="wait until projections reach this position"
 )
+Limit = Parameter(default=100, ge=1, le=500, description="at most this many items")
 Cursor = Parameter(
     default="", max_length=18, pattern=r"^[0-9]*$", description="the 'next' of the page before"
 )

@@ -53,7 +53,8 @@ class AsyncApplicationRecorder:
         self._select_originator_notifications_sql = (
             f"SELECT notification_id, originator_id, originator_version, topic, state "
             f"FROM {ev} WHERE originator_id = $1 "
-            "AND ($2::bigint IS NULL OR notification_id <= $2) ORDER BY originator_version"
+            "AND ($2::bigint IS NULL OR notification_id <= $2) AND originator_version > $3 "
+            "ORDER BY originator_version LIMIT $4"
         )
         self._max_sql = f"SELECT MAX(notification_id) FROM {ev}"
         self._position_sql = (
@@ -158,12 +159,22 @@ class AsyncApplicationRecorder:
         return [_notification(r) for r in rows]
 
     async def select_originator_notifications(
-        self, originator_id: UUID, *, lte_position: int | None = None
+        self,
+        originator_id: UUID,
+        *,
+        lte_position: int | None = None,
+        after_version: int = 0,
+        limit: int | None = None,
     ) -> Sequence[Notification]:
-        """One aggregate's events with their positions, up to a position (as-of reads)."""
+        """One aggregate's events with their positions, up to a position (as-of reads),
+        after a version, at most ``limit`` of them (pages of a history)."""
         async with self.pool.acquire() as c:
             rows = await c.fetch(
-                self._select_originator_notifications_sql, originator_id, lte_position
+                self._select_originator_notifications_sql,
+                originator_id,
+                lte_position,
+                after_version,
+                limit,
             )
         return [_notification(r) for r in rows]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 
 from eventstore.schema import StoreNames
+from projections.access import visible_ids_sql
 from projections.base import table
 from projections.governance_state import INBOX, PORTFOLIOS, PROJECTS
 
@@ -83,9 +84,27 @@ def shape(
     }
 
 
-async def list_portfolios(pool: asyncpg.Pool, names: StoreNames) -> list[dict[str, Any]]:
+async def list_portfolios(
+    pool: asyncpg.Pool,
+    names: StoreNames,
+    *,
+    seen_by: tuple[str, datetime] | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Portfolios by name, a page after the cursor (an offset); ``seen_by`` (person,
+    time) keeps those the person sees (``projections.access``). Returns the page and
+    the next cursor."""
+    params: list[Any] = [after, limit + 1]
+    where = ""
+    if seen_by is not None:
+        params += list(seen_by)
+        where = f"WHERE portfolio_id IN {visible_ids_sql(names, 'portfolio', '$3', '$4')} "
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            f"SELECT portfolio_id, name, version FROM {table(names, PORTFOLIOS)} ORDER BY name"
+            f"SELECT portfolio_id, name, version FROM {table(names, PORTFOLIOS)} {where}"
+            "ORDER BY name, portfolio_id OFFSET $1 LIMIT $2",
+            *params,
         )
-    return [{"id": str(r[0]), "name": r[1], "version": r[2]} for r in rows]
+    items = [{"id": str(r[0]), "name": r[1], "version": r[2]} for r in rows[:limit]]
+    return items, (after + limit if len(rows) > limit else None)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from eventstore.schema import StoreNames
+from projections.access import visible_ids_sql
 from projections.base import table
 from projections.governance_state import PROJECTS
 from projections.subjects import INTERNAL
@@ -22,9 +24,15 @@ async def list_projects(
     status: str | None = None,
     after: int = 0,
     limit: int = 100,
+    seen_by: tuple[str, datetime] | None = None,
 ) -> tuple[list[dict[str, Any]], int | None]:
-    """Projects in creation order after the cursor; returns the page and the next cursor."""
+    """Projects in creation order after the cursor; ``seen_by`` (person, time) keeps
+    those the person sees (``projections.access``). Returns the page and the next
+    cursor."""
     clauses, params = ["created_position > $1"], [after]
+    if seen_by is not None:
+        params += list(seen_by)
+        clauses.append(f"project_id IN {visible_ids_sql(names, 'project', '$2', '$3')}")
     for column, value in (("portfolio_id", portfolio_id), ("stage", stage), ("status", status)):
         if value is not None:
             params.append(value)

@@ -9,6 +9,7 @@ import asyncpg
 
 from eventstore.database import Store
 from eventstore.schema import StoreNames
+from projections.access import Access
 from projections.audit_trail import AuditTrail
 from projections.base import Projection
 from projections.governance_state import GovernanceState
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 def all_projections() -> list[Projection]:
-    return [GovernanceState(), AuditTrail()]
+    return [GovernanceState(), AuditTrail(), Access()]
 
 
 def by_name(name: str) -> Projection:

@@ -26,16 +26,27 @@ async def subject(
 
 
 async def subjects_of_project(
-    pool: asyncpg.Pool, names: StoreNames, project_id: UUID, kind: str
-) -> list[dict[str, Any]]:
+    pool: asyncpg.Pool,
+    names: StoreNames,
+    project_id: UUID,
+    kind: str,
+    *,
+    after: int = 0,
+    limit: int = 100,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """A project's change requests or sign-offs, oldest first, a page after the cursor
+    (an offset); returns the page and the next cursor."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
             f"SELECT subject_id, doc FROM {table(names, SUBJECTS)} WHERE project_id = $1 "
-            "AND kind = $2 ORDER BY doc->>'created_at'",
+            "AND kind = $2 ORDER BY doc->>'created_at', subject_id OFFSET $3 LIMIT $4",
             project_id,
             kind,
+            after,
+            limit + 1,
         )
-    return [shown(r[0], r[1]) for r in rows]
+    items = [shown(r[0], r[1]) for r in rows[:limit]]
+    return items, (after + limit if len(rows) > limit else None)
 
 
 # Kept in the documents for the inbox (which escalations happened), not part of reads.

@@ -9,7 +9,16 @@ from litestar import Controller, Request, Response, get, post
 
 from api.auth import Principal, require_role
 from api.commands import Command, answer
-from api.reads import MinPosition, ensure_position, missing, set_aside_note, utc_now
+from api.reads import (
+    Cursor,
+    Limit,
+    MinPosition,
+    ensure_position,
+    missing,
+    parse_cursor,
+    set_aside_note,
+    utc_now,
+)
 from api.schemas import (
     AssessChangeRequest,
     CastVote,
@@ -61,10 +70,14 @@ class ProjectChangeRequests(Controller):
         principal: Principal,
         store: Store,
         min_position: int = MinPosition,
+        after: str = Cursor,
+        limit: int = Limit,
     ) -> dict[str, Any]:
         await ensure_position(store, request.app.state.settings, min_position)
-        items = await subjects_of_project(store.pool, store.names, project_id, KIND)
-        return {"items": items, "next": None}
+        items, cursor = await subjects_of_project(
+            store.pool, store.names, project_id, KIND, after=parse_cursor(after), limit=limit
+        )
+        return {"items": items, "next": None if cursor is None else str(cursor)}
 
 
 class ChangeRequestController(Controller):

@@ -13,7 +13,16 @@ from litestar.params import Parameter
 
 from api.auth import Principal, require_role
 from api.commands import Command, answer
-from api.reads import MinPosition, ensure_position, missing, parse_as_of, set_aside_note
+from api.reads import (
+    Cursor,
+    Limit,
+    MinPosition,
+    ensure_position,
+    missing,
+    parse_as_of,
+    parse_cursor,
+    set_aside_note,
+)
 from api.schemas import CancelProject, CommandAnswer, CreateProject
 from api.views import project_view
 from domain.policy import Baseline, Tolerances
@@ -75,12 +84,20 @@ class ProjectController(Controller):
 
     @get("/{project_id:uuid}/history", operation_id="getProjectHistory", summary="Event history")
     async def history(
-        self, project_id: UUID, principal: Principal, store: Store
-    ) -> list[dict[str, Any]]:
-        notes = await store.events.select_originator_notifications(project_id)
-        if not notes:
-            raise UnknownAggregate(f"project {project_id} not found")
-        return [history_entry(store, n) for n in notes]
+        self,
+        project_id: UUID,
+        request: Request,
+        store: Store,
+        after: str = Cursor,
+        limit: int = Limit,
+    ) -> dict[str, Any]:
+        """The project's events in order, a page at a time (``next``: the last version)."""
+        notes = await store.events.select_originator_notifications(
+            project_id, after_version=parse_cursor(after), limit=limit + 1
+        )
+        page = [history_entry(store, n) for n in notes[:limit]]
+        more = len(notes) > limit
+        return {"items": page, "next": str(page[-1]["version"]) if more else None}
 
     @post("/{project_id:uuid}/cancel", operation_id="cancelProject", summary="Cancel (pmo_admin)")
     async def cancel(

@@ -8,9 +8,11 @@ from uuid import UUID
 from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
+from api.access import Viewer
 from api.auth import Principal
 from api.reads import (
     Cursor,
+    Limit,
     MinPosition,
     ensure_position,
     missing,
@@ -24,8 +26,6 @@ from eventstore.database import Store
 from projections import inbox, portfolio_view, project_list
 from projections.portfolio_as_of import portfolio_view_as_of
 from workflows.errors import UnknownAggregate
-
-Limit = Parameter(default=100, ge=1, le=500)
 
 
 def settings_of(request: Request) -> Settings:
@@ -42,11 +42,20 @@ class PortfolioReads(Controller):
         request: Request,
         principal: Principal,
         store: Store,
+        viewer: Viewer,
+        after: str = Cursor,
+        limit: int = Limit,
         min_position: int = MinPosition,
     ) -> dict[str, Any]:
         await ensure_position(store, settings_of(request), min_position)
-        items = await portfolio_view.list_portfolios(store.pool, store.names)
-        return {"items": items, "next": None}
+        items, cursor = await portfolio_view.list_portfolios(
+            store.pool,
+            store.names,
+            seen_by=viewer.seen_by,
+            after=parse_cursor(after),
+            limit=limit,
+        )
+        return {"items": items, "next": None if cursor is None else str(cursor)}
 
     @get("/{portfolio_id:uuid}", operation_id="getPortfolio", summary="The portfolio view")
     async def read(
@@ -85,6 +94,7 @@ class ProjectReads(Controller):
         request: Request,
         principal: Principal,
         store: Store,
+        viewer: Viewer,
         portfolio_id: UUID | None = None,
         stage: str | None = Parameter(default=None, max_length=100),
         status: str | None = Parameter(default=None, max_length=20),
@@ -101,6 +111,7 @@ class ProjectReads(Controller):
             status=status,
             after=parse_cursor(after),
             limit=limit,
+            seen_by=viewer.seen_by,
         )
         return {"items": items, "next": None if cursor is None else str(cursor)}
 

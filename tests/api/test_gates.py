@@ -142,7 +142,7 @@ async def test_idempotent_retry_returns_first_answer_and_writes_once(api: Api) -
     again = await api.post(path, "dave", body, **{"Idempotency-Key": "k-1"})
     assert first.status_code == again.status_code == 200
     assert first.json() == again.json()
-    history = (await api.get(f"/projects/{project}/history")).json()
+    history = (await api.get(f"/projects/{project}/history")).json()["items"]
     assert [h["type"] for h in history].count("Project.VoteCast") == 1
     other = await api.post(path, "dave", {**body, "vote": "reject"}, **{"Idempotency-Key": "k-1"})
     assert other.status_code == 422
@@ -161,7 +161,7 @@ async def test_retries_with_one_key_sent_together_write_once(api: Api) -> None:
     )
     assert {a.status_code for a in answers} == {200}
     assert len({a.json()["position"] for a in answers}) == 1
-    history = (await api.get(f"/projects/{project}/history")).json()
+    history = (await api.get(f"/projects/{project}/history")).json()["items"]
     assert [h["type"] for h in history].count("Project.VoteCast") == 1
 
 
@@ -177,7 +177,7 @@ async def test_repeating_an_identical_vote_answers_as_the_first_and_writes_nothi
     assert again.headers["etag"] == first.headers["etag"]
     changed = await api.vote(project, "dave", "reject")
     assert changed.json()["version"] == first.json()["version"] + 1
-    types = [h["type"] for h in (await api.get(f"/projects/{project}/history")).json()]
+    types = [h["type"] for h in (await api.get(f"/projects/{project}/history")).json()["items"]]
     assert (types.count("Project.VoteCast"), types.count("Project.VoteChanged")) == (1, 1)
 
 
@@ -223,7 +223,7 @@ async def test_vote_can_be_changed_until_the_decision(api: Api) -> None:
     assert (await api.decide(project, "GO")).status_code == 200
     late = await api.vote(project, "dave", "reject")
     assert late.status_code == 409
-    history = [h["type"] for h in (await api.get(f"/projects/{project}/history")).json()]
+    history = [h["type"] for h in (await api.get(f"/projects/{project}/history")).json()["items"]]
     assert history.count("Project.VoteChanged") == 1
 
 

@@ -11,8 +11,9 @@ import pytest
 from litestar.routes import HTTPRoute
 from litestar.testing import AsyncTestClient
 
+from api.access import authorise
 from api.app import create_app
-from api.raw_input import check_raw_input, json_depth_exceeds
+from api.raw_input import json_depth_exceeds
 from api.settings import Settings
 from tests.api.conftest import SECRET
 from tests.api.scenario import Api
@@ -126,10 +127,10 @@ async def test_a_header_that_is_not_utf8_is_400_and_writes_nothing(
 
 
 def test_every_route_checks_its_raw_input() -> None:
-    """A before_request hook on a controller or route would replace the app's (the
-    closest layer wins), and with it these checks."""
+    """The checks run in the access guard, which every route has (guards add up across
+    layers; a before_request hook would be replaced by a closer layer's)."""
     app = create_app(Settings(jwt_secret=SECRET, data_dir=Path("/nonexistent")))
     handlers = [h for r in app.routes if isinstance(r, HTTPRoute) for h in r.route_handlers]
     assert handlers
     for handler in handlers:
-        assert handler.resolve_before_request() is check_raw_input, handler
+        assert authorise in handler.resolve_guards(), handler

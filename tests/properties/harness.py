@@ -141,7 +141,7 @@ def harness(database_url: str, schema_name: str, tmp_path: Path) -> Iterator[Har
     loop.run_until_complete(client.__aenter__())
     # The app serves from the test client's own thread and loop: this store is ours.
     names = StoreNames(schema=schema_name)
-    opening = open_store(database_url, names, min_size=1, max_size=6, stored_names=STORED_NAMES)
+    opening = open_store(database_url, names, min_size=1, max_size=8, stored_names=STORED_NAMES)
     store = loop.run_until_complete(opening)
     try:
         yield Harness(loop, client, settings, store)

@@ -1,0 +1,272 @@
+"""The one authorisation point: every route's policy, checked by one guard.
+
+Each route (by its operation id) has exactly one entry in ``POLICIES``; a route without
+one is refused at run time (500, logged) and fails the test suite
+(``tests/api/test_access_policy.py``). The guard runs before the handler:
+
+1. it authenticates the caller (401) unless the route is public;
+2. it checks the global roles the route needs (403);
+3. for a route that names an object by id, it checks the id is an object of the kind the
+   route expects, from the log itself (else 404), and, for anyone who is not a
+   ``pmo_admin`` or ``auditor``, that the caller sees it, from the roles recorded in the
+   log (``projections.access``; else 404, the same answer as for an id that does not
+   exist);
+4. it charges the caller's rate limit for commands and expensive reads (429).
+
+Commands then meet the domain's own rule (only the PM requests a review, only board
+members vote, ...), checked on the aggregate as loaded, so replay checks it again.
+Lists filter with the same visibility rule (``Viewer``).
+
+For a command, "sees" is decided by the access read model only when that model has
+caught up with the log: while it lags (a role granted a moment ago), the domain's rule
+decides alone, so a command never fails because a read model is behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+
+from api.auth import Principal, principal_of
+from api.errors import ProblemError
+from api.raw_input import check_raw_input
+from api.reads import utc_now
+from eventstore.database import Store
+from projections import access
+from projections.tracking import read_position
+from workflows.errors import UnknownAggregate
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["portfolio", "project", "change_request", "signoff"]
+Bucket = Literal["command", "expensive"]
+EVERYTHING = ("pmo_admin", "auditor")  # global roles that see every object
+
+# The aggregate each kind of id names, as the log's first event of it says.
+_AGGREGATE_OF: dict[str, str] = {
+    "portfolio": "Portfolio",
+    "project": "Project",
+    "change_request": "ChangeRequest",
+    "signoff": "SignOff",
+}
+_WORDS: dict[str, str] = {
+    "portfolio": "portfolio",
+    "project": "project",
+    "change_request": "change request",
+    "signoff": "sign-off request",
+}
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Who may call a route.
+
+    ``public``: no token needed. Otherwise a valid token, and: ``roles``, if any, one of
+    these global roles; ``kind``/``param``, the path parameter naming an object of this
+    kind, which the caller must see (readers) or which the domain's rule ``rule`` then
+    judges (commands). ``bucket``: the rate limit the call is charged to."""
+
+    rule: str
+    public: bool = False
+    roles: tuple[str, ...] = ()
+    kind: Kind | None = None
+    param: str | None = None
+    command: bool = False
+    bucket: Bucket | None = None
+    listed: Kind | None = None  # a list filtered to what the caller sees
+
+
+def public(rule: str) -> Policy:
+    return Policy(rule, public=True)
+
+
+def signed_in(rule: str, *, bucket: Bucket | None = None, listed: Kind | None = None) -> Policy:
+    return Policy(rule, bucket=bucket, listed=listed)
+
+
+def global_role(rule: str, *roles: str, bucket: Bucket | None = None, **of: str) -> Policy:
+    kind, param = next(iter(of.items()), (None, None))
+    return Policy(
+        rule, roles=roles, kind=kind, param=param, bucket=bucket, command=bucket == "command"
+    )  # type: ignore[arg-type]
+
+
+def sees(kind: Kind, param: str, *, bucket: Bucket | None = None) -> Policy:
+    return Policy(f"sees the {_WORDS[kind]}", kind=kind, param=param, bucket=bucket)
+
+
+def acts(kind: Kind, param: str, rule: str) -> Policy:
+    return Policy(rule, kind=kind, param=param, command=True, bucket="command")
+
+
+POLICIES: dict[str, Policy] = {
+    "health": public("anyone"),
+    "checkpointPublicKey": public("anyone"),
+    # portfolios and projects
+    "createPortfolio": global_role("pmo_admin", "pmo_admin", bucket="command"),
+    "listPortfolios": signed_in("anyone signed in; lists what they see", listed="portfolio"),
+    "getPortfolio": sees("portfolio", "portfolio_id"),
+    "createProject": global_role("pmo_admin", "pmo_admin", bucket="command"),
+    "listProjects": signed_in("anyone signed in; lists what they see", listed="project"),
+    "getProject": sees("project", "project_id"),
+    "getProjectHistory": sees("project", "project_id", bucket="expensive"),
+    "cancelProject": global_role("pmo_admin", "pmo_admin", bucket="command", project="project_id"),
+    # gates
+    "requestGateReview": acts("project", "project_id", "the project's PM"),
+    "amendGateEvidence": acts("project", "project_id", "the project's PM"),
+    "castGateVote": acts("project", "project_id", "a board member, or their active delegate"),
+    "decideGate": acts("project", "project_id", "the board's chair, or their active delegate"),
+    "closeCondition": acts("project", "project_id", "the condition's owner"),
+    # change requests
+    "draftChangeRequest": acts("project", "project_id", "the project's PM"),
+    "listChangeRequests": sees("project", "project_id"),
+    "getChangeRequest": sees("change_request", "change_request_id"),
+    "submitChangeRequest": acts("change_request", "change_request_id", "the submitter"),
+    "amendChangeRequest": acts("change_request", "change_request_id", "the submitter"),
+    "withdrawChangeRequest": acts("change_request", "change_request_id", "the submitter"),
+    "assessChangeRequest": global_role(
+        "pmo_admin", "pmo_admin", bucket="command", change_request="change_request_id"
+    ),
+    "voteChangeRequest": acts(
+        "change_request", "change_request_id", "a board member (escalated CRs), or a delegate"
+    ),
+    "decideChangeRequest": acts(
+        "change_request",
+        "change_request_id",
+        "the sponsor (within tolerance) or the chair (escalated), or their delegate",
+    ),
+    "implementChangeRequest": acts("change_request", "change_request_id", "the project's PM"),
+    # sign-offs
+    "requestSignOff": acts("project", "project_id", "the project's PM"),
+    "listSignOffs": sees("project", "project_id"),
+    "getSignOff": sees("signoff", "signoff_id"),
+    "signSignOff": acts("signoff", "signoff_id", "a named signatory"),
+    "declineSignOff": acts("signoff", "signoff_id", "a named signatory"),
+    # delegations and the inbox: about the caller themselves
+    "delegate": signed_in("a board member or sponsor, for themselves", bucket="command"),
+    "revokeDelegation": signed_in("the delegator", bucket="command"),
+    "getInbox": signed_in("anyone signed in; their own inbox"),
+    # the audit trail and the ledger
+    "listAuditEvents": global_role("auditor or pmo_admin", *EVERYTHING, bucket="expensive"),
+    "exportAudit": global_role("auditor", "auditor", bucket="expensive"),
+    "verifyChain": global_role("auditor or pmo_admin", *EVERYTHING, bucket="expensive"),
+    "listCheckpoints": global_role("auditor or pmo_admin", *EVERYTHING),
+    "takeCheckpoint": global_role("auditor or pmo_admin", *EVERYTHING, bucket="command"),
+}
+
+# Routes litestar adds: the OpenAPI documents and CORS preflight answer anyone.
+_FRAMEWORK_PREFIXES = ("/docs",)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Whose reads these are: everything for pmo_admin and auditor, else what the
+    person's recorded roles (and active delegations to them) reach, at ``at``."""
+
+    person: str
+    everything: bool
+    at: datetime
+
+    @property
+    def seen_by(self) -> tuple[str, datetime] | None:
+        """What list queries filter by: None for those who see everything."""
+        return None if self.everything else (self.person, self.at)
+
+
+def policy_of(handler: BaseRouteHandler) -> Policy | None:
+    return POLICIES.get(handler.operation_id or "")  # type: ignore[arg-type]
+
+
+async def authorise(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """The guard on every route (see the module's docstring). Raw input is checked
+    first, so bytes that are not UTF-8 in the token are 400, as elsewhere."""
+    await check_raw_input(connection)  # type: ignore[arg-type]  # an HTTP route: a Request
+    policy = policy_of(handler)
+    if policy is None:
+        if connection.scope["path"].startswith(_FRAMEWORK_PREFIXES) or (
+            connection.scope.get("method") == "OPTIONS"
+        ):
+            return
+        log.error("route %s has no access policy: refused", handler)
+        raise ProblemError(500, "this route has no access policy", slug="no-policy")
+    if policy.public:
+        return
+    principal = principal_of(connection)
+    if policy.roles and not any(principal.has(r) for r in policy.roles):
+        raise PermissionDeniedException(f"this needs the role {' or '.join(policy.roles)}")
+    store: Store = connection.app.state.store
+    at = utc_now()
+    connection.state.viewer = Viewer(principal.sub, any(principal.has(r) for r in EVERYTHING), at)
+    if policy.kind is not None and policy.param is not None:
+        await _check_object(connection, store, principal, policy, at)
+    await _charge(connection, store, principal, policy, handler)
+
+
+async def _check_object(
+    connection: ASGIConnection, store: Store, principal: Principal, policy: Policy, at: datetime
+) -> None:
+    assert policy.kind is not None and policy.param is not None
+    object_id = connection.path_params.get(policy.param)
+    if not isinstance(object_id, UUID):  # the route's path declares it a uuid
+        raise ProblemError(404, f"no {_WORDS[policy.kind]} here", slug="not-found")
+    not_found = UnknownAggregate(f"{_WORDS[policy.kind]} {object_id} not found")
+    first = await store.events.select_events(object_id, lte=1, limit=1)
+    if not first or _aggregate(store, first[0].topic) != _AGGREGATE_OF[policy.kind]:
+        raise not_found
+    if any(principal.has(r) for r in EVERYTHING):
+        return
+    # Read before asking the model, which is then at least this far along.
+    caught_up = await _access_caught_up(store) if policy.command else True
+    if await access.sees(store.pool, store.names, principal.sub, object_id, policy.kind, at):
+        return
+    if not caught_up:
+        return  # the read model lags the log: the domain's rule decides alone
+    raise not_found
+
+
+def _aggregate(store: Store, topic: str) -> str:
+    return store.mapper.names.canonical(topic).partition(".")[0]
+
+
+async def _access_caught_up(store: Store) -> bool:
+    """Whether the access model has applied every event the log held a moment ago."""
+    head = await store.events.max_notification_id() or 0
+    return await read_position(store.pool, store.names, access.Access.name) >= head
+
+
+async def _charge(
+    connection: ASGIConnection,
+    store: Store,
+    principal: Principal,
+    policy: Policy,
+    handler: BaseRouteHandler,
+) -> None:
+    """Commands, and reads that cost the server (histories, the audit trail, ``as_of``)."""
+    bucket = policy.bucket
+    if bucket is None and "as_of" in connection.query_params:
+        bucket = "expensive"  # a state rebuilt from the log
+    if bucket is None:
+        return
+    # Wired to api.limits.charge once the shared rate limiter lands (issue 10 item 5).
+    del store, principal, handler, bucket
+
+
+def viewer_of(connection: ASGIConnection) -> Viewer:
+    """The ``Viewer`` the guard left for this request."""
+    viewer = getattr(connection.state, "viewer", None)
+    if viewer is None:
+        raise NotAuthorizedException("not signed in")
+    return viewer
+
+
+async def provide_viewer(request: Request) -> Viewer:
+    """Dependency: whose reads these are."""
+    return viewer_of(request)
