@@ -29,6 +29,7 @@ from api.controllers.projects import ProjectController
 from api.controllers.reads import InboxReads, PortfolioReads, ProjectReads
 from api.controllers.signoffs import ProjectSignOffs, SignOffController
 from api.errors import EXCEPTION_HANDLERS
+from api.limits import prepare as prepare_limits
 from api.reads import utc_now
 from api.scheduler import run_scheduler
 from api.settings import Settings
@@ -77,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
         store = await open_settings_store(settings)
         app.state.store = store
         await prepare_tables(store)
+        await prepare_limits(store)  # the rate limits' table, shared by every process
         stop = asyncio.Event()
         tasks = []
         if settings.run_projector:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +42,17 @@ class Settings:
     run_checkpointer: bool = True
     checkpoint_every_events: int = 1000
     checkpoint_interval_s: float = 3600.0
+    # Limits (docs/operations.md#limits). Requests a person may make a minute, shared by
+    # every server process through PostgreSQL (api/limits.py); 0: no limit.
+    rate_commands: int = 120
+    rate_expensive: int = 30
+    # A request's line and header fields (431 beyond); seconds a connection may sit idle,
+    # take to send its headers, take to send its body (api/connections.py).
+    max_header_bytes: int = 16 * 1024
+    max_header_fields: int = 100
+    idle_timeout_s: float = 5.0
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
 
     @property
     def checkpoint_key_path(self) -> Path:
@@ -69,6 +81,7 @@ class Settings:
             * _positive(
                 "GATELEDGER_CHECKPOINT_MINUTES", env.get("GATELEDGER_CHECKPOINT_MINUTES"), 60
             ),
+            **_limits(env),
         }
         if data_dir is not None:
             values["data_dir"] = data_dir
@@ -103,14 +116,56 @@ def _serving_role(value: str | None, values: dict[str, object]) -> str | None:
 
 def _positive(name: str, value: str | None, default: int) -> int:
     """A whole number of at least 1 from the environment: unset means ``default``."""
+    return _number(name, value, default, 1, 10**9)
+
+
+def _limits(env: Mapping[str, str]) -> dict[str, object]:
+    """The rate, header and connection limits from the environment."""
+
+    def var(name: str) -> tuple[str, str | None]:
+        return f"GATELEDGER_{name}", env.get(f"GATELEDGER_{name}")
+
+    return {
+        "rate_commands": _rate(*var("RATE_COMMANDS"), 120),
+        "rate_expensive": _rate(*var("RATE_EXPENSIVE"), 30),
+        "max_header_bytes": _number(*var("MAX_HEADER_BYTES"), 16 * 1024, 1024, 1024 * 1024),
+        "max_header_fields": _number(*var("MAX_HEADER_FIELDS"), 100, 10, 1000),
+        "idle_timeout_s": _seconds(*var("IDLE_TIMEOUT"), 5.0),
+        "header_timeout_s": _seconds(*var("HEADER_TIMEOUT"), 10.0),
+        "body_timeout_s": _seconds(*var("BODY_TIMEOUT"), 30.0),
+    }
+
+
+def _rate(name: str, value: str | None, default: int) -> int:
+    """Requests a minute per person: unset means ``default``, ``off`` or 0 no limit."""
+    if value is not None and value.strip().lower() == "off":
+        return 0
+    return _number(name, value, default, 0, 1_000_000, " or 'off'")
+
+
+def _number(name: str, value: str | None, default: int, low: int, high: int, alt: str = "") -> int:
+    """A whole number from ``low`` to ``high`` from the environment: unset means ``default``."""
     if value is None or not value.strip():
         return default
     try:
         number = int(value)
     except ValueError:
-        number = 0
-    if not 1 <= number <= 10**9:
-        raise ValueError(f"{name} must be a whole number from 1 to 1000000000, not {value!r}")
+        number = low - 1
+    if not low <= number <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}{alt}, not {value!r}")
+    return number
+
+
+def _seconds(name: str, value: str | None, default: float) -> float:
+    """Seconds (decimals allowed), more than 0 and at most an hour: unset means ``default``."""
+    if value is None or not value.strip():
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not 0 < number <= 3600:  # also refuses nan
+        raise ValueError(f"{name} must be seconds, more than 0 and at most 3600, not {value!r}")
     return number
 
 

@@ -29,8 +29,15 @@ SECRET = "test-secret-" + "x" * 40
 
 def app_settings(database_url: str, schema: str, data_dir: Path, **overrides: Any) -> Settings:
     """What API tests serve with: their own schema and data folder, the test secret, no
-    escalation job (tests that need it run it themselves)."""
-    values: dict[str, Any] = {"jwt_secret": SECRET, "run_scheduler": False, **overrides}
+    escalation job (tests that need it run it themselves) and no rate limits (tests of
+    them set their own)."""
+    values: dict[str, Any] = {
+        "jwt_secret": SECRET,
+        "run_scheduler": False,
+        "rate_commands": 0,
+        "rate_expensive": 0,
+        **overrides,
+    }
     return Settings(database_url=database_url, schema=schema, data_dir=data_dir, **values)
 
 
