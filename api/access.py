@@ -37,6 +37,7 @@ from litestar.handlers.base import BaseRouteHandler
 
 from api.auth import Principal, principal_of
 from api.errors import ProblemError
+from api.limits import charge
 from api.raw_input import check_raw_input
 from api.reads import utc_now
 from eventstore.database import Store
@@ -124,7 +125,7 @@ POLICIES: dict[str, Policy] = {
     "amendGateEvidence": acts("project", "project_id", "the project's PM"),
     "castGateVote": acts("project", "project_id", "a board member, or their active delegate"),
     "decideGate": acts("project", "project_id", "the board's chair, or their active delegate"),
-    "closeCondition": acts("project", "project_id", "the condition's owner"),
+    "closeCondition": acts("project", "project_id", "the condition's owner or the PM"),
     # change requests
     "draftChangeRequest": acts("project", "project_id", "the project's PM"),
     "listChangeRequests": sees("project", "project_id"),
@@ -136,7 +137,9 @@ POLICIES: dict[str, Policy] = {
         "pmo_admin", "pmo_admin", bucket="command", change_request="change_request_id"
     ),
     "voteChangeRequest": acts(
-        "change_request", "change_request_id", "a board member (escalated CRs), or a delegate"
+        "change_request",
+        "change_request_id",
+        "a board member or a mandatory voter such as the sponsor (escalated CRs), or a delegate",
     ),
     "decideChangeRequest": acts(
         "change_request",
@@ -151,7 +154,7 @@ POLICIES: dict[str, Policy] = {
     "signSignOff": acts("signoff", "signoff_id", "a named signatory"),
     "declineSignOff": acts("signoff", "signoff_id", "a named signatory"),
     # delegations and the inbox: about the caller themselves
-    "delegate": signed_in("a board member or sponsor, for themselves", bucket="command"),
+    "delegate": signed_in("anyone signed in, their own authority", bucket="command"),
     "revokeDelegation": signed_in("the delegator", bucket="command"),
     "getInbox": signed_in("anyone signed in; their own inbox"),
     # the audit trail and the ledger
@@ -207,7 +210,7 @@ async def authorise(connection: ASGIConnection, handler: BaseRouteHandler) -> No
     connection.state.viewer = Viewer(principal.sub, any(principal.has(r) for r in EVERYTHING), at)
     if policy.kind is not None and policy.param is not None:
         await _check_object(connection, store, principal, policy, at)
-    await _charge(connection, store, principal, policy, handler)
+    await _charge(connection, store, principal, policy)
 
 
 async def _check_object(
@@ -247,7 +250,6 @@ async def _charge(
     store: Store,
     principal: Principal,
     policy: Policy,
-    handler: BaseRouteHandler,
 ) -> None:
     """Commands, and reads that cost the server (histories, the audit trail, ``as_of``)."""
     bucket = policy.bucket
@@ -255,8 +257,7 @@ async def _charge(
         bucket = "expensive"  # a state rebuilt from the log
     if bucket is None:
         return
-    # Wired to api.limits.charge once the shared rate limiter lands (issue 10 item 5).
-    del store, principal, handler, bucket
+    await charge(store, connection.app.state.settings, principal.sub, bucket)
 
 
 def viewer_of(connection: ASGIConnection) -> Viewer:
