@@ -246,15 +246,27 @@ async def list_checkpoints(
 
 
 async def checkpoint_file(
-    conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames, key: CheckpointKey
+    conn: asyncpg.Connection | asyncpg.Pool,
+    names: StoreNames,
+    key: CheckpointKey,
+    *,
+    after: int = 0,
+    limit: int | None = None,
 ) -> dict[str, Any]:
     """What auditors keep outside the database: the log id, the public key and every
-    checkpoint (``GET /audit/checkpoints``, ``gateledger checkpoints -o``)."""
+    checkpoint (``gateledger checkpoints -o``), or a page of them, those past position
+    ``after`` (``GET /audit/checkpoints``; ``next``: the cursor of the page after)."""
     lid = await log_id(conn, names)
+    if limit is None:
+        found, more = await list_checkpoints(conn, names), False
+    else:
+        page = await _select(conn, names, "WHERE position > $1", after, limit + 1, tail="LIMIT $2")
+        found, more = page[:limit], len(page) > limit
     return {
         "log_id": lid,
         "public_key": key.to_json(),
-        "checkpoints": [cp.to_json(lid) for cp in await list_checkpoints(conn, names)],
+        "checkpoints": [cp.to_json(lid) for cp in found],
+        "next": str(found[-1].position) if more else None,
     }
 
 
@@ -266,14 +278,18 @@ async def latest_position(conn: asyncpg.Connection | asyncpg.Pool, names: StoreN
 
 
 async def _select(
-    conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames, where: str, *args: object
+    conn: asyncpg.Connection | asyncpg.Pool,
+    names: StoreNames,
+    where: str,
+    *args: object,
+    tail: str = "",
 ) -> list[Checkpoint]:
     rows = await conn.fetch(
         # A time outside what Python holds (a row written around the trigger) reads as
         # 1970: its signature then fails, and it is reported, not a crash.
         "SELECT position, hash, CASE WHEN signed_at BETWEEN '1970-01-01' AND '2999-12-31' "
         "THEN signed_at ELSE '1970-01-01 00:00+00' END, key_id, signature FROM "
-        f"{names.q('gl_checkpoints')} {where} ORDER BY position",
+        f"{names.q('gl_checkpoints')} {where} ORDER BY position {tail}",
         *args,
     )
     return [Checkpoint(r[0], bytes(r[1]), r[2], r[3], bytes(r[4])) for r in rows]

@@ -9,6 +9,7 @@ from litestar import Controller, Request, get, post
 
 from api.auth import Principal, require_role
 from api.errors import ProblemError
+from api.reads import Cursor, Limit, parse_cursor
 from eventstore.checkpoints import (
     Checkpoint,
     CheckpointRefused,
@@ -44,6 +45,7 @@ class CheckpointFile(msgspec.Struct):
     log_id: str
     public_key: PublicKeyView
     checkpoints: list[CheckpointView]
+    next: str | None = None  # over HTTP: the cursor of the next page
 
 
 class LateRange(msgspec.Struct):
@@ -98,11 +100,20 @@ class LedgerController(Controller):
 
     @get("/checkpoints", operation_id="listCheckpoints", summary="Signed chain heads")
     async def checkpoints(
-        self, request: Request, principal: Principal, store: Store
+        self,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        after: str = Cursor,
+        limit: int = Limit,
     ) -> CheckpointFile:
+        """A page of checkpoints, oldest first (`gateledger checkpoints -o` writes all)."""
         require_role(principal, "auditor", "pmo_admin")
         key = request.app.state.checkpoint_key
-        return msgspec.convert(await checkpoint_file(store.pool, store.names, key), CheckpointFile)
+        found = await checkpoint_file(
+            store.pool, store.names, key, after=parse_cursor(after), limit=limit
+        )
+        return msgspec.convert(found, CheckpointFile)
 
     @post(
         "/checkpoints",
