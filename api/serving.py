@@ -18,6 +18,7 @@ from types import FrameType
 import uvicorn
 
 from api.app import create_app
+from api.connections import protocol_for
 from api.settings import Settings
 from eventstore.embedded import Embedded, open_embedded
 
@@ -62,6 +63,8 @@ def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
             port=port,
             log_level="info",
             timeout_graceful_shutdown=GRACE_S,
+            http=protocol_for(settings),  # header size and count limits, timeouts
+            timeout_keep_alive=settings.idle_timeout_s,  # type: ignore[arg-type]
         )
         server = uvicorn.Server(config)
         if asked:
