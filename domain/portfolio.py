@@ -83,8 +83,10 @@ class Portfolio(Aggregate):
     @property
     def configured_by(self) -> tuple[str, ...]:
         """Who configured this portfolio's governance and so never votes or decides
-        under it: its creator (both people, if they acted for someone)."""
-        return self.created_by.people
+        under it: its creator and everyone who changed its board (both people, where
+        one acted for another), in that order, each once."""
+        changers = getattr(self, "board_changers", ())  # absent from older snapshots
+        return tuple(dict.fromkeys((*self.created_by.people, *changers)))
 
     def is_gatekeeper(self, person: str) -> bool:
         return person in self.board.members
@@ -110,6 +112,7 @@ class Portfolio(Aggregate):
     @event("BoardChanged")
     def _board_changed(self, previous: Board, board: Board, by: Actor) -> None:
         self.board = board
+        self.board_changers: tuple[str, ...] = (*getattr(self, "board_changers", ()), *by.people)
 
     def assign_role(self, person: str, role: Role, by: Actor) -> None:
         require_person(person, "person")

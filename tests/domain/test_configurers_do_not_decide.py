@@ -58,6 +58,18 @@ def test_a_board_change_cannot_seat_the_creator_or_the_changer() -> None:
     assert portfolio.configured_by == ("ada",)
 
 
+def test_whoever_changed_the_board_is_remembered_and_never_seated_later() -> None:
+    portfolio = create_portfolio(BOARD)
+    portfolio.change_board(Board(("gail", "gus", "cora"), "cora"), by=Actor("otto"))
+    assert portfolio.configured_by == ("ada", "otto")
+    with pytest.raises(InvalidValue, match="board: otto"):
+        portfolio.change_board(Board(("otto", "gail"), "gail"), by=Actor("ida"))
+    replayed = None
+    for event in portfolio.collect_events():
+        replayed = event.mutate(replayed)
+    assert isinstance(replayed, Portfolio) and replayed.configured_by == ("ada", "otto")
+
+
 def test_the_admin_cannot_vote_for_a_member_who_delegated_to_them(
     under_review: Project,
 ) -> None:
