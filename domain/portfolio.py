@@ -4,6 +4,7 @@ No ``from __future__ import annotations`` here: eventsourcing inspects the @even
 methods' annotations to define the event classes.
 """
 
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -18,6 +19,15 @@ PORTFOLIO_ASSIGNABLE_ROLES = frozenset({Role.STAKEHOLDER, Role.AUDITOR})
 
 
 class Portfolio(Aggregate):
+    # 2: snapshots keep board_changers (who changed the board: configurers too)
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Snapshots from before board changers were kept: none known (board changes
+        had no HTTP route then)."""
+        state["board_changers"] = ()
+
     @classmethod
     def create(
         cls,
@@ -67,6 +77,7 @@ class Portfolio(Aggregate):
         self.template = template
         self.roles: tuple[RoleAssignment, ...] = ()
         self.created_by = by
+        self.board_changers: tuple[str, ...] = ()  # who changed the board since
 
     # --- queries ---------------------------------------------------------------
 
@@ -85,8 +96,7 @@ class Portfolio(Aggregate):
         """Who configured this portfolio's governance and so never votes or decides
         under it: its creator and everyone who changed its board (both people, where
         one acted for another), in that order, each once."""
-        changers = getattr(self, "board_changers", ())  # absent from older snapshots
-        return tuple(dict.fromkeys((*self.created_by.people, *changers)))
+        return tuple(dict.fromkeys((*self.created_by.people, *self.board_changers)))
 
     def is_gatekeeper(self, person: str) -> bool:
         return person in self.board.members
@@ -112,7 +122,7 @@ class Portfolio(Aggregate):
     @event("BoardChanged")
     def _board_changed(self, previous: Board, board: Board, by: Actor) -> None:
         self.board = board
-        self.board_changers: tuple[str, ...] = (*getattr(self, "board_changers", ()), *by.people)
+        self.board_changers = (*self.board_changers, *by.people)
 
     def assign_role(self, person: str, role: Role, by: Actor) -> None:
         require_person(person, "person")

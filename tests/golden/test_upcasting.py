@@ -72,3 +72,20 @@ def test_the_upcast_event_is_written_in_the_current_shape_under_the_same_name() 
         b'{"timestamp":{"__t":"dt","v":"2027-01-05T10:00:00+00:00"},"grams":1250,"class_version":2}'
     )
     assert MAPPER.to_domain_event(again).grams == 1250  # the current shape is not upcast
+
+
+def test_a_portfolio_snapshot_from_before_board_changers_restores() -> None:
+    """Version 1 snapshots of a Portfolio (kept before the board's changers were) read as
+    having no board changers; the creator stays its configurer."""
+    from pathlib import Path
+
+    from domain.portfolio import Portfolio
+    from domain.stored_names import STORED_NAMES
+
+    state = Path(__file__).with_name("old").joinpath("snapshot-portfolio-v1.json").read_bytes()
+    assert b"board_changers" not in state and b"class_version" not in state
+    mapper = new_mapper(TypeNames(STORED_NAMES))
+    snapshot = mapper.to_domain_event(StoredEvent(uuid4(), 3, "Snapshot", state))
+    portfolio = snapshot.mutate(None)
+    assert isinstance(portfolio, Portfolio)
+    assert portfolio.board_changers == () and portfolio.configured_by == ("ada",)
