@@ -260,6 +260,17 @@ async def _charge(
     await charge(store, connection.app.state.settings, principal.sub, bucket)
 
 
+async def hidden(store: Store, viewer: Viewer, kind: Kind, object_id: UUID) -> bool:
+    """Whether an id named in a body is one the caller may not know of: they do not see
+    it, and the access model is up to date (while it lags, nothing is hidden)."""
+    if viewer.everything:
+        return False
+    caught_up = await _access_caught_up(store)
+    if await access.sees(store.pool, store.names, viewer.person, object_id, kind, viewer.at):
+        return False
+    return caught_up
+
+
 def viewer_of(connection: ASGIConnection) -> Viewer:
     """The ``Viewer`` the guard left for this request."""
     viewer = getattr(connection.state, "viewer", None)

@@ -4,6 +4,7 @@ a weak ETag never matches If-Match."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -158,6 +159,28 @@ async def test_a_seen_position_past_the_log_head_is_422_and_writes_nothing(api: 
 async def test_a_delegation_scoped_to_nothing_that_exists_is_422(api: Api, scope: str) -> None:
     body = {"delegate": "gina", "ends": "2999-01-01T00:00:00Z", scope: str(uuid4())}
     await assert_refused(api, await api.post("/delegations", "dave", body), None, scope)
+
+
+async def test_a_scope_the_delegator_cannot_see_reads_as_one_that_does_not_exist(
+    api: Api,
+) -> None:
+    """Else a delegation would tell anyone which project ids exist."""
+    hidden = await api.project(await api.portfolio(board={"members": ["bob"], "chair": "bob"}))
+    mine = await api.project()
+    await api.state(mine)  # the read models have caught up
+    before = await head(api)
+    answers = []
+    for project in (hidden, str(uuid4())):
+        body = {"delegate": "gina", "ends": "2999-01-01T00:00:00Z", "project_id": project}
+        r = await api.post("/delegations", "dave", body)
+        await assert_refused(api, r, before, "project_id", "no project")
+        answers.append(r.json()["detail"].replace(project, "<id>"))
+    assert answers[0] == answers[1]
+    ends = (datetime.now(UTC) + timedelta(days=5)).isoformat()
+    r = await api.post(
+        "/delegations", "dave", {"delegate": "gina", "ends": ends, "project_id": mine}
+    )
+    assert r.status_code == 201, r.text
 
 
 async def test_a_weak_etag_never_matches_if_match(api: Api) -> None:
