@@ -11,6 +11,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+from api.settings import Settings
+from eventstore.checkpoints import load_or_create_key
 from tests.e2e.server import SECRET, Server
 
 
@@ -36,7 +38,10 @@ def start(database_url: str, schema: str, data_dir: Path, **env: str) -> Server:
 
 @contextlib.contextmanager
 def serving(database_url: str, schema: str, data_dir: Path, n: int, **env: str) -> Iterator[list]:
-    """``n`` servers on one store, healthy; stopped (SIGTERM) afterwards."""
+    """``n`` servers on one store, healthy; stopped (SIGTERM) afterwards. They share
+    one checkpoint key, made first, as every server of a store must (servers that start
+    at once on a folder without one would each make their own)."""
+    load_or_create_key(Settings(data_dir=data_dir).checkpoint_key_path)
     servers = [start(database_url, schema, data_dir, **env) for _ in range(n)]
     try:
         for server in servers:
