@@ -449,3 +449,10 @@ async def test_a_delegation_stops_showing_when_revoked(world: World) -> None:
     await caught_up(w, r.json()["position"])
     assert (await w.call("GET", f"/projects/{ids['P']}", "dan")).status_code == 404
     assert (await w.call("GET", f"/portfolios/{ids['A']}", "dan")).status_code == 404
+
+
+def test_the_policy_table_in_docs_names_every_operation() -> None:
+    """docs/security.md publishes the policy; an operation missing there fails here."""
+    text = (Path(__file__).parents[2] / "docs" / "security.md").read_text()
+    missing = [op for op in POLICIES if f"`{op}`" not in text]
+    assert not missing, f"docs/security.md lacks {missing}"
