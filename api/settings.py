@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eventstore.embedded import default_data_dir
+from eventstore.files import create_once
 
 
 @dataclass(frozen=True)
@@ -191,10 +192,6 @@ def _with_kept_secret(settings: Settings) -> Settings:
     from dataclasses import replace
 
     path = settings.data_dir / "jwt-secret"
-    if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(secrets.token_urlsafe(48))
-        tmp.chmod(0o600)
-        tmp.replace(path)
+    if not path.exists():  # the first of several processes starting at once writes it
+        create_once(path, secrets.token_urlsafe(48).encode())
     return replace(settings, jwt_secret=path.read_text().strip())

@@ -11,7 +11,6 @@ message is plain text (docs/audit.md):
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from eventstore.chain import chain_head
+from eventstore.files import create_once
 from eventstore.schema import StoreNames
 
 KEY_FILE = "checkpoint-ed25519.pem"
@@ -134,12 +134,8 @@ def load_or_create_key(path: Path) -> CheckpointKey:
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
-    os.replace(tmp, path)
+    if not create_once(path, pem):  # another process made it first: use theirs
+        return load_or_create_key(path)
     return CheckpointKey(private)
 
 
