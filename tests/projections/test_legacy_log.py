@@ -13,6 +13,7 @@ import pytest
 
 from domain.gate_review import Vote
 from domain.policy import Actor
+from domain.portfolio import Portfolio
 from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from eventstore.loader import load_aggregate, load_aggregate_as_of
@@ -65,11 +66,33 @@ async def test_every_aggregate_of_the_v1_log_replays_to_its_recorded_state(store
     assert len(snapshotted) == 5  # one of each aggregate type
     for aggregate_id, expected in LOG["aggregates"].items():
         from_snapshot = await load_aggregate(store, UUID(aggregate_id))
-        assert aggregate_summary(from_snapshot) == expected
         replayed = None
         for event in await store.events.select_events(UUID(aggregate_id)):
             replayed = store.mapper.to_domain_event(event).mutate(replayed)
-        assert aggregate_summary(replayed) == expected
+        for aggregate in (from_snapshot, replayed):
+            assert _as_in_v1(aggregate) == expected
+        if isinstance(replayed, Portfolio):
+            # Added since v1: who changed the board (the log's one change was the
+            # admin's, who created the portfolio); a v1 snapshot knows of none. Either
+            # way the configurers are the same here.
+            changed = aggregate_id == BOARD_CHANGED
+            assert replayed.board_changers == (("admin",) if changed else ())
+            assert from_snapshot.board_changers in ((), replayed.board_changers)
+            assert from_snapshot.configured_by == replayed.configured_by
+            assert replayed.configured_by == replayed.created_by.people
+
+
+# The portfolio whose board the v1 log changes.
+BOARD_CHANGED = next(
+    e["originator_id"] for e in LOG["events"] if e["topic"].endswith("Portfolio.BoardChanged")
+)
+# Attributes aggregates gained after the v1 log was recorded.
+ADDED_SINCE_V1 = ("board_changers",)
+
+
+def _as_in_v1(aggregate: Any) -> dict[str, Any]:
+    found = aggregate_summary(aggregate)
+    return {k: v for k, v in found.items() if k not in ADDED_SINCE_V1}
 
 
 async def test_v1_aggregates_and_portfolios_read_as_of_a_past_position(store: Store) -> None:
