@@ -21,24 +21,27 @@ from domain.gate_review import (
     Review,
     Vote,
     VoteRecord,
-    approval_shortfall,
     check_conditions,
     check_no_open_conditions,
     check_seen_position,
     evidence_tuple,
-    resolve_voters,
     same_vote,
 )
 from domain.money import require_money_in
 from domain.policy import Actor, Baseline, Board, GovernanceTemplate, Tolerances
-from domain.project_base import ProjectStatus
 from domain.project_changes import ProjectChanges
+from domain.project_rules import (
+    CLOSED_STAGE,
+    INITIAL_STAGE,
+    REVIEWABLE,
+    ProjectStatus,
+    check_approvals,
+    check_decider,
+    check_required_signoffs,
+    closes_project,
+)
 
-__all__ = ["Project", "ProjectStatus"]
-
-REVIEWABLE = (ProjectStatus.PROPOSED, ProjectStatus.ACTIVE, ProjectStatus.ON_HOLD)
-CLOSED_STAGE = "Closed"  # what closed a project in events without ``closes``
-INITIAL_STAGE = "Proposal"
+__all__ = ["CLOSED_STAGE", "Project", "ProjectStatus"]
 
 
 class Project(ProjectChanges):
@@ -131,13 +134,7 @@ class Project(ProjectChanges):
         if self.review is not None:
             raise RuleViolation(f"the review of gate {self.review.gate} is still open")
         check_no_open_conditions(self.conditions)
-        missing = [
-            s.deliverable
-            for s in definition.required_signoffs
-            if s.deliverable not in completed_signoffs
-        ]
-        if missing:
-            raise RuleViolation(f"required sign-offs are incomplete: {', '.join(missing)}")
+        check_required_signoffs(definition, completed_signoffs)
         self._review_requested(
             gate=gate, evidence=evidence, signoffs=tuple(sorted(completed_signoffs)), by=by
         )
@@ -220,10 +217,7 @@ class Project(ProjectChanges):
         review = self._open_review(gate)
         decision = parse_enum(Decision, decision)
         policy = self.gate_definition(gate).policy
-        deciders = (board.chair,) if policy.chair_must_confirm else board.members
-        if by.acting_as not in deciders:
-            who = "the board chair" if policy.chair_must_confirm else "a board member"
-            raise NotAllowed(f"only {who} may decide gate {gate}")
+        check_decider(by, policy, board, gate)
         self._refuse_requester(by, review, "decide")
         barred = self.configurers(configured_by)
         refuse_configurers(by, barred, "decide")
@@ -232,14 +226,8 @@ class Project(ProjectChanges):
         check_conditions(decision, conditions, {c.id for c in self.conditions})
         check_seen_position(seen_position, log_head)
         if decision.advances:
-            mandatory = resolve_voters(policy.mandatory_voters, self.role_holders(board))
-            voters = self._voters(gate, board)
-            missing = approval_shortfall(policy, review.votes, mandatory, voters, barred)
-            if missing:
-                raise RuleViolation(f"{decision.value} is not possible: {'; '.join(missing)}")
-        # Passing the template's last gate closes the project, whatever its stage's name;
-        # the event records it, so replay never depends on how the rule read back then.
-        closes = decision.advances and self.template.index_of(gate) == len(self.template.gates) - 1
+            holders, voters = self.role_holders(board), self._voters(gate, board)
+            check_approvals(decision, policy, review.votes, holders, voters, barred)
         self._gate_decided(
             gate=gate,
             decision=decision,
@@ -248,7 +236,7 @@ class Project(ProjectChanges):
             seen_position=seen_position,
             conditions=conditions,
             by=by,
-            closes=closes,
+            closes=closes_project(self.template, gate, decision),
         )
 
     @event("GateDecided")

@@ -6,15 +6,14 @@ methods' annotations to define the event classes. Inside @event bodies
 """
 
 from datetime import date, timedelta
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
 from domain.checks import require_person, require_text
-from domain.errors import InvalidValue, NotAllowed, NotFound, RuleViolation
-from domain.gate_review import Condition, Review, resolve_voters
+from domain.errors import NotAllowed, RuleViolation
+from domain.gate_review import Condition, Review
 from domain.policy import (
     Actor,
     Baseline,
@@ -24,23 +23,21 @@ from domain.policy import (
     Role,
     Tolerances,
 )
+from domain.project_rules import (
+    HOLDABLE,
+    TERMINAL,
+    ProjectStatus,
+    check_condition_closing,
+    check_rebaseline,
+    check_role_assignment,
+    check_role_revocation,
+    gate_voters,
+    project_role,
+    with_condition_closed,
+)
 
 if TYPE_CHECKING:
     from domain.gate_review import DecisionRecord
-
-PROJECT_ROLES = (Role.PM, Role.SPONSOR, Role.STAKEHOLDER)
-SINGLE_HOLDER_ROLES = (Role.PM, Role.SPONSOR)
-
-
-class ProjectStatus(StrEnum):
-    PROPOSED = "proposed"
-    ACTIVE = "active"
-    ON_HOLD = "on_hold"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-
-
-TERMINAL = (ProjectStatus.CLOSED, ProjectStatus.CANCELLED)
 
 
 class ProjectBase(Aggregate):
@@ -118,14 +115,8 @@ class ProjectBase(Aggregate):
     def assign_role(self, person: str, role: Role, by: Actor) -> None:
         """PM and sponsor have one holder each (the new one replaces the old one)."""
         require_person(person, "person")
-        role = _project_role(role)
-        if role in self.roles_of(person):
-            raise RuleViolation(f"{person} already holds the {role.value} role")
-        other = {Role.PM: self.sponsor, Role.SPONSOR: self.pm}.get(role)
-        if person == other:
-            raise RuleViolation("the PM and the sponsor must be different people")
-        if role is Role.SPONSOR and by.involves_any((person,)):
-            raise InvalidValue("sponsor: nobody makes themselves the sponsor (who decides)")
+        role = project_role(role)
+        check_role_assignment(person, role, self.roles_of(person), self.pm, self.sponsor, by)
         self._role_assigned(person=person, role=role, by=by)
 
     @event("RoleAssigned")
@@ -138,11 +129,8 @@ class ProjectBase(Aggregate):
             self.stakeholders = (*self.stakeholders, person)
 
     def revoke_role(self, person: str, role: Role, by: Actor) -> None:
-        role = _project_role(role)
-        if role not in self.roles_of(person):
-            raise RuleViolation(f"{person} does not hold the {role.value} role")
-        if role in SINGLE_HOLDER_ROLES:
-            raise RuleViolation(f"the {role.value} role is replaced by assigning a successor")
+        role = project_role(role)
+        check_role_revocation(person, role, self.roles_of(person))
         self._role_revoked(person=person, role=role, by=by)
 
     @event("RoleRevoked")
@@ -152,23 +140,13 @@ class ProjectBase(Aggregate):
     # --- conditions --------------------------------------------------------------
 
     def close_condition(self, condition_id: UUID, note: str, by: Actor) -> None:
-        condition = next((c for c in self.conditions if c.id == condition_id), None)
-        if condition is None:
-            raise NotFound(f"condition {condition_id} does not exist on this project")
-        if by.acting_as not in (condition.owner, self.pm):
-            raise NotAllowed("only the condition's owner or the PM may close it")
-        if condition.closed:
-            raise RuleViolation(f"condition {condition_id} is already closed")
-        require_text(note, "closing note")
+        check_condition_closing(self.conditions, condition_id, self.pm, note, by)
         self._condition_closed(condition_id=condition_id, note=note, by=by)
 
     @event("ConditionClosed")
     def _condition_closed(self, condition_id: UUID, note: str, by: Actor) -> None:
-        self.conditions = tuple(
-            Condition(c.id, c.gate, c.description, c.owner, c.due, True, by, note, self.modified_on)
-            if c.id == condition_id
-            else c
-            for c in self.conditions
+        self.conditions = with_condition_closed(
+            self.conditions, condition_id, note, by, self.modified_on
         )
 
     def _require_pm(self, by: Actor, what: str) -> None:
@@ -186,8 +164,7 @@ class ProjectBase(Aggregate):
             raise NotAllowed(f"the requester of a review (or their delegate) cannot {what} it")
 
     def _voters(self, gate: str, board: Board) -> set[str]:
-        mandatory = self.gate_definition(gate).policy.mandatory_voters
-        return set(board.members) | resolve_voters(mandatory, self.role_holders(board))
+        return gate_voters(self.gate_definition(gate).policy, board, self.role_holders(board))
 
     def _vote_due(self, gate: str) -> date:
         return self.modified_on.date() + timedelta(days=self.gate_definition(gate).vote_due_days)
@@ -206,7 +183,7 @@ class ProjectBase(Aggregate):
 
     def put_on_hold(self, reason: str, by: Actor) -> None:
         require_text(reason, "reason")
-        if self.status not in (ProjectStatus.PROPOSED, ProjectStatus.ACTIVE):
+        if self.status not in HOLDABLE:
             raise RuleViolation(f"a {self.status.value} project cannot be put on hold")
         self._put_on_hold(reason=reason, by=by)
 
@@ -226,10 +203,7 @@ class ProjectBase(Aggregate):
 
     def rebaseline(self, baseline: Baseline, reason: str, by: Actor) -> None:
         require_text(reason, "reason")
-        if not isinstance(baseline, Baseline):
-            raise InvalidValue("baseline must be a Baseline")
-        if baseline.budget.currency != self.baseline.budget.currency:
-            raise InvalidValue("a re-baseline keeps the budget currency")
+        check_rebaseline(self.baseline, baseline)
         self._require_not_terminal("re-baselined")
         self._rebaselined(previous=self.baseline, baseline=baseline, reason=reason, by=by)
 
@@ -240,13 +214,3 @@ class ProjectBase(Aggregate):
     def _require_not_terminal(self, what: str) -> None:
         if self.status in TERMINAL:
             raise RuleViolation(f"a {self.status.value} project cannot be {what}")
-
-
-def _project_role(role: Role | str) -> Role:
-    try:
-        role = Role(role)
-    except ValueError as exc:
-        raise InvalidValue(f"unknown role {role!r}") from exc
-    if role not in PROJECT_ROLES:
-        raise InvalidValue(f"{role.value} is not a project role (pm, sponsor, stakeholder)")
-    return role

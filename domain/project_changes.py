@@ -4,21 +4,26 @@ No ``from __future__ import annotations`` here: eventsourcing inspects the @even
 methods' annotations to define the event classes.
 """
 
-from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.bounds import require_amount
-from domain.checks import require_days, require_new_escalation, require_text
-from domain.errors import InvalidValue, NotFound, RuleViolation
-from domain.gate_review import resolve_voters
+from domain.checks import require_new_escalation, require_text
+from domain.errors import RuleViolation
 from domain.money import Money
 from domain.policy import Actor, Baseline
 from domain.project_base import ProjectBase
-from domain.signoff import SignOffStatus, SignOffSummary, signatory_tuple
+from domain.project_rules import changed_baseline
+from domain.project_signoffs import (
+    completed_deliverables,
+    new_signoff,
+    open_signoff_id,
+    require_open_signoff,
+    with_signoff_status,
+)
+from domain.signoff import SignOffStatus, SignOffSummary
 
 
 class ProjectChanges(ProjectBase):
@@ -72,23 +77,11 @@ class ProjectChanges(ProjectBase):
         self._require_not_terminal("re-baselined")
         if change_request_id in self.applied_changes:
             raise RuleViolation(f"change request {change_request_id} is already applied")
-        if not isinstance(cost_delta, Money) or cost_delta.currency != self.budget_currency:
-            raise InvalidValue(f"the cost delta must be Money in {self.budget_currency}")
-        days = require_days(schedule_delta_days, "the schedule delta")
-        budget = self.baseline.budget.amount + cost_delta.amount
-        if budget < 0:
-            raise InvalidValue("the change would make the budget negative")
-        require_amount(budget, "the budget after the change")
-        baseline = Baseline(
-            self.baseline.budget + cost_delta,
-            self.baseline.start,
-            self.baseline.end + timedelta(days=days),
-            self.baseline.scope,
-        )
+        baseline = changed_baseline(self.baseline, cost_delta, schedule_delta_days)
         self._change_applied(
             change_request_id=change_request_id,
             cost_delta=cost_delta,
-            schedule_delta_days=days,
+            schedule_delta_days=schedule_delta_days,
             previous=self.baseline,
             baseline=baseline,
             reason=reason,
@@ -119,29 +112,14 @@ class ProjectChanges(ProjectBase):
 
     def open_signoff_for(self, deliverable: str) -> UUID | None:
         """The open request a new version of ``deliverable`` supersedes, if any."""
-        return next(
-            (
-                s.id
-                for s in self.signoffs
-                if s.deliverable == deliverable and s.status is SignOffStatus.OPEN
-            ),
-            None,
-        )
+        return open_signoff_id(self.signoffs, deliverable)
 
     def completed_deliverables(self, gate: str) -> frozenset[str]:
         """The gate's required deliverables whose LATEST sign-off request is complete and
         was signed by the required signer (a named person, or the holder of a project role
         such as "sponsor" or "pm" now)."""
         holders = self.role_holders()
-        done = set()
-        for required in self.gate_definition(gate).required_signoffs:
-            latest = self._latest_signoff(required.deliverable)
-            if latest is None or latest.status is not SignOffStatus.COMPLETE:
-                continue
-            signer = required.signer or required.signer_role
-            if signer is None or resolve_voters((signer,), holders) & set(latest.signatories):
-                done.add(required.deliverable)
-        return frozenset(done)
+        return completed_deliverables(self.gate_definition(gate), self.signoffs, holders)
 
     def record_signoff_requested(
         self,
@@ -151,14 +129,7 @@ class ProjectChanges(ProjectBase):
         signatories: tuple[str, ...],
         by: Actor,
     ) -> None:
-        require_text(deliverable, "deliverable")
-        require_text(version, "version")
-        signatories = signatory_tuple(signatories)
-        if any(s.id == signoff_id for s in self.signoffs):
-            raise RuleViolation(f"sign-off {signoff_id} is already recorded")
-        if self.open_signoff_for(deliverable) is not None:
-            raise RuleViolation(f"supersede the open sign-off of {deliverable!r} first")
-        summary = SignOffSummary(signoff_id, deliverable, version, signatories)
+        summary = new_signoff(self.signoffs, signoff_id, deliverable, version, signatories)
         self._signoff_requested(signoff=summary, by=by)
 
     @event("SignOffRequested")
@@ -204,18 +175,8 @@ class ProjectChanges(ProjectBase):
 
     # --- helpers -------------------------------------------------------------------
 
-    def _latest_signoff(self, deliverable: str) -> SignOffSummary | None:
-        matching = [s for s in self.signoffs if s.deliverable == deliverable]
-        return matching[-1] if matching else None
-
     def _require_open_signoff(self, signoff_id: UUID) -> None:
-        found = next((s for s in self.signoffs if s.id == signoff_id), None)
-        if found is None:
-            raise NotFound(f"sign-off {signoff_id} is not recorded on this project")
-        if found.status is not SignOffStatus.OPEN:
-            raise RuleViolation(f"sign-off {signoff_id} is already {found.status.value}")
+        require_open_signoff(self.signoffs, signoff_id)
 
     def _set_signoff_status(self, signoff_id: UUID, status: SignOffStatus) -> None:
-        self.signoffs = tuple(
-            replace(s, status=status) if s.id == signoff_id else s for s in self.signoffs
-        )
+        self.signoffs = with_signoff_status(self.signoffs, signoff_id, status)

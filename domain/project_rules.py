@@ -1,0 +1,193 @@
+"""The rules a project's commands check (``domain.project``), as plain functions.
+
+Its status values and roles, who votes on and decides a gate, what a decision needs,
+who closes a condition, and what an approved change does to the baseline. Pure
+functions over values: no aggregate, no I/O, no clock. The Project's commands call
+them, then record their event; an event body never calls a check, so events recorded
+before a rule existed replay as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from enum import StrEnum
+from uuid import UUID
+
+from domain.bounds import require_amount
+from domain.checks import require_days, require_text
+from domain.errors import InvalidValue, NotAllowed, NotFound, RuleViolation
+from domain.gate_review import Condition, Decision, VoteRecord, approval_shortfall, resolve_voters
+from domain.money import Money
+from domain.policy import (
+    Actor,
+    Baseline,
+    Board,
+    DecisionPolicy,
+    GateDefinition,
+    GovernanceTemplate,
+    Role,
+)
+
+
+class ProjectStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACTIVE = "active"
+    ON_HOLD = "on_hold"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+TERMINAL = (ProjectStatus.CLOSED, ProjectStatus.CANCELLED)
+REVIEWABLE = (ProjectStatus.PROPOSED, ProjectStatus.ACTIVE, ProjectStatus.ON_HOLD)
+HOLDABLE = (ProjectStatus.PROPOSED, ProjectStatus.ACTIVE)
+
+INITIAL_STAGE = "Proposal"
+CLOSED_STAGE = "Closed"  # what closed a project in events without ``closes``
+
+PROJECT_ROLES = (Role.PM, Role.SPONSOR, Role.STAKEHOLDER)
+SINGLE_HOLDER_ROLES = (Role.PM, Role.SPONSOR)
+
+
+# --- roles ---------------------------------------------------------------------------
+
+
+def project_role(role: Role | str) -> Role:
+    """``role`` as a Role a project has (pm, sponsor, stakeholder), else InvalidValue."""
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise InvalidValue(f"unknown role {role!r}") from exc
+    if role not in PROJECT_ROLES:
+        raise InvalidValue(f"{role.value} is not a project role (pm, sponsor, stakeholder)")
+    return role
+
+
+def check_role_assignment(
+    person: str, role: Role, held: frozenset[Role], pm: str, sponsor: str, by: Actor
+) -> None:
+    """``person`` (holding ``held``) may be given ``role``: not twice, the PM never the
+    sponsor too, and nobody makes themselves the sponsor."""
+    if role in held:
+        raise RuleViolation(f"{person} already holds the {role.value} role")
+    other = {Role.PM: sponsor, Role.SPONSOR: pm}.get(role)
+    if person == other:
+        raise RuleViolation("the PM and the sponsor must be different people")
+    if role is Role.SPONSOR and by.involves_any((person,)):
+        raise InvalidValue("sponsor: nobody makes themselves the sponsor (who decides)")
+
+
+def check_role_revocation(person: str, role: Role, held: frozenset[Role]) -> None:
+    """Only a role held is revoked, and a PM or sponsor only by assigning a successor."""
+    if role not in held:
+        raise RuleViolation(f"{person} does not hold the {role.value} role")
+    if role in SINGLE_HOLDER_ROLES:
+        raise RuleViolation(f"the {role.value} role is replaced by assigning a successor")
+
+
+# --- gate reviews --------------------------------------------------------------------
+
+
+def check_required_signoffs(definition: GateDefinition, completed: frozenset[str]) -> None:
+    """A review is requested only when every sign-off the gate requires is complete."""
+    missing = [
+        s.deliverable for s in definition.required_signoffs if s.deliverable not in completed
+    ]
+    if missing:
+        raise RuleViolation(f"required sign-offs are incomplete: {', '.join(missing)}")
+
+
+def gate_voters(
+    policy: DecisionPolicy, board: Board, holders: Mapping[str, tuple[str, ...]]
+) -> set[str]:
+    """Who votes on a gate: the board's members and the policy's mandatory voters (role
+    names resolved against ``holders``)."""
+    return set(board.members) | resolve_voters(policy.mandatory_voters, holders)
+
+
+def check_decider(by: Actor, policy: DecisionPolicy, board: Board, gate: str) -> None:
+    """The chair decides, or any board member where the policy needs no chair."""
+    deciders = (board.chair,) if policy.chair_must_confirm else board.members
+    if by.acting_as not in deciders:
+        who = "the board chair" if policy.chair_must_confirm else "a board member"
+        raise NotAllowed(f"only {who} may decide gate {gate}")
+
+
+def check_approvals(
+    decision: Decision,
+    policy: DecisionPolicy,
+    votes: Iterable[VoteRecord],
+    holders: Mapping[str, tuple[str, ...]],
+    voters: set[str],
+    barred: Iterable[str],
+) -> None:
+    """A GO or CONDITIONAL_GO needs the quorum and every mandatory voter's approval,
+    counting only votes of ``voters`` in which no ``barred`` person had a hand."""
+    mandatory = resolve_voters(policy.mandatory_voters, holders)
+    missing = approval_shortfall(policy, votes, mandatory, voters, barred)
+    if missing:
+        raise RuleViolation(f"{decision.value} is not possible: {'; '.join(missing)}")
+
+
+def closes_project(template: GovernanceTemplate, gate: str, decision: Decision) -> bool:
+    """Passing the template's last gate closes the project, whatever its stage's name.
+    ``GateDecided`` records the answer, so replay never depends on how this rule read
+    when the decision was taken."""
+    return decision.advances and template.index_of(gate) == len(template.gates) - 1
+
+
+# --- conditions ----------------------------------------------------------------------
+
+
+def check_condition_closing(
+    conditions: Iterable[Condition], condition_id: UUID, pm: str, note: str, by: Actor
+) -> None:
+    """An open condition of this project, closed by its owner or the PM, with a note."""
+    condition = next((c for c in conditions if c.id == condition_id), None)
+    if condition is None:
+        raise NotFound(f"condition {condition_id} does not exist on this project")
+    if by.acting_as not in (condition.owner, pm):
+        raise NotAllowed("only the condition's owner or the PM may close it")
+    if condition.closed:
+        raise RuleViolation(f"condition {condition_id} is already closed")
+    require_text(note, "closing note")
+
+
+def with_condition_closed(
+    conditions: tuple[Condition, ...], condition_id: UUID, note: str, by: Actor, at: datetime
+) -> tuple[Condition, ...]:
+    return tuple(
+        Condition(c.id, c.gate, c.description, c.owner, c.due, True, by, note, at)
+        if c.id == condition_id
+        else c
+        for c in conditions
+    )
+
+
+# --- the baseline --------------------------------------------------------------------
+
+
+def check_rebaseline(current: Baseline, baseline: Baseline) -> None:
+    if not isinstance(baseline, Baseline):
+        raise InvalidValue("baseline must be a Baseline")
+    if baseline.budget.currency != current.budget.currency:
+        raise InvalidValue("a re-baseline keeps the budget currency")
+
+
+def changed_baseline(baseline: Baseline, cost_delta: Money, schedule_delta_days: int) -> Baseline:
+    """The baseline after an approved change: the budget moves by ``cost_delta`` (Money in
+    the budget's currency, never below zero) and the end date by ``schedule_delta_days``."""
+    currency = baseline.budget.currency
+    if not isinstance(cost_delta, Money) or cost_delta.currency != currency:
+        raise InvalidValue(f"the cost delta must be Money in {currency}")
+    days = require_days(schedule_delta_days, "the schedule delta")
+    budget = baseline.budget.amount + cost_delta.amount
+    if budget < 0:
+        raise InvalidValue("the change would make the budget negative")
+    require_amount(budget, "the budget after the change")
+    return Baseline(
+        baseline.budget + cost_delta,
+        baseline.start,
+        baseline.end + timedelta(days=days),
+        baseline.scope,
+    )
