@@ -38,6 +38,7 @@ from litestar.handlers.base import BaseRouteHandler
 from api.auth import Principal, principal_of
 from api.errors import ProblemError
 from api.limits import charge
+from api.query_params import check_query_params
 from api.raw_input import check_raw_input
 from api.reads import utc_now
 from eventstore.database import Store
@@ -192,6 +193,7 @@ async def authorise(connection: ASGIConnection, handler: BaseRouteHandler) -> No
     """The guard on every route (see the module's docstring). Raw input is checked
     first, so bytes that are not UTF-8 in the token are 400, as elsewhere."""
     await check_raw_input(connection)  # type: ignore[arg-type]  # an HTTP route: a Request
+    check_query_params(connection)  # 400 for a query parameter the route does not read
     policy = policy_of(handler)
     if policy is None:
         if connection.scope["path"].startswith(_FRAMEWORK_PREFIXES) or (

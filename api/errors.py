@@ -57,10 +57,17 @@ class ProblemError(Exception):
     """Raise from a handler to answer with a specific problem."""
 
     def __init__(
-        self, status: int, detail: str, *, slug: str = "", headers: dict[str, str] | None = None
+        self,
+        status: int,
+        detail: str,
+        *,
+        slug: str = "",
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(detail)
         self.status, self.detail, self.slug, self.headers = status, detail, slug, headers or {}
+        self.extra = extra or {}  # members of the problem beside type, title, status, detail
 
 
 def problem(
@@ -115,7 +122,7 @@ def _http(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:
 
 
 def _problem_error(request: Request, exc: ProblemError) -> Response[dict[str, Any]]:
-    return problem(request, exc.status, exc.detail, exc.slug, headers=exc.headers)
+    return problem(request, exc.status, exc.detail, exc.slug, exc.extra, exc.headers)
 
 
 def _unavailable(request: Request, exc: Exception) -> Response[dict[str, Any]]:
