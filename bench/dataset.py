@@ -40,8 +40,7 @@ from domain.gate_review import ConditionSpec, Decision, Evidence, Vote
 from domain.money import Money
 from domain.policy import Actor, Baseline, Board, Role, Tolerances, default_template
 from domain.portfolio import Portfolio
-from domain.project import Project
-from domain.project_base import ProjectStatus
+from domain.project import Project, ProjectStatus
 from domain.stored_names import STORED_NAMES
 from eventstore.database import Store
 from eventstore.mapper import new_mapper

@@ -1,15 +1,28 @@
-"""Project aggregate: stage-gate reviews on top of ``ProjectChanges`` (change requests,
-sign-offs, escalations) and ``ProjectBase`` (roles, lifecycle).
+"""The Project aggregate: a project's roles and baseline, its stage-gate reviews, the
+change requests applied to it, its sign-offs and escalations, in one class.
+
+Each command checks its rules (the longer ones are plain functions in
+``domain.project_rules`` and ``domain.project_signoffs``), then calls a private
+``@event`` method that only assigns state. That body re-runs on every replay; inside it
+``self.modified_on`` is the timestamp of the event applied (``TimedAggregate``).
 
 No ``from __future__ import annotations`` here: eventsourcing inspects the @event
 methods' annotations to define the event classes.
 """
 
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.checks import as_tuple, parse_enum, require_person, require_text
+from domain.checks import (
+    as_tuple,
+    parse_enum,
+    require_new_escalation,
+    require_person,
+    require_text,
+)
 from domain.duties import refuse_configurers
 from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.gate_review import (
@@ -27,24 +40,97 @@ from domain.gate_review import (
     evidence_tuple,
     same_vote,
 )
-from domain.money import require_money_in
-from domain.policy import Actor, Baseline, Board, GovernanceTemplate, Tolerances
-from domain.project_changes import ProjectChanges
+from domain.money import Money, require_money_in
+from domain.policy import (
+    Actor,
+    Baseline,
+    Board,
+    GateDefinition,
+    GovernanceTemplate,
+    Role,
+    Tolerances,
+)
 from domain.project_rules import (
     CLOSED_STAGE,
+    HOLDABLE,
     INITIAL_STAGE,
     REVIEWABLE,
+    TERMINAL,
     ProjectStatus,
+    changed_baseline,
     check_approvals,
+    check_condition_closing,
     check_decider,
+    check_rebaseline,
     check_required_signoffs,
+    check_role_assignment,
+    check_role_revocation,
     closes_project,
+    gate_voters,
+    project_role,
+    with_condition_closed,
 )
+from domain.project_signoffs import (
+    completed_deliverables,
+    new_signoff,
+    open_signoff_id,
+    require_open_signoff,
+    with_signoff_status,
+)
+from domain.signoff import SignOffStatus, SignOffSummary
+from domain.timed import TimedAggregate
 
 __all__ = ["CLOSED_STAGE", "Project", "ProjectStatus"]
 
 
-class Project(ProjectChanges):
+class Project(TimedAggregate):
+    """State, in the order ``__init__`` sets it (a snapshot stores it in that order):
+    portfolio_id, name, pm, sponsor, stakeholders, baseline, tolerances, template,
+    status, stage, gates_passed, review, decisions, conditions, created_by, then what
+    change requests, sign-offs and escalations record: original_budget, approved_cost,
+    approved_schedule_days, applied_changes, signoffs, escalations."""
+
+    # 2: snapshots hold original_budget .. escalations; older ones are upcast_v1_v2.
+    class_version = 2
+
+    if TYPE_CHECKING:  # declared for type checkers only: annotations would make a dataclass
+        portfolio_id: UUID
+        name: str
+        pm: str
+        sponsor: str
+        stakeholders: tuple[str, ...]
+        baseline: Baseline
+        tolerances: Tolerances
+        template: GovernanceTemplate
+        status: ProjectStatus
+        stage: str
+        gates_passed: int
+        review: Review | None
+        decisions: tuple[DecisionRecord, ...]
+        conditions: tuple[Condition, ...]
+        created_by: Actor
+        original_budget: Money
+        approved_cost: Money
+        approved_schedule_days: int
+        applied_changes: tuple[UUID, ...]
+        signoffs: tuple[SignOffSummary, ...]
+        escalations: tuple[tuple[str, date], ...]
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """Best effort for old snapshots: the budget then is taken as the original one."""
+        budget = state["baseline"].budget
+        state.update(
+            original_budget=budget,
+            approved_cost=Money.zero(budget.currency),
+            approved_schedule_days=0,
+            applied_changes=(),
+            signoffs=(),
+            escalations=(),
+        )
+
+    # --- creating ------------------------------------------------------------------
+
     @classmethod
     def create(
         cls,
@@ -102,20 +188,81 @@ class Project(ProjectChanges):
         self.name = name
         self.pm = pm
         self.sponsor = sponsor
-        self.stakeholders: tuple[str, ...] = ()
+        self.stakeholders = ()
         self.baseline = baseline
         self.tolerances = tolerances
         self.template = template
         self.status = ProjectStatus.PROPOSED
         self.stage = INITIAL_STAGE
         self.gates_passed = 0
-        self.review: Review | None = None
-        self.decisions: tuple[DecisionRecord, ...] = ()
-        self.conditions: tuple[Condition, ...] = ()
+        self.review = None
+        self.decisions = ()
+        self.conditions = ()
         self.created_by = by
-        self._init_changes(baseline)
+        self.original_budget = baseline.budget
+        self.approved_cost = Money.zero(baseline.budget.currency)
+        self.approved_schedule_days = 0
+        self.applied_changes = ()
+        self.signoffs = ()
+        self.escalations = ()
 
-    # --- requesting a review -------------------------------------------------------
+    # --- queries -------------------------------------------------------------------
+
+    @property
+    def next_gate(self) -> str | None:
+        gates = self.template.gates
+        return gates[self.gates_passed].name if self.gates_passed < len(gates) else None
+
+    @property
+    def open_conditions(self) -> tuple[Condition, ...]:
+        return tuple(c for c in self.conditions if c.is_open)
+
+    @property
+    def budget_currency(self) -> str:
+        return self.baseline.budget.currency
+
+    def gate_definition(self, gate: str) -> GateDefinition:
+        return self.template.gate(gate)
+
+    def configurers(self, portfolio_configurers: tuple[str, ...] = ()) -> tuple[str, ...]:
+        """Who configured the governance this project is decided under: the portfolio's
+        configurers plus whoever created the project (naming its PM and sponsor)."""
+        return (*portfolio_configurers, *self.created_by.people)
+
+    def roles_of(self, person: str) -> frozenset[Role]:
+        roles = set()
+        if person == self.pm:
+            roles.add(Role.PM)
+        if person == self.sponsor:
+            roles.add(Role.SPONSOR)
+        if person in self.stakeholders:
+            roles.add(Role.STAKEHOLDER)
+        return frozenset(roles)
+
+    def role_holders(self, board: Board | None = None) -> dict[str, tuple[str, ...]]:
+        """Role name -> people, used to resolve a policy's mandatory voters."""
+        holders = {
+            Role.PM.value: (self.pm,),
+            Role.SPONSOR.value: (self.sponsor,),
+            Role.STAKEHOLDER.value: self.stakeholders,
+        }
+        if board is not None:
+            holders[Role.CHAIR.value] = (board.chair,)
+            holders[Role.GATEKEEPER.value] = board.members
+        return holders
+
+    def completed_deliverables(self, gate: str) -> frozenset[str]:
+        """The gate's required deliverables whose LATEST sign-off request is complete and
+        was signed by the required signer (a named person, or the holder of a project role
+        such as "sponsor" or "pm" now)."""
+        holders = self.role_holders()
+        return completed_deliverables(self.gate_definition(gate), self.signoffs, holders)
+
+    def open_signoff_for(self, deliverable: str) -> UUID | None:
+        """The open request a new version of ``deliverable`` supersedes, if any."""
+        return open_signoff_id(self.signoffs, deliverable)
+
+    # --- gate reviews --------------------------------------------------------------
 
     def request_review(
         self,
@@ -161,8 +308,6 @@ class Project(ProjectChanges):
     def _evidence_amended(self, gate: str, evidence: tuple[Evidence, ...], by: Actor) -> None:
         assert self.review is not None
         self.review = self.review.with_evidence(evidence, self._vote_due(gate))
-
-    # --- voting and deciding -------------------------------------------------------
 
     def cast_vote(
         self,
@@ -269,7 +414,206 @@ class Project(ProjectChanges):
         elif decision is Decision.KILL:
             self.status = ProjectStatus.CANCELLED
 
+    def close_condition(self, condition_id: UUID, note: str, by: Actor) -> None:
+        check_condition_closing(self.conditions, condition_id, self.pm, note, by)
+        self._condition_closed(condition_id=condition_id, note=note, by=by)
+
+    @event("ConditionClosed")
+    def _condition_closed(self, condition_id: UUID, note: str, by: Actor) -> None:
+        self.conditions = with_condition_closed(
+            self.conditions, condition_id, note, by, self.modified_on
+        )
+
+    # --- roles ---------------------------------------------------------------------
+
+    def assign_role(self, person: str, role: Role, by: Actor) -> None:
+        """PM and sponsor have one holder each (the new one replaces the old one)."""
+        require_person(person, "person")
+        role = project_role(role)
+        check_role_assignment(person, role, self.roles_of(person), self.pm, self.sponsor, by)
+        self._role_assigned(person=person, role=role, by=by)
+
+    @event("RoleAssigned")
+    def _role_assigned(self, person: str, role: Role, by: Actor) -> None:
+        if role is Role.PM:
+            self.pm = person
+        elif role is Role.SPONSOR:
+            self.sponsor = person
+        else:
+            self.stakeholders = (*self.stakeholders, person)
+
+    def revoke_role(self, person: str, role: Role, by: Actor) -> None:
+        role = project_role(role)
+        check_role_revocation(person, role, self.roles_of(person))
+        self._role_revoked(person=person, role=role, by=by)
+
+    @event("RoleRevoked")
+    def _role_revoked(self, person: str, role: Role, by: Actor) -> None:
+        self.stakeholders = tuple(p for p in self.stakeholders if p != person)
+
+    # --- administrative lifecycle --------------------------------------------------
+
+    def cancel(self, reason: str, by: Actor) -> None:
+        require_text(reason, "reason")
+        self._require_not_terminal("cancelled")
+        self._cancelled(reason=reason, by=by)
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str, by: Actor) -> None:
+        self.status = ProjectStatus.CANCELLED
+        self.review = None
+
+    def put_on_hold(self, reason: str, by: Actor) -> None:
+        require_text(reason, "reason")
+        if self.status not in HOLDABLE:
+            raise RuleViolation(f"a {self.status.value} project cannot be put on hold")
+        self._put_on_hold(reason=reason, by=by)
+
+    @event("PutOnHold")
+    def _put_on_hold(self, reason: str, by: Actor) -> None:
+        self.status = ProjectStatus.ON_HOLD
+
+    def resume(self, reason: str, by: Actor) -> None:
+        require_text(reason, "reason")
+        if self.status is not ProjectStatus.ON_HOLD:
+            raise RuleViolation(f"only a project on hold can resume, this one is {self.status}")
+        self._resumed(reason=reason, by=by)
+
+    @event("Resumed")
+    def _resumed(self, reason: str, by: Actor) -> None:
+        self.status = ProjectStatus.ACTIVE if self.gates_passed else ProjectStatus.PROPOSED
+
+    def rebaseline(self, baseline: Baseline, reason: str, by: Actor) -> None:
+        require_text(reason, "reason")
+        check_rebaseline(self.baseline, baseline)
+        self._require_not_terminal("re-baselined")
+        self._rebaselined(previous=self.baseline, baseline=baseline, reason=reason, by=by)
+
+    @event("Rebaselined")
+    def _rebaselined(self, previous: Baseline, baseline: Baseline, reason: str, by: Actor) -> None:
+        self.baseline = baseline
+
+    # --- change requests -----------------------------------------------------------
+
+    def apply_change(
+        self,
+        change_request_id: UUID,
+        cost_delta: Money,
+        schedule_delta_days: int,
+        reason: str,
+        by: Actor,
+    ) -> None:
+        """Re-baseline for an approved CR: budget and end date move by its deltas."""
+        require_text(reason, "reason")
+        self._require_not_terminal("re-baselined")
+        if change_request_id in self.applied_changes:
+            raise RuleViolation(f"change request {change_request_id} is already applied")
+        baseline = changed_baseline(self.baseline, cost_delta, schedule_delta_days)
+        self._change_applied(
+            change_request_id=change_request_id,
+            cost_delta=cost_delta,
+            schedule_delta_days=schedule_delta_days,
+            previous=self.baseline,
+            baseline=baseline,
+            reason=reason,
+            by=by,
+        )
+
+    @event("ChangeApplied")
+    def _change_applied(
+        self,
+        change_request_id: UUID,
+        cost_delta: Money,
+        schedule_delta_days: int,
+        previous: Baseline,
+        baseline: Baseline,
+        reason: str,
+        by: Actor,
+    ) -> None:
+        self.baseline = baseline
+        self.approved_cost = self.approved_cost + cost_delta
+        self.approved_schedule_days += schedule_delta_days
+        self.applied_changes = (*self.applied_changes, change_request_id)
+
+    # --- sign-offs -----------------------------------------------------------------
+
+    def record_signoff_requested(
+        self,
+        signoff_id: UUID,
+        deliverable: str,
+        version: str,
+        signatories: tuple[str, ...],
+        by: Actor,
+    ) -> None:
+        summary = new_signoff(self.signoffs, signoff_id, deliverable, version, signatories)
+        self._signoff_requested(signoff=summary, by=by)
+
+    @event("SignOffRequested")
+    def _signoff_requested(self, signoff: SignOffSummary, by: Actor) -> None:
+        self.signoffs = (*self.signoffs, signoff)
+
+    def record_signoff_completed(self, signoff_id: UUID, by: Actor) -> None:
+        require_open_signoff(self.signoffs, signoff_id)
+        self._signoff_completed(signoff_id=signoff_id, by=by)
+
+    @event("SignOffCompleted")
+    def _signoff_completed(self, signoff_id: UUID, by: Actor) -> None:
+        self.signoffs = with_signoff_status(self.signoffs, signoff_id, SignOffStatus.COMPLETE)
+
+    def record_signoff_declined(self, signoff_id: UUID, by: Actor) -> None:
+        require_open_signoff(self.signoffs, signoff_id)
+        self._signoff_declined(signoff_id=signoff_id, by=by)
+
+    @event("SignOffDeclined")
+    def _signoff_declined(self, signoff_id: UUID, by: Actor) -> None:
+        self.signoffs = with_signoff_status(self.signoffs, signoff_id, SignOffStatus.DECLINED)
+
+    def record_signoff_superseded(self, signoff_id: UUID, by: Actor) -> None:
+        require_open_signoff(self.signoffs, signoff_id)
+        self._signoff_superseded(signoff_id=signoff_id, by=by)
+
+    @event("SignOffSuperseded")
+    def _signoff_superseded(self, signoff_id: UUID, by: Actor) -> None:
+        self.signoffs = with_signoff_status(self.signoffs, signoff_id, SignOffStatus.SUPERSEDED)
+
+    # --- escalation ----------------------------------------------------------------
+
+    def escalate(self, item: str, due: date, by: Actor) -> None:
+        """Recorded once per (item, due); the escalation job names items "vote:dave",
+        "decision:carol" (kind and person)."""
+        require_new_escalation(self.escalations, item, due)
+        self._require_not_terminal("escalated")
+        self._escalated(item=item, due=due, by=by)
+
+    @event("Escalated")
+    def _escalated(self, item: str, due: date, by: Actor) -> None:
+        self.escalations = (*self.escalations, (item, due))
+
     # --- helpers -------------------------------------------------------------------
+
+    def _require_pm(self, by: Actor, what: str) -> None:
+        if by.acting_as != self.pm:
+            raise NotAllowed(f"only the project's PM may {what}")
+
+    def _require_not_terminal(self, what: str) -> None:
+        if self.status in TERMINAL:
+            raise RuleViolation(f"a {self.status.value} project cannot be {what}")
+
+    def _open_review(self, gate: str) -> Review:
+        self.gate_definition(gate)  # NotFound for a gate the template does not have
+        if self.review is None or self.review.gate != gate:
+            raise RuleViolation(f"no review of gate {gate} is open")
+        return self.review
+
+    def _refuse_requester(self, by: Actor, review: Review, what: str) -> None:
+        if by.involves_any((*review.requested_by.people, self.pm)):
+            raise NotAllowed(f"the requester of a review (or their delegate) cannot {what} it")
+
+    def _voters(self, gate: str, board: Board) -> set[str]:
+        return gate_voters(self.gate_definition(gate).policy, board, self.role_holders(board))
+
+    def _vote_due(self, gate: str) -> date:
+        return self.modified_on.date() + timedelta(days=self.gate_definition(gate).vote_due_days)
 
     def _record_vote(
         self, vote: Vote, rationale: str, evidence: tuple[Evidence, ...], by: Actor

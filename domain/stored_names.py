@@ -6,9 +6,9 @@ never reused: a new shape is a new event or an upcaster (``class_version``). Eve
 class the aggregates can trigger and every dataclass or enum they store must be listed
 here (``tests/domain/test_stored_names.py`` fails otherwise).
 
-Events are named ``Aggregate.Event`` after the aggregate that records them, whichever
-class declares the ``@event`` method (``ProjectBase`` and ``ProjectChanges`` are parts of
-``Project``).
+Events are named ``Aggregate.Event`` after the aggregate that records them (events once
+declared on ``ProjectBase`` and ``ProjectChanges``, former parts of ``Project``, are
+``Project.*``; their old topics are in ``stored_names_v1``).
 """
 
 from __future__ import annotations
@@ -45,9 +45,7 @@ from domain.policy import (
     Tolerances,
 )
 from domain.portfolio import Portfolio
-from domain.project import Project
-from domain.project_base import ProjectBase, ProjectStatus
-from domain.project_changes import ProjectChanges
+from domain.project import Project, ProjectStatus
 from domain.signoff import Signature, SignOff, SignOffStatus, SignOffSummary
 from domain.stored_names_v1 import TOPICS_V1
 
@@ -71,19 +69,19 @@ EVENTS: dict[str, type] = {
     "Project.VoteCast": Project.VoteCast,
     "Project.VoteChanged": Project.VoteChanged,
     "Project.GateDecided": Project.GateDecided,
-    "Project.RoleAssigned": ProjectBase.RoleAssigned,
-    "Project.RoleRevoked": ProjectBase.RoleRevoked,
-    "Project.ConditionClosed": ProjectBase.ConditionClosed,
-    "Project.Cancelled": ProjectBase.Cancelled,
-    "Project.PutOnHold": ProjectBase.PutOnHold,
-    "Project.Resumed": ProjectBase.Resumed,
-    "Project.Rebaselined": ProjectBase.Rebaselined,
-    "Project.ChangeApplied": ProjectChanges.ChangeApplied,
-    "Project.SignOffRequested": ProjectChanges.SignOffRequested,
-    "Project.SignOffCompleted": ProjectChanges.SignOffCompleted,
-    "Project.SignOffDeclined": ProjectChanges.SignOffDeclined,
-    "Project.SignOffSuperseded": ProjectChanges.SignOffSuperseded,
-    "Project.Escalated": ProjectChanges.Escalated,
+    "Project.RoleAssigned": Project.RoleAssigned,
+    "Project.RoleRevoked": Project.RoleRevoked,
+    "Project.ConditionClosed": Project.ConditionClosed,
+    "Project.Cancelled": Project.Cancelled,
+    "Project.PutOnHold": Project.PutOnHold,
+    "Project.Resumed": Project.Resumed,
+    "Project.Rebaselined": Project.Rebaselined,
+    "Project.ChangeApplied": Project.ChangeApplied,
+    "Project.SignOffRequested": Project.SignOffRequested,
+    "Project.SignOffCompleted": Project.SignOffCompleted,
+    "Project.SignOffDeclined": Project.SignOffDeclined,
+    "Project.SignOffSuperseded": Project.SignOffSuperseded,
+    "Project.Escalated": Project.Escalated,
     "ChangeRequest.Created": ChangeRequest.Created,
     "ChangeRequest.Amended": ChangeRequest.Amended,
     "ChangeRequest.Submitted": ChangeRequest.Submitted,

@@ -13,8 +13,6 @@ AGGREGATE_MODULES = (
     "delegation.py",
     "portfolio.py",
     "project.py",
-    "project_base.py",
-    "project_changes.py",
     "signoff.py",
     "timed.py",
 )
