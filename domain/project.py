@@ -1,20 +1,22 @@
 """The Project aggregate: a project's roles and baseline, its stage-gate reviews, the
 change requests applied to it, its sign-offs and escalations, in one class.
 
-Each command checks its rules (the longer ones are plain functions in
-``domain.project_rules`` and ``domain.project_signoffs``), then calls a private
-``@event`` method that only assigns state. That body re-runs on every replay; inside it
-``self.modified_on`` is the timestamp of the event applied (``TimedAggregate``).
+Its events are declared together at the top of the class, each with the fields it
+stores in their stored order. Each command checks its rules (the longer ones are plain
+functions in ``domain.project_rules`` and ``domain.project_signoffs``), then calls a
+private ``@event(TheEvent)`` method that only assigns state. That body re-runs on every
+replay; inside it ``self.modified_on`` is the timestamp of the event applied
+(``TimedAggregate``).
 
-No ``from __future__ import annotations`` here: eventsourcing inspects the @event
-methods' annotations to define the event classes.
+No ``from __future__ import annotations`` here: eventsourcing makes the event classes
+frozen dataclasses from their annotations, which must be real types.
 """
 
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.domain import event
+from eventsourcing.domain import Aggregate, event
 
 from domain.checks import (
     as_tuple,
@@ -92,6 +94,125 @@ class Project(TimedAggregate):
 
     # 2: snapshots hold original_budget .. escalations; older ones are upcast_v1_v2.
     class_version = 2
+
+    class Event(TimedAggregate.Event):
+        """Every event of a project: its body sees the event's time as ``modified_on``."""
+
+    # --- the events ----------------------------------------------------------------
+    # Each is stored as "Project.<its name>" (domain/stored_names.py) with its timestamp
+    # and these fields, in this order. A stored shape never changes in place: a field is
+    # added only at the end with a default, anything else is a new event or an upcaster
+    # (docs/stored-names.md, pinned by tests/golden).
+
+    class Created(Event, Aggregate.Created):
+        portfolio_id: UUID
+        name: str
+        pm: str
+        sponsor: str
+        baseline: Baseline
+        tolerances: Tolerances
+        template: GovernanceTemplate  # the project's copy of its template version
+        by: Actor
+
+    class ReviewRequested(Event):
+        gate: str
+        evidence: tuple[Evidence, ...]
+        signoffs: tuple[str, ...]  # the deliverables whose sign-off was complete
+        by: Actor
+
+    class EvidenceAmended(Event):
+        gate: str
+        evidence: tuple[Evidence, ...]
+        by: Actor
+
+    class VoteCast(Event):
+        gate: str
+        vote: Vote
+        rationale: str
+        evidence: tuple[Evidence, ...]  # what the vote was cast on
+        by: Actor
+
+    class VoteChanged(Event):
+        gate: str
+        vote: Vote
+        rationale: str
+        evidence: tuple[Evidence, ...]
+        by: Actor
+
+    class GateDecided(Event):
+        gate: str
+        decision: Decision
+        rationale: str
+        votes: tuple[VoteRecord, ...]  # the votes the decision rests on
+        seen_position: int | None  # the log position of the state the deciders saw
+        conditions: tuple[ConditionSpec, ...]
+        by: Actor
+        closes: bool | None = None  # absent in events recorded before it (see the body)
+
+    class ConditionClosed(Event):
+        condition_id: UUID
+        note: str
+        by: Actor
+
+    class RoleAssigned(Event):
+        person: str
+        role: Role
+        by: Actor
+
+    class RoleRevoked(Event):
+        person: str
+        role: Role
+        by: Actor
+
+    class Cancelled(Event):
+        reason: str
+        by: Actor
+
+    class PutOnHold(Event):
+        reason: str
+        by: Actor
+
+    class Resumed(Event):
+        reason: str
+        by: Actor
+
+    class Rebaselined(Event):
+        previous: Baseline
+        baseline: Baseline
+        reason: str
+        by: Actor
+
+    class ChangeApplied(Event):
+        change_request_id: UUID
+        cost_delta: Money
+        schedule_delta_days: int
+        previous: Baseline
+        baseline: Baseline
+        reason: str
+        by: Actor
+
+    class SignOffRequested(Event):
+        signoff: SignOffSummary
+        by: Actor
+
+    class SignOffCompleted(Event):
+        signoff_id: UUID
+        by: Actor
+
+    class SignOffDeclined(Event):
+        signoff_id: UUID
+        by: Actor
+
+    class SignOffSuperseded(Event):
+        signoff_id: UUID
+        by: Actor
+
+    class Escalated(Event):
+        item: str  # what is overdue and whose: "vote:dave", "decision:carol"
+        due: date
+        by: Actor
+
+    # --- state ---------------------------------------------------------------------
 
     if TYPE_CHECKING:  # declared for type checkers only: annotations would make a dataclass
         portfolio_id: UUID
@@ -171,7 +292,7 @@ class Project(TimedAggregate):
             by=by,
         )
 
-    @event("Created")
+    @event(Created)
     def __init__(
         self,
         id: UUID,
@@ -286,7 +407,7 @@ class Project(TimedAggregate):
             gate=gate, evidence=evidence, signoffs=tuple(sorted(completed_signoffs)), by=by
         )
 
-    @event("ReviewRequested")
+    @event(ReviewRequested)
     def _review_requested(
         self, gate: str, evidence: tuple[Evidence, ...], signoffs: tuple[str, ...], by: Actor
     ) -> None:
@@ -304,7 +425,7 @@ class Project(TimedAggregate):
         self._open_review(gate)
         self._evidence_amended(gate=gate, evidence=evidence, by=by)
 
-    @event("EvidenceAmended")
+    @event(EvidenceAmended)
     def _evidence_amended(self, gate: str, evidence: tuple[Evidence, ...], by: Actor) -> None:
         assert self.review is not None
         self.review = self.review.with_evidence(evidence, self._vote_due(gate))
@@ -333,13 +454,13 @@ class Project(TimedAggregate):
         cast = self._vote_changed if earlier is not None else self._vote_cast
         cast(gate=gate, vote=vote, rationale=rationale, evidence=review.evidence, by=by)
 
-    @event("VoteCast")
+    @event(VoteCast)
     def _vote_cast(
         self, gate: str, vote: Vote, rationale: str, evidence: tuple[Evidence, ...], by: Actor
     ) -> None:
         self._record_vote(vote, rationale, evidence, by)
 
-    @event("VoteChanged")
+    @event(VoteChanged)
     def _vote_changed(
         self, gate: str, vote: Vote, rationale: str, evidence: tuple[Evidence, ...], by: Actor
     ) -> None:
@@ -384,7 +505,7 @@ class Project(TimedAggregate):
             closes=closes_project(self.template, gate, decision),
         )
 
-    @event("GateDecided")
+    @event(GateDecided)
     def _gate_decided(
         self,
         gate: str,
@@ -418,7 +539,7 @@ class Project(TimedAggregate):
         check_condition_closing(self.conditions, condition_id, self.pm, note, by)
         self._condition_closed(condition_id=condition_id, note=note, by=by)
 
-    @event("ConditionClosed")
+    @event(ConditionClosed)
     def _condition_closed(self, condition_id: UUID, note: str, by: Actor) -> None:
         self.conditions = with_condition_closed(
             self.conditions, condition_id, note, by, self.modified_on
@@ -433,7 +554,7 @@ class Project(TimedAggregate):
         check_role_assignment(person, role, self.roles_of(person), self.pm, self.sponsor, by)
         self._role_assigned(person=person, role=role, by=by)
 
-    @event("RoleAssigned")
+    @event(RoleAssigned)
     def _role_assigned(self, person: str, role: Role, by: Actor) -> None:
         if role is Role.PM:
             self.pm = person
@@ -447,7 +568,7 @@ class Project(TimedAggregate):
         check_role_revocation(person, role, self.roles_of(person))
         self._role_revoked(person=person, role=role, by=by)
 
-    @event("RoleRevoked")
+    @event(RoleRevoked)
     def _role_revoked(self, person: str, role: Role, by: Actor) -> None:
         self.stakeholders = tuple(p for p in self.stakeholders if p != person)
 
@@ -458,7 +579,7 @@ class Project(TimedAggregate):
         self._require_not_terminal("cancelled")
         self._cancelled(reason=reason, by=by)
 
-    @event("Cancelled")
+    @event(Cancelled)
     def _cancelled(self, reason: str, by: Actor) -> None:
         self.status = ProjectStatus.CANCELLED
         self.review = None
@@ -469,7 +590,7 @@ class Project(TimedAggregate):
             raise RuleViolation(f"a {self.status.value} project cannot be put on hold")
         self._put_on_hold(reason=reason, by=by)
 
-    @event("PutOnHold")
+    @event(PutOnHold)
     def _put_on_hold(self, reason: str, by: Actor) -> None:
         self.status = ProjectStatus.ON_HOLD
 
@@ -479,7 +600,7 @@ class Project(TimedAggregate):
             raise RuleViolation(f"only a project on hold can resume, this one is {self.status}")
         self._resumed(reason=reason, by=by)
 
-    @event("Resumed")
+    @event(Resumed)
     def _resumed(self, reason: str, by: Actor) -> None:
         self.status = ProjectStatus.ACTIVE if self.gates_passed else ProjectStatus.PROPOSED
 
@@ -489,7 +610,7 @@ class Project(TimedAggregate):
         self._require_not_terminal("re-baselined")
         self._rebaselined(previous=self.baseline, baseline=baseline, reason=reason, by=by)
 
-    @event("Rebaselined")
+    @event(Rebaselined)
     def _rebaselined(self, previous: Baseline, baseline: Baseline, reason: str, by: Actor) -> None:
         self.baseline = baseline
 
@@ -519,7 +640,7 @@ class Project(TimedAggregate):
             by=by,
         )
 
-    @event("ChangeApplied")
+    @event(ChangeApplied)
     def _change_applied(
         self,
         change_request_id: UUID,
@@ -548,7 +669,7 @@ class Project(TimedAggregate):
         summary = new_signoff(self.signoffs, signoff_id, deliverable, version, signatories)
         self._signoff_requested(signoff=summary, by=by)
 
-    @event("SignOffRequested")
+    @event(SignOffRequested)
     def _signoff_requested(self, signoff: SignOffSummary, by: Actor) -> None:
         self.signoffs = (*self.signoffs, signoff)
 
@@ -556,7 +677,7 @@ class Project(TimedAggregate):
         require_open_signoff(self.signoffs, signoff_id)
         self._signoff_completed(signoff_id=signoff_id, by=by)
 
-    @event("SignOffCompleted")
+    @event(SignOffCompleted)
     def _signoff_completed(self, signoff_id: UUID, by: Actor) -> None:
         self.signoffs = with_signoff_status(self.signoffs, signoff_id, SignOffStatus.COMPLETE)
 
@@ -564,7 +685,7 @@ class Project(TimedAggregate):
         require_open_signoff(self.signoffs, signoff_id)
         self._signoff_declined(signoff_id=signoff_id, by=by)
 
-    @event("SignOffDeclined")
+    @event(SignOffDeclined)
     def _signoff_declined(self, signoff_id: UUID, by: Actor) -> None:
         self.signoffs = with_signoff_status(self.signoffs, signoff_id, SignOffStatus.DECLINED)
 
@@ -572,7 +693,7 @@ class Project(TimedAggregate):
         require_open_signoff(self.signoffs, signoff_id)
         self._signoff_superseded(signoff_id=signoff_id, by=by)
 
-    @event("SignOffSuperseded")
+    @event(SignOffSuperseded)
     def _signoff_superseded(self, signoff_id: UUID, by: Actor) -> None:
         self.signoffs = with_signoff_status(self.signoffs, signoff_id, SignOffStatus.SUPERSEDED)
 
@@ -585,7 +706,7 @@ class Project(TimedAggregate):
         self._require_not_terminal("escalated")
         self._escalated(item=item, due=due, by=by)
 
-    @event("Escalated")
+    @event(Escalated)
     def _escalated(self, item: str, due: date, by: Actor) -> None:
         self.escalations = (*self.escalations, (item, due))
 
