@@ -8,11 +8,14 @@ from uuid import UUID
 
 import asyncpg
 
+from eventstore.database import Store
 from eventstore.schema import StoreNames
 from projections.access import visible_ids_sql
 from projections.base import table
+from projections.changes import to_change
 from projections.governance_state import PROJECTS
-from projections.subjects import INTERNAL
+from projections.handlers import apply_changes
+from projections.state_handlers import Batch
 
 
 async def list_projects(
@@ -54,21 +57,67 @@ async def project_detail(pool: asyncpg.Pool, names: StoreNames, project_id: UUID
         doc = await conn.fetchval(
             f"SELECT doc FROM {table(names, PROJECTS)} WHERE project_id = $1", project_id
         )
-    if doc is None:
-        return None
-    detail = {"id": str(project_id), **doc}
-    review = doc.get("review")
-    if review is not None:
-        votes = [{"voter": k, "vote": v} for k, v in review["votes"].items()]
-        detail["review"] = {**review, "votes": votes}
-    for internal in ("gates_passed", *INTERNAL):
-        detail.pop(internal, None)
-    return detail
+    return None if doc is None else detail(project_id, doc)
+
+
+def _money(amount: str, currency: str) -> dict[str, str]:
+    return {"amount": amount, "currency": currency}
 
 
 def summary(project_id: UUID, doc: dict[str, Any]) -> dict[str, Any]:
+    """A project in a list: the first fields of ``detail``."""
     keys = ("portfolio_id", "name", "status", "stage", "pm", "sponsor", "next_gate", "version")
     out = {"id": str(project_id), **{k: doc.get(k) for k in keys}}
-    out["budget"] = {"amount": doc["budget"], "currency": doc["currency"]}
+    out["budget"] = _money(doc["budget"], doc["currency"])
     out["open_review"] = (doc.get("review") or {}).get("gate")
     return out
+
+
+def detail(project_id: UUID, doc: dict[str, Any]) -> dict[str, Any]:
+    """The project's read-model document as reads answer it (``api.answers.ProjectDetail``):
+    the same shape now and ``?as_of=`` a moment."""
+    currency = doc["currency"]
+    out = summary(project_id, doc)
+    review = doc.get("review")
+    if review is not None:
+        votes = [{"voter": k, "vote": v} for k, v in review["votes"].items()]
+        review = {**review, "votes": votes}
+    out.update(
+        stakeholders=doc.get("stakeholders", []),
+        original_budget=_money(doc.get("original_budget", doc["budget"]), currency),
+        start=doc["start"],
+        end=doc["end"],
+        scope=doc["scope"],
+        tolerances={"cost_pct": doc["cost_pct"], "schedule_days": doc["schedule_days"]},
+        approved_changes={
+            "cost": _money(doc["approved_cost"], currency),
+            "schedule_days": doc["approved_schedule_days"],
+        },
+        gates=doc["gates"],
+        change_policy=doc.get("change_policy"),
+        review=review,
+        conditions=doc.get("conditions", []),
+        decisions=doc.get("decisions", []),
+        signoffs=doc.get("signoffs", []),
+        created_at=doc.get("created_at"),
+        modified_at=doc.get("modified_at"),
+    )
+    return out
+
+
+async def project_detail_as_of(
+    store: Store, project_id: UUID, *, position: int | None = None, at: datetime | None = None
+) -> dict[str, Any] | None:
+    """The project as it stood at a position or time: its events up to then, applied in
+    memory by this read model's own handlers (nothing is written), shaped as ``detail``.
+    None when it did not exist then."""
+    notes = await store.events.select_originator_notifications(project_id, lte_position=position)
+    changes = [to_change(n) for n in notes]
+    if at is not None:
+        changes = [c for c in changes if c.at <= at]
+    batch = Batch()
+    apply_changes(batch, changes)
+    doc = batch.projects.get(project_id)
+    if doc is None:
+        return None
+    return {**detail(project_id, doc), "as_of_position": changes[-1].position}

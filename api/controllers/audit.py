@@ -11,6 +11,7 @@ from litestar import Controller, Request, get
 from litestar.params import Parameter, QueryParameter
 from litestar.response import Stream
 
+from api.answers import AuditPage, paged
 from api.auth import Principal, require_role
 from api.errors import ProblemError
 from api.reads import Cursor, MinPosition, ensure_position, parse_cursor
@@ -100,15 +101,12 @@ class AuditController(Controller):
         after: str = Cursor,
         limit: int = Parameter(default=100, ge=1, le=500),
         min_position: int = MinPosition,
-    ) -> dict[str, Any]:
+    ) -> AuditPage:
         require_role(principal, "auditor", "pmo_admin")
         await ensure_position(store, request.app.state.settings, min_position)
         f = _filter(project_id, actor, type_, start, end, after)
         items, cursor = await audit_trail.query(store.pool, store.names, f, limit)
-        return {
-            "items": [_jsonable(i) for i in items],
-            "next": None if cursor is None else str(cursor),
-        }
+        return paged(AuditPage, [_jsonable(i) for i in items], cursor)
 
     @get("/export", operation_id="exportAudit", summary="Stream the audit trail")
     async def export(

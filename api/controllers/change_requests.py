@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 
+from api.answers import ChangeRequest, ChangeRequestPage, typed
 from api.auth import Principal, require_role
 from api.commands import Command, answer
 from api.reads import (
@@ -72,12 +72,14 @@ class ProjectChangeRequests(Controller):
         min_position: int = MinPosition,
         after: str = Cursor,
         limit: int = Limit,
-    ) -> dict[str, Any]:
+    ) -> ChangeRequestPage:
         await ensure_position(store, request.app.state.settings, min_position)
         items, cursor = await subjects_of_project(
             store.pool, store.names, project_id, KIND, after=parse_cursor(after), limit=limit
         )
-        return {"items": items, "next": None if cursor is None else str(cursor)}
+        return typed(
+            {"items": items, "next": None if cursor is None else str(cursor)}, ChangeRequestPage
+        )
 
 
 class ChangeRequestController(Controller):
@@ -92,12 +94,14 @@ class ChangeRequestController(Controller):
         principal: Principal,
         store: Store,
         min_position: int = MinPosition,
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[ChangeRequest]:
         await ensure_position(store, request.app.state.settings, min_position)
         found = await subject(store.pool, store.names, change_request_id, KIND)
         if found is None:
             raise await missing(store, "change request", change_request_id)
-        return Response(found, headers=await set_aside_note(store, change_request_id))
+        return Response(
+            typed(found, ChangeRequest), headers=await set_aside_note(store, change_request_id)
+        )
 
     @post("/submit", operation_id="submitChangeRequest", summary="Submit; routes by tolerance")
     async def submit(

@@ -11,6 +11,7 @@ import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import Parameter
 
+from api.answers import HistoryPage, ProjectDetail, typed
 from api.auth import Principal, require_role
 from api.commands import Command, answer
 from api.reads import (
@@ -24,11 +25,8 @@ from api.reads import (
     set_aside_note,
 )
 from api.schemas import CancelProject, CommandAnswer, CreateProject
-from api.views import project_view
 from domain.policy import Baseline, Tolerances
-from domain.project import Project
 from eventstore.database import Store
-from eventstore.loader import load_aggregate_as_of
 from projections import project_list
 from workflows import portfolios
 from workflows.errors import UnknownAggregate
@@ -68,19 +66,22 @@ class ProjectController(Controller):
         as_of: str | None = Parameter(
             default=None, max_length=40, description="event position or RFC 3339 time"
         ),
-    ) -> Response[Any]:
+    ) -> Response[ProjectDetail]:
+        """The project now, or as it stood at a position or time (the same shape, with
+        ``as_of_position``)."""
         if as_of is None:
             await ensure_position(store, request.app.state.settings, min_position)
             detail = await project_list.project_detail(store.pool, store.names, project_id)
             if detail is None:
                 raise await missing(store, "project", project_id)
             note = await set_aside_note(store, project_id)
-            return Response(detail, headers={"ETag": f'"{detail["version"]}"', **note})
+            headers = {"ETag": f'"{detail["version"]}"', **note}
+            return Response(typed(detail, ProjectDetail), headers=headers)
         position, at = parse_as_of(as_of)
-        found, used = await load_aggregate_as_of(store, project_id, position=position, at=at)
-        if not isinstance(found, Project):
+        then = await project_list.project_detail_as_of(store, project_id, position=position, at=at)
+        if then is None:
             raise UnknownAggregate(f"project {project_id} did not exist at {as_of}")
-        return Response(project_view(found, used), headers={"ETag": f'"{found.version}"'})
+        return Response(typed(then, ProjectDetail), headers={"ETag": f'"{then["version"]}"'})
 
     @get("/{project_id:uuid}/history", operation_id="getProjectHistory", summary="Event history")
     async def history(
@@ -90,14 +91,16 @@ class ProjectController(Controller):
         store: Store,
         after: str = Cursor,
         limit: int = Limit,
-    ) -> dict[str, Any]:
+    ) -> HistoryPage:
         """The project's events in order, a page at a time (``next``: the last version)."""
         notes = await store.events.select_originator_notifications(
             project_id, after_version=parse_cursor(after), limit=limit + 1
         )
         page = [history_entry(store, n) for n in notes[:limit]]
         more = len(notes) > limit
-        return {"items": page, "next": str(page[-1]["version"]) if more else None}
+        return typed(
+            {"items": page, "next": str(page[-1]["version"]) if more else None}, HistoryPage
+        )
 
     @post("/{project_id:uuid}/cancel", operation_id="cancelProject", summary="Cancel (pmo_admin)")
     async def cancel(

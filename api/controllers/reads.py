@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
 from api.access import Viewer
+from api.answers import Inbox, PortfolioPage, PortfolioView, ProjectPage, paged, typed
 from api.auth import Principal
 from api.reads import (
     Cursor,
@@ -46,7 +46,7 @@ class PortfolioReads(Controller):
         after: str = Cursor,
         limit: int = Limit,
         min_position: int = MinPosition,
-    ) -> dict[str, Any]:
+    ) -> PortfolioPage:
         await ensure_position(store, settings_of(request), min_position)
         items, cursor = await portfolio_view.list_portfolios(
             store.pool,
@@ -55,7 +55,7 @@ class PortfolioReads(Controller):
             after=parse_cursor(after),
             limit=limit,
         )
-        return {"items": items, "next": None if cursor is None else str(cursor)}
+        return paged(PortfolioPage, items, cursor)
 
     @get("/{portfolio_id:uuid}", operation_id="getPortfolio", summary="The portfolio view")
     async def read(
@@ -68,20 +68,23 @@ class PortfolioReads(Controller):
         as_of: str | None = Parameter(
             default=None, max_length=40, description="event position or RFC 3339 time"
         ),
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[PortfolioView]:
+        """The portfolio now, or as it stood at a position or time (the same shape, with
+        ``as_of_position``)."""
         await ensure_position(store, settings_of(request), min_position)
         if as_of is not None:
             position, at = parse_as_of(as_of)
             past = await portfolio_view_as_of(store, portfolio_id, position=position, at=at)
             if past is None:
                 raise UnknownAggregate(f"portfolio {portfolio_id} did not exist at {as_of}")
-            return Response(past)
+            return Response(typed(past, PortfolioView))
         view = await portfolio_view.portfolio_view(
             store.pool, store.names, portfolio_id, utc_now().date()
         )
         if view is None:
             raise await missing(store, "portfolio", portfolio_id)
-        return Response(view, headers=await set_aside_note(store, portfolio_id))
+        note = await set_aside_note(store, portfolio_id)
+        return Response(typed(view, PortfolioView), headers=note)
 
 
 class ProjectReads(Controller):
@@ -101,7 +104,7 @@ class ProjectReads(Controller):
         after: str = Cursor,
         limit: int = Limit,
         min_position: int = MinPosition,
-    ) -> dict[str, Any]:
+    ) -> ProjectPage:
         await ensure_position(store, settings_of(request), min_position)
         items, cursor = await project_list.list_projects(
             store.pool,
@@ -113,7 +116,7 @@ class ProjectReads(Controller):
             limit=limit,
             seen_by=viewer.seen_by,
         )
-        return {"items": items, "next": None if cursor is None else str(cursor)}
+        return paged(ProjectPage, items, cursor)
 
 
 class InboxReads(Controller):
@@ -129,7 +132,7 @@ class InboxReads(Controller):
         min_position: int = MinPosition,
         after: str = Cursor,
         limit: int = Limit,
-    ) -> dict[str, Any]:
+    ) -> Inbox:
         await ensure_position(store, settings_of(request), min_position)
         now, offset = utc_now(), parse_cursor(after)
         items = await inbox.inbox_for(
@@ -137,4 +140,4 @@ class InboxReads(Controller):
         )
         more = len(items) > limit
         nxt = str(offset + limit) if more else None
-        return {"person": principal.sub, "items": items[:limit], "next": nxt}
+        return typed({"person": principal.sub, "items": items[:limit], "next": nxt}, Inbox)

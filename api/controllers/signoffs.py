@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 
+from api.answers import SignOff, SignOffPage, paged, typed
 from api.auth import Principal
 from api.commands import Command, answer
 from api.reads import (
@@ -62,12 +62,12 @@ class ProjectSignOffs(Controller):
         min_position: int = MinPosition,
         after: str = Cursor,
         limit: int = Limit,
-    ) -> dict[str, Any]:
+    ) -> SignOffPage:
         await ensure_position(store, request.app.state.settings, min_position)
         items, cursor = await subjects_of_project(
             store.pool, store.names, project_id, KIND, after=parse_cursor(after), limit=limit
         )
-        return {"items": items, "next": None if cursor is None else str(cursor)}
+        return paged(SignOffPage, items, cursor)
 
 
 class SignOffController(Controller):
@@ -82,12 +82,13 @@ class SignOffController(Controller):
         principal: Principal,
         store: Store,
         min_position: int = MinPosition,
-    ) -> Response[dict[str, Any]]:
+    ) -> Response[SignOff]:
         await ensure_position(store, request.app.state.settings, min_position)
         found = await subject(store.pool, store.names, signoff_id, KIND)
         if found is None:
             raise await missing(store, "sign-off", signoff_id)
-        return Response(found, headers=await set_aside_note(store, signoff_id))
+        note = await set_aside_note(store, signoff_id)
+        return Response(typed(found, SignOff), headers=note)
 
     @post("/sign", operation_id="signSignOff", summary="A signatory signs")
     async def sign(

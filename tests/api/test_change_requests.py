@@ -64,8 +64,9 @@ async def test_cr_within_tolerance_is_decided_by_the_sponsor_and_rebaselines(api
     )
     assert r.status_code == 200, r.text
     detail = await read(api, f"/projects/{project}")
-    assert detail["budget"] == "260000.00" and detail["end"] == "2028-01-05"
-    assert detail["approved_cost"] == "10000.00"
+    assert detail["budget"] == {"amount": "260000.00", "currency": "EUR"}
+    assert detail["end"] == "2028-01-05"
+    assert detail["approved_changes"]["cost"] == {"amount": "10000.00", "currency": "EUR"}
     assert ("cr_decision", cr) not in await inbox(api, "sam")
     view = await read(api, f"/portfolios/{detail['portfolio_id']}")
     assert view["approved_changes"]["cost"]["amount"] == "10000.00"
@@ -102,7 +103,7 @@ async def test_cumulative_deltas_escalate_the_next_cr_to_the_board(api: Api) -> 
     )
     assert r.status_code == 200, r.text
     detail = await read(api, f"/projects/{project}")
-    assert detail["budget"] == "276000.00"
+    assert detail["budget"]["amount"] == "276000.00"
 
 
 async def test_the_submitter_cannot_decide_through_a_delegation(api: Api) -> None:

@@ -1,0 +1,342 @@
+"""What every read answers: msgspec Structs, so the OpenAPI schema describes each one.
+
+One representation per thing: a project in a list is a subset of the project's detail
+(``ProjectSummary`` is the first fields of ``ProjectDetail``), and a read ``?as_of=`` a
+moment answers the same ``ProjectDetail`` (or ``PortfolioView``) with ``as_of_position``
+set. Statuses, decisions and votes are enumerations; stage names come from the
+portfolio's governance template (the default's: Proposal, Initiation, Planning,
+Execution, Closure, Closed).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+from uuid import UUID
+
+import msgspec
+
+ProjectStatus = Literal["proposed", "active", "on_hold", "closed", "cancelled"]
+GateDecision = Literal["GO", "CONDITIONAL_GO", "HOLD", "RECYCLE", "KILL"]
+VoteValue = Literal["approve", "reject", "abstain"]
+CRStatus = Literal[
+    "draft", "submitted", "assessed", "approved", "rejected", "deferred", "withdrawn", "implemented"
+]
+CRRoute = Literal["sponsor", "board"]
+CRDecision = Literal["approve", "reject", "defer"]
+SignOffStatus = Literal["open", "complete", "declined", "superseded"]
+InboxKind = Literal["vote", "decision", "cr_vote", "cr_decision", "signoff"]
+
+
+class Answer(msgspec.Struct, kw_only=True):
+    """A read's answer (what the server sends; clients may ignore fields they do not know)."""
+
+
+class Money(Answer):
+    amount: str  # a decimal, as text
+    currency: str  # ISO 4217
+
+
+class ActorRef(Answer):
+    person: str
+    on_behalf_of: str | None = None
+
+
+class Board(Answer):
+    members: list[str]
+    chair: str
+
+
+# --- projects ---------------------------------------------------------------------------
+
+
+class ProjectSummary(Answer):
+    """A project in a list: the first fields of its detail."""
+
+    id: UUID
+    portfolio_id: UUID
+    name: str
+    status: ProjectStatus
+    stage: str
+    pm: str
+    sponsor: str
+    next_gate: str | None
+    version: int
+    budget: Money
+    open_review: str | None  # the gate whose review is open
+
+
+class Tolerances(Answer):
+    cost_pct: str
+    schedule_days: int
+
+
+class ApprovedChanges(Answer):
+    cost: Money
+    schedule_days: int
+
+
+class Gate(Answer):
+    name: str
+    title: str
+    opens_stage: str
+    quorum: int
+    mandatory: list[str]
+    chair_must_confirm: bool
+    vote_due_days: int
+    signoffs: list[str]
+
+
+class ChangePolicy(Answer):
+    quorum: int
+    mandatory: list[str]
+    chair_must_confirm: bool
+
+
+class Ballot(Answer):
+    voter: str
+    vote: VoteValue
+
+
+class Review(Answer):
+    gate: str
+    requested_by: list[str]
+    requested_at: datetime
+    due: date
+    votes: list[Ballot]
+
+
+class Condition(Answer):
+    id: UUID
+    gate: str
+    description: str
+    owner: str
+    due: date
+    closed: bool
+
+
+class GateDecisionRecord(Answer):
+    gate: str
+    decision: GateDecision
+    rationale: str
+    decided_by: ActorRef
+    decided_at: datetime
+    position: int | None = None
+    seen_position: int | None = None
+    votes: list[Ballot] = []
+
+
+class SignOffItem(Answer):
+    id: UUID
+    deliverable: str
+    version: str
+    status: SignOffStatus
+
+
+class ProjectDetail(ProjectSummary, kw_only=True):
+    """A project: now, or as it stood at ``as_of_position``."""
+
+    stakeholders: list[str] = []
+    original_budget: Money
+    start: date
+    end: date
+    scope: str
+    tolerances: Tolerances
+    approved_changes: ApprovedChanges
+    gates: list[Gate]
+    change_policy: ChangePolicy | None = None
+    review: Review | None = None
+    conditions: list[Condition] = []
+    decisions: list[GateDecisionRecord] = []
+    signoffs: list[SignOffItem] = []
+    created_at: datetime | None = None
+    modified_at: datetime | None = None
+    as_of_position: int | None = None  # set on a read ?as_of=
+
+
+class ProjectPage(Answer):
+    items: list[ProjectSummary]
+    next: str | None
+
+
+class HistoryEntry(Answer):
+    position: int
+    version: int
+    type: str  # the event's stored name, e.g. Project.VoteCast
+    at: datetime
+    actor: str | None
+    on_behalf_of: str | None
+    data: dict[str, Any]  # the event's attributes, as recorded
+
+
+class HistoryPage(Answer):
+    items: list[HistoryEntry]
+    next: str | None
+
+
+# --- portfolios -------------------------------------------------------------------------
+
+
+class PortfolioSummary(Answer):
+    id: UUID
+    name: str
+    version: int
+
+
+class PortfolioPage(Answer):
+    items: list[PortfolioSummary]
+    next: str | None
+
+
+class ProjectCounts(Answer):
+    total: int
+    by_stage: dict[str, int]
+    by_status: dict[str, int]
+
+
+class Budget(Answer):
+    envelope: Money
+    baseline_total: Money
+    remaining: Money
+
+
+class PendingDecisions(Answer):
+    pending: int
+    overdue: int
+
+
+class PortfolioView(PortfolioSummary, kw_only=True):
+    """A portfolio: now, or as it stood at ``as_of_position``."""
+
+    objectives: list[str]
+    board: Board
+    template: str
+    projects: ProjectCounts
+    budget: Budget
+    approved_changes: ApprovedChanges
+    decisions: PendingDecisions
+    as_of_position: int | None = None  # set on a read ?as_of=
+
+
+# --- change requests and sign-offs --------------------------------------------------------
+
+
+class CRDecisionRecord(Answer):
+    decision: CRDecision
+    rationale: str
+    decided_by: ActorRef
+    decided_at: datetime
+    position: int | None = None
+
+
+class ChangeRequest(Answer):
+    id: UUID
+    project_id: UUID
+    portfolio_id: UUID
+    version: int
+    title: str
+    description: str
+    cost_delta: Money
+    schedule_delta_days: int
+    scope: str
+    risk: str
+    status: CRStatus
+    submitter: str
+    route: CRRoute | None
+    due: date | None
+    assessment: str | None
+    votes: dict[str, VoteValue]
+    decisions: list[CRDecisionRecord]
+    created_at: datetime
+    modified_at: datetime | None = None
+
+
+class ChangeRequestPage(Answer):
+    items: list[ChangeRequest]
+    next: str | None
+
+
+class Signature(Answer):
+    person: str
+    comment: str
+    at: datetime
+
+
+class Declined(Answer):
+    person: str
+    comment: str
+
+
+class SignOff(Answer):
+    id: UUID
+    project_id: UUID
+    portfolio_id: UUID
+    version: int
+    deliverable: str
+    deliverable_version: str
+    content_hash: str
+    signatories: list[str]
+    signed: list[Signature]
+    declined_by: Declined | None
+    status: SignOffStatus
+    due: date
+    requested_by: str
+    created_at: datetime
+    modified_at: datetime | None = None
+
+
+class SignOffPage(Answer):
+    items: list[SignOff]
+    next: str | None
+
+
+# --- the inbox and the audit trail ----------------------------------------------------
+
+
+class InboxItem(Answer):
+    subject_id: UUID
+    kind: InboxKind
+    project_id: UUID | None
+    portfolio_id: UUID | None
+    title: str
+    due: date | None
+    overdue: bool
+    escalated: bool
+    since: datetime
+    on_behalf_of: str | None  # owed as someone's delegate
+
+
+class Inbox(Answer):
+    person: str
+    items: list[InboxItem]
+    next: str | None
+
+
+class AuditEvent(Answer):
+    position: int
+    at: datetime
+    aggregate_id: UUID
+    aggregate_type: str
+    type: str
+    actor: str | None
+    on_behalf_of: str | None
+    project_id: UUID | None
+    portfolio_id: UUID | None
+    correlation_id: str | None
+    summary: str
+
+
+class AuditPage(Answer):
+    items: list[AuditEvent]
+    next: str | None
+
+
+def typed(value: Any, answer: type[Answer]) -> Any:
+    """``value`` (plain JSON from a read model) as ``answer``; a read model whose rows
+    do not fit the published answer is a server error, never a silent change."""
+    return msgspec.convert(value, answer, strict=False)
+
+
+def paged(answer: type[Answer], items: list[Any], cursor: int | str | None) -> Any:
+    """A page of ``items`` as ``answer``: ``next`` is the cursor of the page after."""
+    return typed({"items": items, "next": None if cursor is None else str(cursor)}, answer)
