@@ -26,7 +26,7 @@ from domain.checks import (
     require_text,
 )
 from domain.duties import refuse_configurers
-from domain.errors import InvalidValue, NotAllowed, RuleViolation
+from domain.errors import NotAllowed, RuleViolation
 from domain.gate_review import (
     Condition,
     ConditionSpec,
@@ -42,7 +42,7 @@ from domain.gate_review import (
     evidence_tuple,
     same_vote,
 )
-from domain.money import Money, require_money_in
+from domain.money import Money
 from domain.policy import (
     Actor,
     Baseline,
@@ -63,6 +63,7 @@ from domain.project_rules import (
     check_approvals,
     check_condition_closing,
     check_decider,
+    check_new_project,
     check_rebaseline,
     check_required_signoffs,
     check_role_assignment,
@@ -70,6 +71,8 @@ from domain.project_rules import (
     closes_project,
     gate_voters,
     project_role,
+    role_holders,
+    roles_of,
     with_condition_closed,
 )
 from domain.project_signoffs import (
@@ -86,11 +89,8 @@ __all__ = ["CLOSED_STAGE", "Project", "ProjectStatus"]
 
 
 class Project(TimedAggregate):
-    """State, in the order ``__init__`` sets it (a snapshot stores it in that order):
-    portfolio_id, name, pm, sponsor, stakeholders, baseline, tolerances, template,
-    status, stage, gates_passed, review, decisions, conditions, created_by, then what
-    change requests, sign-offs and escalations record: original_budget, approved_cost,
-    approved_schedule_days, applied_changes, signoffs, escalations."""
+    """A project under stage-gate governance: its events, then its state, commands and
+    queries (see the module's docstring)."""
 
     # 2: snapshots hold original_budget .. escalations; older ones are upcast_v1_v2.
     class_version = 2
@@ -213,6 +213,7 @@ class Project(TimedAggregate):
         by: Actor
 
     # --- state ---------------------------------------------------------------------
+    # In the order ``__init__`` sets it, which is the order a snapshot stores it in.
 
     if TYPE_CHECKING:  # declared for type checkers only: annotations would make a dataclass
         portfolio_id: UUID
@@ -268,18 +269,7 @@ class Project(TimedAggregate):
         portfolio_currency: str,
     ) -> "Project":
         """``portfolio_currency``: the portfolio's one currency, the budget's too."""
-        require_text(name, "project name")
-        require_person(pm, "project manager")
-        require_person(sponsor, "sponsor")
-        if pm == sponsor:
-            raise InvalidValue("the PM and the sponsor must be different people")
-        if by.involves_any((sponsor,)):
-            raise InvalidValue("sponsor: who creates a project cannot be its sponsor")
-        if not isinstance(baseline, Baseline) or not isinstance(tolerances, Tolerances):
-            raise InvalidValue("a project needs a Baseline and Tolerances")
-        if not isinstance(template, GovernanceTemplate):
-            raise InvalidValue("a project needs a GovernanceTemplate")
-        require_money_in(baseline.budget, "baseline.budget", portfolio_currency)
+        check_new_project(name, pm, sponsor, baseline, tolerances, template, by, portfolio_currency)
         return cls(
             id=id,
             portfolio_id=portfolio_id,
@@ -351,26 +341,11 @@ class Project(TimedAggregate):
         return (*portfolio_configurers, *self.created_by.people)
 
     def roles_of(self, person: str) -> frozenset[Role]:
-        roles = set()
-        if person == self.pm:
-            roles.add(Role.PM)
-        if person == self.sponsor:
-            roles.add(Role.SPONSOR)
-        if person in self.stakeholders:
-            roles.add(Role.STAKEHOLDER)
-        return frozenset(roles)
+        return roles_of(person, self.pm, self.sponsor, self.stakeholders)
 
     def role_holders(self, board: Board | None = None) -> dict[str, tuple[str, ...]]:
         """Role name -> people, used to resolve a policy's mandatory voters."""
-        holders = {
-            Role.PM.value: (self.pm,),
-            Role.SPONSOR.value: (self.sponsor,),
-            Role.STAKEHOLDER.value: self.stakeholders,
-        }
-        if board is not None:
-            holders[Role.CHAIR.value] = (board.chair,)
-            holders[Role.GATEKEEPER.value] = board.members
-        return holders
+        return role_holders(self.pm, self.sponsor, self.stakeholders, board)
 
     def completed_deliverables(self, gate: str) -> frozenset[str]:
         """The gate's required deliverables whose LATEST sign-off request is complete and

@@ -15,10 +15,10 @@ from enum import StrEnum
 from uuid import UUID
 
 from domain.bounds import require_amount
-from domain.checks import require_days, require_text
+from domain.checks import require_days, require_person, require_text
 from domain.errors import InvalidValue, NotAllowed, NotFound, RuleViolation
 from domain.gate_review import Condition, Decision, VoteRecord, approval_shortfall, resolve_voters
-from domain.money import Money
+from domain.money import Money, require_money_in
 from domain.policy import (
     Actor,
     Baseline,
@@ -27,6 +27,7 @@ from domain.policy import (
     GateDefinition,
     GovernanceTemplate,
     Role,
+    Tolerances,
 )
 
 
@@ -49,7 +50,63 @@ PROJECT_ROLES = (Role.PM, Role.SPONSOR, Role.STAKEHOLDER)
 SINGLE_HOLDER_ROLES = (Role.PM, Role.SPONSOR)
 
 
+# --- a new project -------------------------------------------------------------------
+
+
+def check_new_project(
+    name: str,
+    pm: str,
+    sponsor: str,
+    baseline: Baseline,
+    tolerances: Tolerances,
+    template: GovernanceTemplate,
+    by: Actor,
+    portfolio_currency: str,
+) -> None:
+    """A name, a PM and a sponsor who are two people (its creator never the sponsor), a
+    baseline whose budget is in the portfolio's one currency, tolerances, a template."""
+    require_text(name, "project name")
+    require_person(pm, "project manager")
+    require_person(sponsor, "sponsor")
+    if pm == sponsor:
+        raise InvalidValue("the PM and the sponsor must be different people")
+    if by.involves_any((sponsor,)):
+        raise InvalidValue("sponsor: who creates a project cannot be its sponsor")
+    if not isinstance(baseline, Baseline) or not isinstance(tolerances, Tolerances):
+        raise InvalidValue("a project needs a Baseline and Tolerances")
+    if not isinstance(template, GovernanceTemplate):
+        raise InvalidValue("a project needs a GovernanceTemplate")
+    require_money_in(baseline.budget, "baseline.budget", portfolio_currency)
+
+
 # --- roles ---------------------------------------------------------------------------
+
+
+def roles_of(person: str, pm: str, sponsor: str, stakeholders: tuple[str, ...]) -> frozenset[Role]:
+    roles = set()
+    if person == pm:
+        roles.add(Role.PM)
+    if person == sponsor:
+        roles.add(Role.SPONSOR)
+    if person in stakeholders:
+        roles.add(Role.STAKEHOLDER)
+    return frozenset(roles)
+
+
+def role_holders(
+    pm: str, sponsor: str, stakeholders: tuple[str, ...], board: Board | None = None
+) -> dict[str, tuple[str, ...]]:
+    """Role name -> people, to resolve a policy's mandatory voters ("sponsor") and a
+    required signer's role; the board's roles (chair, gatekeeper) when it is given."""
+    holders = {
+        Role.PM.value: (pm,),
+        Role.SPONSOR.value: (sponsor,),
+        Role.STAKEHOLDER.value: stakeholders,
+    }
+    if board is not None:
+        holders[Role.CHAIR.value] = (board.chair,)
+        holders[Role.GATEKEEPER.value] = board.members
+    return holders
 
 
 def project_role(role: Role | str) -> Role:
