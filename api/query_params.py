@@ -69,8 +69,9 @@ def _framework_route(connection: ASGIConnection, handler: BaseRouteHandler) -> b
     if connection.scope.get("method") == "OPTIONS":
         return True
     config = handler.app.openapi_config
+    docs = config.path if config is not None else None
     path = connection.scope["path"]
-    return config is not None and (path == config.path or path.startswith(config.path + "/"))
+    return bool(docs) and (path == docs or path.startswith(f"{docs}/"))
 
 
 def _detail(handler: BaseRouteHandler, unsupported: list[str], supported: frozenset[str]) -> str:
