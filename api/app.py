@@ -12,7 +12,6 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi.config import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.access import authorise, provide_viewer
@@ -28,6 +27,7 @@ from api.controllers.portfolios import PortfolioController
 from api.controllers.projects import ProjectController
 from api.controllers.reads import InboxReads, PortfolioReads, ProjectReads
 from api.controllers.signoffs import ProjectSignOffs, SignOffController
+from api.docs import DOCS_PATH, docs_asset, render_plugins
 from api.errors import EXCEPTION_HANDLERS
 from api.limits import prepare as prepare_limits
 from api.reads import utc_now
@@ -134,7 +134,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
     )
     return Litestar(
-        route_handlers=[api],
+        route_handlers=[api, docs_asset],
         lifespan=[lifespan],
         state=State({"settings": settings}),
         dependencies={
@@ -151,8 +151,8 @@ def create_app(settings: Settings) -> Litestar:
             title="Gateledger",
             version="0.1.0",
             description="Event-sourced governance: stage gates, change requests, audit.",
-            path="/docs",
-            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
+            path=DOCS_PATH,
+            render_plugins=render_plugins(),  # Swagger UI served by the app itself
             components=Components(
                 security_schemes={
                     "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
