@@ -40,10 +40,10 @@ from api.errors import ProblemError
 from api.limits import charge
 from api.query_params import check_query_params
 from api.raw_input import check_raw_input
-from api.reads import utc_now
+from api.reads import ensure_position, utc_now
 from eventstore.database import Store
 from projections import access
-from projections.tracking import read_position
+from projections.positions import wait_for_position
 from workflows.errors import UnknownAggregate
 
 log = logging.getLogger(__name__)
@@ -210,9 +210,19 @@ async def authorise(connection: ASGIConnection, handler: BaseRouteHandler) -> No
     store: Store = connection.app.state.store
     at = utc_now()
     connection.state.viewer = Viewer(principal.sub, any(principal.has(r) for r in EVERYTHING), at)
+    await _charge(connection, store, principal, policy)  # 404s cost allowance too
     if policy.kind is not None and policy.param is not None:
+        await _wait_if_asked(connection, store)
         await _check_object(connection, store, principal, policy, at)
-    await _charge(connection, store, principal, policy)
+
+
+async def _wait_if_asked(connection: ASGIConnection, store: Store) -> None:
+    """``?min_position=N`` waits before visibility is judged, so a read right after the
+    command that granted (or revoked) a role sees its effect. Malformed values are left
+    to the route's own validation."""
+    raw = connection.query_params.get("min_position")
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        await ensure_position(store, connection.app.state.settings, int(raw))
 
 
 async def _check_object(
@@ -228,12 +238,12 @@ async def _check_object(
         raise not_found
     if any(principal.has(r) for r in EVERYTHING):
         return
-    # Read before asking the model, which is then at least this far along.
-    caught_up = await _access_caught_up(store) if policy.command else True
     if await access.sees(store.pool, store.names, principal.sub, object_id, policy.kind, at):
         return
-    if not caught_up:
-        return  # the read model lags the log: the domain's rule decides alone
+    if policy.command:  # a role granted a moment ago: wait for the model to hold it
+        await _access_caught_up(connection, store)
+        if await access.sees(store.pool, store.names, principal.sub, object_id, policy.kind, at):
+            return
     raise not_found
 
 
@@ -241,10 +251,20 @@ def _aggregate(store: Store, topic: str) -> str:
     return store.mapper.names.canonical(topic).partition(".")[0]
 
 
-async def _access_caught_up(store: Store) -> bool:
-    """Whether the access model has applied every event the log held a moment ago."""
+async def _access_caught_up(connection: ASGIConnection, store: Store) -> None:
+    """Wait (bounded) until the access model holds every event the log holds now, so a
+    command is judged on every role granted before it, and the answer to someone who
+    may not see the object is 404 whatever its state (never the domain's 403 or 409,
+    which would tell them it exists). 503 with Retry-After if it does not catch up."""
     head = await store.events.max_notification_id() or 0
-    return await read_position(store.pool, store.names, access.Access.name) >= head
+    wait_s = connection.app.state.settings.min_position_wait_s
+    if not await wait_for_position(store, head, wait_s, only=access.Access.name):
+        raise ProblemError(
+            503,
+            "the server is catching up with the log; retry shortly",
+            slug="not-yet-projected",
+            headers={"Retry-After": "1"},
+        )
 
 
 async def _charge(
@@ -262,15 +282,17 @@ async def _charge(
     await charge(store, connection.app.state.settings, principal.sub, bucket)
 
 
-async def hidden(store: Store, viewer: Viewer, kind: Kind, object_id: UUID) -> bool:
+async def hidden(
+    connection: ASGIConnection, store: Store, viewer: Viewer, kind: Kind, object_id: UUID
+) -> bool:
     """Whether an id named in a body is one the caller may not know of: they do not see
-    it, and the access model is up to date (while it lags, nothing is hidden)."""
+    it, once the access model holds every event the log holds now."""
     if viewer.everything:
         return False
-    caught_up = await _access_caught_up(store)
     if await access.sees(store.pool, store.names, viewer.person, object_id, kind, viewer.at):
         return False
-    return caught_up
+    await _access_caught_up(connection, store)
+    return not await access.sees(store.pool, store.names, viewer.person, object_id, kind, viewer.at)
 
 
 def viewer_of(connection: ASGIConnection) -> Viewer:

@@ -76,9 +76,10 @@ def decode_token(settings: Settings, token: str) -> Principal:
         raise NotAuthorizedException("the token has expired") from None
     except jwt.PyJWTError as exc:  # invalid token, or a key that cannot verify it
         raise NotAuthorizedException(f"invalid token: {exc}") from None
-    if not isinstance(claims["exp"], int | float) or (
-        claims["exp"] - time.time() > settings.token_max_ttl_s + 5
-    ):
+    exp = claims["exp"]
+    if not isinstance(exp, int | float) or isinstance(exp, bool):
+        raise NotAuthorizedException("invalid token: 'exp' must be a number (seconds since 1970)")
+    if exp - time.time() > settings.token_max_ttl_s + 5:
         raise NotAuthorizedException(
             "invalid token: it is valid for longer than this server accepts "
             f"(at most {settings.token_max_ttl_s} s from now; GATELEDGER_TOKEN_MAX_TTL)"

@@ -109,3 +109,18 @@ def parse_as_of(value: str) -> tuple[int | None, datetime | None]:
     if at.tzinfo is None:
         raise ProblemError(422, "as_of time needs a timezone (e.g. Z)", slug="validation")
     return None, at
+
+
+async def as_of_point(store: Store, value: str) -> tuple[int | None, datetime | None]:
+    """``?as_of=``: an event position no later than the log's head (past it: 422, as for
+    ``min_position``), or an RFC 3339 time."""
+    position, at = parse_as_of(value)
+    if position is not None:
+        head = await store.events.max_notification_id() or 0
+        if position > head:
+            raise ProblemError(
+                422,
+                f"as_of {position} is past the end of the log (position {head})",
+                slug="validation",
+            )
+    return position, at

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Response, delete, post
+from litestar import Controller, Request, Response, delete, post
 from litestar.params import Parameter
 
 from api.access import Viewer, hidden
@@ -22,13 +22,13 @@ class DelegationController(Controller):
 
     @post("/", operation_id="delegate", summary="Delegate your authority for a window")
     async def delegate(
-        self, data: Delegate, command: Command, store: Store, viewer: Viewer
+        self, data: Delegate, command: Command, store: Store, viewer: Viewer, request: Request
     ) -> Response[CommandAnswer]:
         now = utc_now()
         # A scope the caller cannot see is answered as one that does not exist, so a
         # delegation cannot probe which ids exist.
         for kind, object_id in (("project", data.project_id), ("portfolio", data.portfolio_id)):
-            if object_id is not None and await hidden(store, viewer, kind, object_id):
+            if object_id is not None and await hidden(request, store, viewer, kind, object_id):
                 raise InvalidValue(f"{kind}_id: no {kind} {object_id} exists")
         result = await delegations.delegate_authority(
             store,

@@ -18,9 +18,9 @@ from api.reads import (
     Cursor,
     Limit,
     MinPosition,
+    as_of_point,
     ensure_position,
     missing,
-    parse_as_of,
     parse_cursor,
     set_aside_note,
 )
@@ -77,7 +77,7 @@ class ProjectController(Controller):
             note = await set_aside_note(store, project_id)
             headers = {"ETag": f'"{detail["version"]}"', **note}
             return Response(typed(detail, ProjectDetail), headers=headers)
-        position, at = parse_as_of(as_of)
+        position, at = await as_of_point(store, as_of)
         then = await project_list.project_detail_as_of(store, project_id, position=position, at=at)
         if then is None:
             raise UnknownAggregate(f"project {project_id} did not exist at {as_of}")

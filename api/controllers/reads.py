@@ -14,9 +14,9 @@ from api.reads import (
     Cursor,
     Limit,
     MinPosition,
+    as_of_point,
     ensure_position,
     missing,
-    parse_as_of,
     parse_cursor,
     set_aside_note,
     utc_now,
@@ -73,7 +73,7 @@ class PortfolioReads(Controller):
         ``as_of_position``)."""
         await ensure_position(store, settings_of(request), min_position)
         if as_of is not None:
-            position, at = parse_as_of(as_of)
+            position, at = await as_of_point(store, as_of)
             past = await portfolio_view_as_of(store, portfolio_id, position=position, at=at)
             if past is None:
                 raise UnknownAggregate(f"portfolio {portfolio_id} did not exist at {as_of}")

@@ -456,3 +456,97 @@ def test_the_policy_table_in_docs_names_every_operation() -> None:
     text = (Path(__file__).parents[2] / "docs" / "security.md").read_text()
     missing = [op for op in POLICIES if f"`{op}`" not in text]
     assert not missing, f"docs/security.md lacks {missing}"
+
+
+# --- while the access model lags the log (found by an attacker) --------------------------
+
+
+@pytest.fixture
+async def lagging(database_url: str, schema_name: str, tmp_path: Path) -> Any:
+    """An app whose reads wait at most 0.3 s, and a way to hold its access model back:
+    a transaction holding the model's tracking row, which the projector must lock to
+    apply anything to it."""
+    settings = app_settings(database_url, schema_name, tmp_path, min_position_wait_s=0.3)
+    async with AsyncTestClient(
+        app=create_app(settings), base_url="http://testserver.local/api/v1"
+    ) as client:
+        api = Api(client, settings)
+        conn = await asyncpg.connect(database_url)
+        try:
+            yield api, conn, StoreNames(schema=schema_name)
+        finally:
+            await conn.close()
+    await drop_store_schema(database_url, schema_name)
+
+
+async def test_a_command_on_a_hidden_object_never_answers_the_domains_rule_while_the_model_lags(
+    lagging: Any,
+) -> None:
+    """Else an outsider could make the model lag (any write does) and read a hidden
+    project's existence and state from 403 and 409 answers."""
+    api, conn, names = lagging
+    project = await api.project(await api.portfolio())
+    await api.review(project)
+    await api.state(project)  # every read model has caught up
+    vote = {"vote": "approve", "rationale": "me too"}
+    path = f"/projects/{project}/gates/G0/votes"
+    tracking = names.q(names.tracking)
+    async with conn.transaction():
+        await conn.execute(f"SELECT 1 FROM {tracking} WHERE application_name = 'access' FOR UPDATE")
+        r = await api.post(f"/projects/{project}/gates/G0/evidence", "paula", {"evidence": []})
+        assert r.status_code == 200, r.text  # a write the access model cannot apply yet
+        head = await conn.fetchval(f"SELECT max(notification_id) FROM {names.q(names.events)}")
+        lagged = await api.post(path, "nina", vote)
+        assert lagged.status_code == 503, lagged.text  # neither 403 nor 409
+        assert lagged.headers["retry-after"] == "1"
+        assert (
+            await conn.fetchval(f"SELECT max(notification_id) FROM {names.q(names.events)}") == head
+        )
+    r = await api.post(path, "nina", vote)  # caught up: as if it did not exist
+    assert r.status_code == 404, r.text
+    r = await api.post(path, "dave", vote)
+    assert r.status_code == 200, r.text
+
+
+async def test_min_position_waits_before_visibility_is_judged(lagging: Any) -> None:
+    """A read with the position a delegation (or its revocation) answered sees its effect."""
+    api, _conn, _names = lagging
+    portfolio = await api.portfolio()
+    ends = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    for attempt in range(5):
+        delegate = f"temp{attempt}"
+        body = {"delegate": delegate, "ends": ends, "portfolio_id": portfolio}
+        r = await api.post("/delegations", "erin", body)
+        assert r.status_code == 201, r.text
+        granted = r.json()
+        seen = await api.client.get(
+            f"/portfolios/{portfolio}?min_position={granted['position']}",
+            headers=api.auth(delegate),
+        )
+        assert seen.status_code == 200, seen.text
+        r = await api.client.delete(
+            f"/delegations/{granted['details']['delegation_id']}", headers=api.auth("erin")
+        )
+        assert r.status_code == 200, r.text
+        gone = await api.client.get(
+            f"/portfolios/{portfolio}?min_position={r.json()['position']}",
+            headers=api.auth(delegate),
+        )
+        assert gone.status_code == 404, gone.text
+
+
+async def test_refused_commands_on_unknown_ids_count_toward_the_rate_limit(
+    database_url: str, schema_name: str, tmp_path: Path
+) -> None:
+    settings = app_settings(database_url, schema_name, tmp_path, rate_commands=3)
+    async with AsyncTestClient(
+        app=create_app(settings), base_url="http://testserver.local/api/v1"
+    ) as client:
+        api = Api(client, settings)
+        vote = {"vote": "approve", "rationale": "x"}
+        statuses = [
+            (await api.post(f"/projects/{uuid.uuid4()}/gates/G0/votes", "nina", vote)).status_code
+            for _ in range(5)
+        ]
+    await drop_store_schema(database_url, schema_name)
+    assert statuses == [404, 404, 404, 429, 429]

@@ -164,16 +164,15 @@ async def test_bad_if_match_and_idempotency_key_are_400(api: Api) -> None:
     assert await position(api) == before
 
 
-async def test_acting_for_someone_without_delegation_is_403(api: Api) -> None:
+async def test_acting_for_someone_without_delegation_is_refused(api: Api) -> None:
     project = await api.project()
     await api.review(project)
     before = await position(api)
-    r = await api.post(
-        f"/projects/{project}/gates/G0/votes",
-        "mallory",
-        {"vote": "approve", "rationale": "x", "on_behalf_of": "dave"},
-    )
-    assert_problem(r, 403)
+    body = {"vote": "approve", "rationale": "x", "on_behalf_of": "dave"}
+    r = await api.post(f"/projects/{project}/gates/G0/votes", "mallory", body)
+    assert_problem(r, 404)  # mallory sees nothing of the project
+    r = await api.post(f"/projects/{project}/gates/G0/votes", "sam", body)
+    assert_problem(r, 403)  # the sponsor sees it, but holds no delegation from dave
     assert await position(api) == before
 
 

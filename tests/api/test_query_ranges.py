@@ -41,6 +41,8 @@ def api(client: AsyncTestClient[Any], settings: Settings) -> Api:
         ("/projects/{project}?as_of=-1", "as_of"),
         ("/projects/{project}?as_of=%D9%A1%D9%A2", "as_of"),  # Arabic-Indic 1 and 2
         ("/portfolios/{portfolio}?as_of=" + "9" * 40, "as_of"),
+        ("/projects/{project}?as_of=" + "9" * 17, "as_of"),  # past the log's head
+        ("/portfolios/{portfolio}?as_of=" + "9" * 17, "as_of"),
         ("/projects/{project}?as_of=2027-02-30T00:00:00Z", "as_of"),
         ("/projects/{project}?as_of=0001-01-01T00:00:00%2B00:01", "as_of"),
         ("/audit/events?from=9999-12-31T23:59:59-00:01", "from"),

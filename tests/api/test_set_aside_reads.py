@@ -61,6 +61,7 @@ async def test_set_aside_events_turn_health_503_and_reads_say_so_until_retried(
 ) -> None:
     """(``store`` is the app's schema, on the test's own event loop.)"""
     voted = await api.project()
+    await project_all(store)  # commands wait for the access model to know the PM
     await api.review(voted)
     vote = (await api.vote(voted, "dave")).json()["position"]
     other = await api.project()

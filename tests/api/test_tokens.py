@@ -46,3 +46,13 @@ def test_by_default_a_year_is_the_longest_a_token_may_run() -> None:
     assert decode_token(settings, mint_token(settings, "dave", ttl=365 * 24 * 3600)).sub
     with pytest.raises(NotAuthorizedException, match="longer than"):
         decode_token(settings, mint_token(settings, "dave", ttl=100 * 365 * 24 * 3600))
+
+
+@pytest.mark.parametrize("exp", ["4102444800", None, [1]])
+def test_an_exp_that_is_not_a_number_is_refused_saying_so(exp: object) -> None:
+    import jwt
+
+    token = jwt.encode({"sub": "dave", "exp": exp}, SECRET, algorithm="HS256")
+    with pytest.raises(NotAuthorizedException, match="invalid token") as refused:
+        decode_token(Settings(jwt_secret=SECRET), token)
+    assert "longer than" not in str(refused.value.detail)
