@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -11,7 +12,8 @@ from domain.checks import require_days, require_note, require_text
 from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.gate_review import VoteRecord, approval_shortfall, resolve_voters
 from domain.money import Money
-from domain.policy import Actor, Board, DecisionPolicy, Role, Tolerances
+from domain.policy import Actor, Board, DecisionPolicy, Tolerances
+from domain.seats import Seats, change_request_holders, change_request_seats
 
 
 class Route(StrEnum):
@@ -108,17 +110,33 @@ def route_for(
     return Route.SPONSOR if within else Route.BOARD
 
 
+def cr_seats(
+    route: Route | None,
+    board: Board,
+    sponsor: str,
+    policy: DecisionPolicy,
+    barred: Iterable[str] = (),
+) -> Seats:
+    """Who votes on and decides a change request (``domain.seats``, the rule the inbox
+    uses too): the sponsor alone within tolerance, the board beyond it."""
+    return change_request_seats(
+        None if route is None else route.value,
+        sponsor,
+        board.members,
+        board.chair,
+        policy.mandatory_voters,
+        policy.chair_must_confirm,
+        barred,
+    )
+
+
 def cr_voters(board: Board, sponsor: str, policy: DecisionPolicy) -> set[str]:
     """Board members plus the policy's mandatory voters ("sponsor" resolved to ``sponsor``)."""
-    return set(board.members) | cr_mandatory_voters(board, sponsor, policy)
+    return set(cr_seats(Route.BOARD, board, sponsor, policy).voters)
 
 
 def cr_mandatory_voters(board: Board, sponsor: str, policy: DecisionPolicy) -> set[str]:
-    holders = {
-        Role.SPONSOR.value: (sponsor,),
-        Role.CHAIR.value: (board.chair,),
-        Role.GATEKEEPER.value: board.members,
-    }
+    holders = change_request_holders(sponsor, board.members, board.chair)
     return resolve_voters(policy.mandatory_voters, holders)
 
 
@@ -127,14 +145,12 @@ def require_cr_decider(
 ) -> None:
     """Within tolerance the sponsor decides alone; beyond it the chair (or, when the policy
     does not require the chair to confirm, any board member)."""
-    if route is Route.SPONSOR:
-        if by.acting_as != sponsor:
-            raise NotAllowed("within tolerance only the sponsor decides a change request")
+    if by.acting_as in cr_seats(route, board, sponsor, policy).deciders:
         return
-    deciders = (board.chair,) if policy.chair_must_confirm else board.members
-    if by.acting_as not in deciders:
-        who = "the board chair" if policy.chair_must_confirm else "a board member"
-        raise NotAllowed(f"beyond tolerance only {who} decides a change request")
+    if route is Route.SPONSOR:
+        raise NotAllowed("within tolerance only the sponsor decides a change request")
+    who = "the board chair" if policy.chair_must_confirm else "a board member"
+    raise NotAllowed(f"beyond tolerance only {who} decides a change request")
 
 
 def require_board_approval(

@@ -29,6 +29,7 @@ from domain.policy import (
     Role,
     Tolerances,
 )
+from domain.seats import Seats, board_seats, gate_holders
 
 
 class ProjectStatus(StrEnum):
@@ -98,14 +99,10 @@ def role_holders(
 ) -> dict[str, tuple[str, ...]]:
     """Role name -> people, to resolve a policy's mandatory voters ("sponsor") and a
     required signer's role; the board's roles (chair, gatekeeper) when it is given."""
-    holders = {
-        Role.PM.value: (pm,),
-        Role.SPONSOR.value: (sponsor,),
-        Role.STAKEHOLDER.value: stakeholders,
-    }
-    if board is not None:
-        holders[Role.CHAIR.value] = (board.chair,)
-        holders[Role.GATEKEEPER.value] = board.members
+    members, chair = (board.members, board.chair) if board is not None else ((), None)
+    holders = gate_holders(pm, sponsor, stakeholders, members, chair)
+    if board is None:
+        del holders[Role.CHAIR.value], holders[Role.GATEKEEPER.value]
     return holders
 
 
@@ -154,18 +151,34 @@ def check_required_signoffs(definition: GateDefinition, completed: frozenset[str
         raise RuleViolation(f"required sign-offs are incomplete: {', '.join(missing)}")
 
 
+def gate_seats(
+    policy: DecisionPolicy,
+    board: Board,
+    holders: Mapping[str, tuple[str, ...]],
+    barred: Iterable[str] = (),
+) -> Seats:
+    """Who votes on and decides a gate (``domain.seats``, the rule the inbox uses too)."""
+    return board_seats(
+        board.members,
+        board.chair,
+        policy.mandatory_voters,
+        policy.chair_must_confirm,
+        holders,
+        barred,
+    )
+
+
 def gate_voters(
     policy: DecisionPolicy, board: Board, holders: Mapping[str, tuple[str, ...]]
 ) -> set[str]:
     """Who votes on a gate: the board's members and the policy's mandatory voters (role
     names resolved against ``holders``)."""
-    return set(board.members) | resolve_voters(policy.mandatory_voters, holders)
+    return set(gate_seats(policy, board, holders).voters)
 
 
 def check_decider(by: Actor, policy: DecisionPolicy, board: Board, gate: str) -> None:
     """The chair decides, or any board member where the policy needs no chair."""
-    deciders = (board.chair,) if policy.chair_must_confirm else board.members
-    if by.acting_as not in deciders:
+    if by.acting_as not in gate_seats(policy, board, {}).deciders:
         who = "the board chair" if policy.chair_must_confirm else "a board member"
         raise NotAllowed(f"only {who} may decide gate {gate}")
 

@@ -21,6 +21,7 @@ from domain.checks import (
 )
 from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.policy import Actor
+from domain.seats import owed_signatures
 from domain.timed import TimedAggregate
 
 
@@ -139,8 +140,7 @@ class SignOff(TimedAggregate):
 
     @property
     def pending_signatories(self) -> tuple[str, ...]:
-        signed = {s.person for s in self.signatures}
-        return tuple(p for p in self.signatories if p not in signed)
+        return tuple(owed_signatures(self.signatories, (s.person for s in self.signatures)))
 
     def summary(self) -> SignOffSummary:
         return SignOffSummary(

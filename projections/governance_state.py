@@ -48,7 +48,8 @@ class GovernanceState:
     tables = (PORTFOLIOS, PROJECTS, INBOX, SUBJECTS, DELEGATIONS)
     # 2: inboxes follow board and project-role changes; change requests found by portfolio
     # 3: inbox rows say whether their item was escalated for its due date
-    version = 3
+    # 4: who may vote or decide comes from domain.seats; configurers owe nothing
+    version = 4
     retired: tuple[str, ...] = ()
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:

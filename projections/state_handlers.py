@@ -12,8 +12,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from domain.gate_review import resolve_voters
 from domain.project import CLOSED_STAGE
+from domain.seats import board_seats, gate_holders
 from projections.changes import Change
 
 Doc = dict[str, Any]
@@ -61,6 +61,17 @@ class Batch:
         return doc
 
 
+def _people(c: Change) -> list[str]:
+    """Who did it: the actor, and whom they acted for."""
+    return [p for p in (c.actor, c.on_behalf_of) if p]
+
+
+def configurers(project: Doc, board: Doc) -> list[str]:
+    """Who configured a project's governance: its portfolio's creator and board
+    changers, and the project's creator (``Project.configurers``)."""
+    return [*board.get("configured_by", []), *project.get("created_by", [])]
+
+
 def _val(value: Any) -> Any:
     return getattr(value, "value", value)
 
@@ -98,6 +109,7 @@ def portfolio_created(batch: Batch, c: Change) -> None:
         "template": f"{d['template'].name} v{d['template'].version}",
         "version": c.version,
         "created_at": c.stamp,
+        "configured_by": _people(c),  # never vote or decide under it (domain.duties)
     }
     batch.dirty_portfolios.add(c.aggregate_id)
 
@@ -108,6 +120,7 @@ def board_changed(batch: Batch, c: Change) -> None:
         doc.update(
             members=list(c.data["board"].members), chair=c.data["board"].chair, version=c.version
         )
+        doc["configured_by"] = [*doc.get("configured_by", []), *_people(c)]
         batch.dirty_portfolios.add(c.aggregate_id)
         batch.touch_related("portfolio_id", c.aggregate_id)
 
@@ -173,6 +186,7 @@ def project_created(batch: Batch, c: Change) -> None:
         "decisions": [],
         "created_position": c.position,
         "created_at": c.stamp,
+        "created_by": _people(c),
     }
     batch.projects[c.aggregate_id] = doc
     batch.project(c)
@@ -394,16 +408,11 @@ STATE_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
 InboxRow = tuple[UUID, str, str, UUID | None, UUID | None, str, date | None, datetime]
 
 
-def _resolve(entries: list[str], doc: Doc, board: Doc) -> set[str]:
-    """Mandatory voters as the domain resolves them (roles of the project and board)."""
-    holders = {
-        "sponsor": (doc["sponsor"],),
-        "pm": (doc["pm"],),
-        "stakeholder": tuple(doc["stakeholders"]),
-        "chair": (board["chair"],) if board.get("chair") else (),
-        "gatekeeper": tuple(board.get("members", [])),
-    }
-    return resolve_voters(entries, holders)
+def holders_of(doc: Doc, board: Doc) -> dict[str, tuple[str, ...]]:
+    """Who holds each role a gate's policy may name (``domain.seats.gate_holders``)."""
+    return gate_holders(
+        doc["pm"], doc["sponsor"], doc["stakeholders"], board.get("members", []), board.get("chair")
+    )
 
 
 def project_inbox(batch: Batch, pid: UUID) -> list[InboxRow]:
@@ -414,16 +423,22 @@ def project_inbox(batch: Batch, pid: UUID) -> list[InboxRow]:
     portfolio_id = UUID(doc["portfolio_id"])
     board = batch.portfolios.get(portfolio_id, {})
     gate = _gate(doc, review["gate"])
-    excluded = {*review["requested_by"], doc["pm"]}
-    members = set(board.get("members", []))
-    voters = (members | _resolve(gate["mandatory"], doc, board)) - excluded
-    deciders = ({board.get("chair")} if gate["chair_must_confirm"] else members) - excluded
+    seats = board_seats(
+        board.get("members", []),
+        board.get("chair"),
+        gate["mandatory"],
+        gate["chair_must_confirm"],
+        holders_of(doc, board),
+        barred=[*review["requested_by"], doc["pm"], *configurers(doc, board)],
+    )
     due = date.fromisoformat(review["due"])
     since = datetime.fromisoformat(review["requested_at"])
     title = f"{doc['name']}: {review['gate']} {gate['title']} review".replace("  ", " ")
     rows: list[InboxRow] = [
         (pid, v, "vote", pid, portfolio_id, title, due, since)
-        for v in sorted(voters - set(review["votes"]))
+        for v in seats.owed_votes(review["votes"])
     ]
-    rows += [(pid, d, "decision", pid, portfolio_id, title, due, since) for d in deciders if d]
+    rows += [
+        (pid, d, "decision", pid, portfolio_id, title, due, since) for d in seats.owed_decisions()
+    ]
     return rows

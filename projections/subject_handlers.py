@@ -7,8 +7,9 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
+from domain.seats import change_request_seats, owed_signatures
 from projections.changes import Change
-from projections.state_handlers import Batch, Doc, InboxRow, _resolve, _val, note_escalation
+from projections.state_handlers import Batch, Doc, InboxRow, _val, configurers, note_escalation
 
 OPEN_CR = ("submitted", "assessed", "deferred")
 
@@ -182,22 +183,23 @@ def _pending_cr(batch: Batch, doc: Doc, sid: UUID) -> list[InboxRow]:
     due = date.fromisoformat(doc["due"]) if doc["due"] else None
     since = datetime.fromisoformat(doc["modified_at"])
     title = f"{project['name']}: change request '{doc['title']}'"
-    excluded = {doc["submitter"]}
-    if doc["route"] == "sponsor":
-        deciders = {project["sponsor"]} - excluded
-        return [
-            (sid, p, "cr_decision", project_id, portfolio_id, title, due, since) for p in deciders
-        ]
     policy = project.get("change_policy") or {"mandatory": ["sponsor"], "chair_must_confirm": True}
-    members = set(board.get("members", []))
-    voters = (members | _resolve(policy["mandatory"], project, board)) - excluded
-    deciders = ({board.get("chair")} if policy["chair_must_confirm"] else members) - excluded
+    seats = change_request_seats(
+        doc["route"],
+        project["sponsor"],
+        board.get("members", []),
+        board.get("chair"),
+        policy["mandatory"],
+        policy["chair_must_confirm"],
+        barred=[doc["submitter"], *configurers(project, board)],
+    )
     rows = [
         (sid, v, "cr_vote", project_id, portfolio_id, title, due, since)
-        for v in sorted(voters - set(doc["votes"]))
+        for v in seats.owed_votes(doc["votes"])
     ]
     rows += [
-        (sid, d, "cr_decision", project_id, portfolio_id, title, due, since) for d in deciders if d
+        (sid, d, "cr_decision", project_id, portfolio_id, title, due, since)
+        for d in seats.owed_decisions()
     ]
     return rows
 
@@ -205,14 +207,13 @@ def _pending_cr(batch: Batch, doc: Doc, sid: UUID) -> list[InboxRow]:
 def _pending_signoff(batch: Batch, doc: Doc, sid: UUID) -> list[InboxRow]:
     if doc["status"] != "open":
         return []
-    signed = {s["person"] for s in doc["signed"]}
+    owed = owed_signatures(doc["signatories"], (s["person"] for s in doc["signed"]))
     title = f"Sign off '{doc['deliverable']}' v{doc['deliverable_version']}"
     due = date.fromisoformat(doc["due"])
     since = datetime.fromisoformat(doc["created_at"])
     return [
         (sid, p, "signoff", UUID(doc["project_id"]), UUID(doc["portfolio_id"]), title, due, since)
-        for p in doc["signatories"]
-        if p not in signed
+        for p in owed
     ]
 
 
