@@ -255,7 +255,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     events, projects = dataset_size(args)
     schema = args.schema or f"bench_rb_{uuid.uuid4().hex[:10]}"
     store = await open_store(
-        dsn, StoreNames(schema=schema), stored_names=STORED_NAMES, min_size=2, max_size=len(all_projections()) + 4
+        dsn,
+        StoreNames(schema=schema),
+        stored_names=STORED_NAMES,
+        min_size=2,
+        max_size=len(all_projections()) + 4,
     )
     try:
         async with store.pool.acquire() as conn:
