@@ -71,7 +71,8 @@ def serve(
     from eventstore.checkpoints import load_or_create_key
 
     _check_host(host)
-    settings = _settings(demo_if_empty=demo_if_empty)
+    # the flag turns the demo on; without it, GATELEDGER_DEMO_IF_EMPTY decides
+    settings = _settings(**({"demo_if_empty": True} if demo_if_empty else {}))
     try:  # before PostgreSQL starts: a key it cannot use is an operator's setting
         load_or_create_key(settings.checkpoint_key_path)
     except (OSError, ValueError) as exc:
@@ -91,8 +92,14 @@ def token(
     ] = None,
     name: Annotated[str, typer.Option(help="display name")] = "",
     ttl: Annotated[
-        int, typer.Option(min=1, max=MAX_TTL_S, help="lifetime in seconds (at most a year)")
-    ] = 8 * 3600,
+        int | None,
+        typer.Option(
+            min=1,
+            max=MAX_TTL_S,
+            help="lifetime in seconds, at most a year (default: GATELEDGER_TOKEN_TTL, 8 hours)",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Mint a signed JWT for local use; the token is printed alone on the last line."""
     from api.auth import GLOBAL_ROLES, mint_token
@@ -102,6 +109,7 @@ def token(
     if unknown := [r for r in role or [] if r not in GLOBAL_ROLES]:
         _usage_error(f"unknown role(s) {unknown}; token roles are {list(GLOBAL_ROLES)}")
     settings = _settings()
+    ttl = ttl or settings.token_ttl_seconds
     try:
         minted = mint_token(settings, person, role or [], name=name, ttl=ttl)
     except ValueError as exc:

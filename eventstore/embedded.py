@@ -36,10 +36,8 @@ Ident = tuple[int, float]  # a process: its pid and its start time (pids are reu
 
 
 def default_data_dir() -> Path:
-    """Where Gateledger keeps its data: ``$GATELEDGER_DATA_DIR`` or the user data dir."""
-    configured = os.environ.get("GATELEDGER_DATA_DIR")
-    if configured:
-        return Path(configured).expanduser()
+    """Where Gateledger keeps its data unless ``GATELEDGER_DATA_DIR`` says otherwise
+    (read with the other settings, by ``api.settings``): the user's data folder."""
     return Path(platformdirs.user_data_dir("gateledger", appauthor=False))
 
 
