@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
@@ -51,6 +52,30 @@ _TITLES = {
     500: "Internal server error",
     503: "Service unavailable",
 }
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    """One offending field of a request, as litestar's validation names it."""
+
+    message: str
+    key: str | msgspec.UnsetType = msgspec.UNSET  # the field (dotted for nested ones)
+    source: Literal["body", "query", "path", "header", "cookie"] | msgspec.UnsetType = msgspec.UNSET
+
+
+class Problem(msgspec.Struct, frozen=True):
+    """An error, as RFC 9457 problem+json: what every 4xx and 5xx answer carries (the
+    OpenAPI schema documents it; ``problem`` below builds it). Some problems add members:
+    ``errors`` (validation), ``unsupported`` and ``supported`` (a query parameter the
+    route does not read). Refusals sent before the app (408, 431) have no ``instance``."""
+
+    type: str  # TYPE_BASE + a slug, e.g. https://gateledger.dev/problems/not-found
+    title: str
+    status: int
+    detail: str
+    instance: str | msgspec.UnsetType = msgspec.UNSET  # the request's path
+    errors: list[FieldError] | msgspec.UnsetType = msgspec.UNSET
+    unsupported: list[str] | msgspec.UnsetType = msgspec.UNSET
+    supported: list[str] | msgspec.UnsetType = msgspec.UNSET
 
 
 class ProblemError(Exception):
@@ -148,4 +173,12 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     Exception: _internal,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM", "MediaType", "ProblemError", "problem"]
+__all__ = [
+    "EXCEPTION_HANDLERS",
+    "PROBLEM",
+    "FieldError",
+    "MediaType",
+    "Problem",
+    "ProblemError",
+    "problem",
+]
