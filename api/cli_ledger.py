@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -37,15 +36,11 @@ def _key(settings: Settings, *, create: bool = False) -> CheckpointKey:
         raise _fail(f"checkpoint key: {exc}") from None
 
 
-@asynccontextmanager
-async def _store(settings: Settings) -> AsyncIterator[Store]:
-    from api.app import open_settings_store
+def _store(settings: Settings) -> AbstractAsyncContextManager[Store]:
+    """The settings' store, as it is: checking the record needs no read model."""
+    from api.bootstrap import opened_store
 
-    store = await open_settings_store(settings)
-    try:
-        yield store
-    finally:
-        await store.close()
+    return opened_store(settings, prepare_read_models=False)
 
 
 def _read_checkpoint_file(path: Path) -> tuple[str, list[Checkpoint]]:

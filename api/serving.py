@@ -81,10 +81,10 @@ async def _preflight(settings: Settings) -> None:
     """Open the store once before serving, so that what only the database can say (a
     serving role that may not serve, an unreachable server) is one error line from
     ``gateledger`` rather than a failed application start-up."""
-    from api.app import open_settings_store
+    from api.bootstrap import opened_store
 
-    store = await open_settings_store(settings)
-    await store.close()
+    async with opened_store(settings, prepare_read_models=False):
+        pass
 
 
 def _name(signum: int) -> str:

@@ -1,0 +1,77 @@
+"""The composition root: what the app (``create_app``), the ``gateledger`` commands and the
+tests build their settings, their store and their read models from, so that all of them
+run on the same wiring (the domain's stored names, the schema and serving role the
+settings name, the embedded PostgreSQL when there is no ``DATABASE_URL``).
+
+- ``load_settings``: the settings, from the environment (``api.settings``);
+- ``opened_store``: the store those settings name, its read models' tables ready;
+- ``read_models``: the read models a server keeps up to date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import Any
+
+from api.settings import Settings
+from domain.stored_names import STORED_NAMES
+from eventstore.database import Store, open_store
+from eventstore.embedded import start_embedded
+from eventstore.schema import StoreNames
+from projections.engine.read_model import Projection
+from projections.registry import all_projections, prepare_tables
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Every setting from its environment variable unless given in ``overrides`` (a bad
+    value: ``ValueError`` naming the variable). ``env`` defaults to the process's."""
+    return Settings.from_env(env, **overrides)
+
+
+def read_models() -> list[Projection]:
+    """Every read model, as the projector keeps them and ``rebuild all`` rebuilds them."""
+    return all_projections()
+
+
+def database_url(settings: Settings) -> str:
+    """``DATABASE_URL`` if configured, else the embedded PostgreSQL in the data folder."""
+    if settings.database_url:
+        return settings.database_url
+    return start_embedded(settings.data_dir)
+
+
+async def open_settings_store(
+    settings: Settings, *, min_size: int = 2, max_size: int = 20
+) -> Store:
+    """The store these settings name (as the serving role, if one is configured); the
+    caller closes it (``opened_store`` does)."""
+    return await open_store(
+        database_url(settings),
+        StoreNames(schema=settings.schema),
+        stored_names=STORED_NAMES,
+        serving_role=settings.serving_role,
+        min_size=min_size,
+        max_size=max_size,
+    )
+
+
+@asynccontextmanager
+async def opened_store(
+    settings: Settings,
+    *,
+    prepare_read_models: bool = True,
+    min_size: int = 2,
+    max_size: int = 20,
+) -> AsyncIterator[Store]:
+    """The store these settings name, closed on leaving. With ``prepare_read_models``
+    the read models' tables are created first, and those of an older layout rebuilt
+    from the log (``projections.registry.prepare_tables``), as a server does before it
+    serves or projects."""
+    store = await open_settings_store(settings, min_size=min_size, max_size=max_size)
+    try:
+        if prepare_read_models:
+            await prepare_tables(store)
+        yield store
+    finally:
+        await store.close()
