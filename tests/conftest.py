@@ -17,10 +17,11 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from domain.stored_names import STORED_NAMES
-from eventstore.database import Store, open_store
+from api.bootstrap import opened_store
+from api.settings import Settings
+from eventstore.database import Store
 from eventstore.embedded import start_embedded
-from eventstore.schema import StoreNames, drop_schema
+from eventstore.schema import drop_schema
 
 
 @pytest.fixture(scope="session")
@@ -40,19 +41,15 @@ def schema_name() -> str:
 
 @pytest.fixture
 async def store(database_url: str, schema_name: str) -> AsyncIterator[Store]:
-    s = await open_store(
-        database_url,
-        StoreNames(schema=schema_name),
-        stored_names=STORED_NAMES,
-        min_size=1,
-        max_size=40,
-    )
-    try:
-        yield s
-    finally:
-        async with s.pool.acquire() as conn:
-            await drop_schema(conn, schema_name)
-        await s.close()
+    """The store a server on this database and schema opens (``api.bootstrap``), its read
+    models' tables not made yet (tests of them make them)."""
+    settings = Settings(database_url=database_url, schema=schema_name)
+    async with opened_store(settings, prepare_read_models=False, min_size=1, max_size=40) as s:
+        try:
+            yield s
+        finally:
+            async with s.pool.acquire() as conn:
+                await drop_schema(conn, schema_name)
 
 
 @pytest.fixture

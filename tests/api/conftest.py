@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from api.auth import mint_token
+from api.bootstrap import load_settings
 from api.cli import app as cli_app
 from api.settings import Settings
 from eventstore.schema import drop_schema
@@ -28,9 +29,10 @@ SECRET = "test-secret-" + "x" * 40
 
 
 def app_settings(database_url: str, schema: str, data_dir: Path, **overrides: Any) -> Settings:
-    """What API tests serve with: their own schema and data folder, the test secret, no
-    escalation job (tests that need it run it themselves) and no rate limits (tests of
-    them set their own)."""
+    """What API tests serve with, built as a server builds its settings but from no
+    environment: their own schema and data folder, the test secret, no escalation job
+    (tests that need it run it themselves) and no rate limits (tests of them set their
+    own)."""
     values: dict[str, Any] = {
         "jwt_secret": SECRET,
         "run_scheduler": False,
@@ -38,7 +40,7 @@ def app_settings(database_url: str, schema: str, data_dir: Path, **overrides: An
         "rate_expensive": 0,
         **overrides,
     }
-    return Settings(database_url=database_url, schema=schema, data_dir=data_dir, **values)
+    return load_settings({}, database_url=database_url, schema=schema, data_dir=data_dir, **values)
 
 
 @pytest.fixture
