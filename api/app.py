@@ -38,7 +38,7 @@ from eventstore.checkpoints import load_or_create_key
 from eventstore.database import Store, open_store
 from eventstore.embedded import start_embedded
 from eventstore.schema import StoreNames
-from projections.projector import Projector
+from projections.engine.projector import Projector
 from projections.registry import all_projections, prepare_tables
 from workflows.checkpoints import keep_checkpoints
 

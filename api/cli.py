@@ -173,7 +173,7 @@ def rebuild(
         TimeRemainingColumn,
     )
 
-    from projections.rebuild import IncompleteRebuild, RebuildRunning, rebuild_many
+    from projections.engine.rebuild import IncompleteRebuild, RebuildRunning, rebuild_many
     from projections.registry import all_projections, by_name
 
     try:
@@ -227,7 +227,7 @@ def project() -> None:
     """Run the projector as a separate process (one active worker per projection)."""
     import signal
 
-    from projections.projector import Projector
+    from projections.engine.projector import Projector
     from projections.registry import all_projections
 
     settings = _settings()
@@ -251,9 +251,9 @@ async def _caught_up(store: Store, stall: float | None = None) -> None:
     """Bring the audit trail to the end of the log before exporting it: a projector in
     this process does the work unless another worker holds it (a running server), whose
     progress is then awaited. Shows progress; fails when nothing moves for ``stall`` s."""
-    from projections.audit_trail import AuditTrail
-    from projections.projector import Projector
-    from projections.tracking import read_position
+    from projections.audit.model import AuditTrail
+    from projections.engine.projector import Projector
+    from projections.engine.tracking import read_position
 
     async def position() -> int:
         return await read_position(store.pool, store.names, AuditTrail.name)
@@ -298,8 +298,8 @@ def export(
     ``--format ledger`` streams the stored events with their chain hashes instead, for
     the standalone verifier (tools/verify_ledger.py)."""
     from eventstore.ledger import export_ledger
-    from projections.audit_trail import AuditFilter
-    from projections.export import export_lines
+    from projections.audit.export import export_lines
+    from projections.audit.model import AuditFilter
 
     if format not in ("ndjson", "csv", "ledger"):
         err.print("[red]error:[/] --format must be ndjson, csv or ledger")

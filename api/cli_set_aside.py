@@ -1,7 +1,7 @@
 """``gateledger set-aside list|retry``: events a read model could not apply.
 
 A projection sets an event aside when its handler keeps failing on it, and moves on
-(``projections.set_aside``). ``list`` shows them; ``retry`` re-applies them after a fix.
+(``projections.engine.set_aside``). ``list`` shows them; ``retry`` re-applies them after a fix.
 A re-applied event runs its handler on the read model's current rows, after the later
 events it missed: out of the log's order. ``gateledger rebuild <projection>`` is the other
 way back: it applies every event in order with the fixed code.
@@ -32,7 +32,7 @@ def list_(
 ) -> None:
     """Show the set-aside events (unresolved ones unless --all)."""
     from api.cli import _settings, _store_context
-    from projections import set_aside
+    from projections.engine import set_aside
 
     settings = _settings()
 
@@ -78,7 +78,7 @@ def retry(
     later events left them. For an in-order result, `gateledger rebuild <projection>`.)
     """
     from api.cli import _settings, _store_context
-    from projections import set_aside_retry
+    from projections.engine import set_aside_retry
     from projections.registry import all_projections, by_name
 
     if projection is not None:

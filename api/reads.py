@@ -11,8 +11,8 @@ from api.errors import ProblemError
 from api.settings import Settings
 from domain.bounds import MAX_POSITION
 from eventstore.database import Store
+from projections.engine.set_aside import listed
 from projections.positions import wait_for_position
-from projections.set_aside import listed
 from workflows.errors import UnknownAggregate
 
 # Query parameters every read shares, declared as plain values with their ranges so the

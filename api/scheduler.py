@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from eventstore.database import Store
-from projections.handlers import escalation_item
-from projections.inbox import overdue_items
+from projections.inbox.queries import overdue_items
+from projections.inbox.rules import escalation_item
 from workflows.escalation import OverdueItem, escalate_overdue
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Read latency through HTTP: the real app under uvicorn, over a realistic projected log.
 
 Loads the dataset (``bench.dataset``) into a fresh schema (or, with ``--schema``, reuses
-one an earlier run kept), builds every read model with ``projections.rebuild``, starts
+one an earlier run kept), builds every read model with ``projections.engine.rebuild``, starts
 ``gateledger serve`` on 127.0.0.1 (a free port, a process of its own) and times
 sequential requests with httpx (after a warm-up):
 
@@ -58,12 +58,12 @@ from bench.dataset import (
 from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from eventstore.schema import StoreNames
-from projections.audit_trail import AuditFilter, page_sql
-from projections.base import table
-from projections.governance_state import PROJECTS
-from projections.inbox import inbox_sql
-from projections.portfolio_view import portfolio_sql
-from projections.rebuild import rebuild_many
+from projections.audit.model import AuditFilter, page_sql
+from projections.engine.read_model import table
+from projections.engine.rebuild import rebuild_many
+from projections.inbox.model import PROJECTS
+from projections.inbox.queries import inbox_sql
+from projections.portfolios.queries import portfolio_sql
 from projections.registry import all_projections, create_tables
 
 TARGET_P99_MS = 20.0

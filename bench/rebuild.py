@@ -3,7 +3,7 @@
 Loads a realistic dataset (``bench.dataset``) into a fresh schema, then measures
 
 * the raw asyncpg scan rate of the events table (keyset batches of 5000, rows/s), and
-* ``projections.rebuild.rebuild_many`` of every projection in ``all_projections()``
+* ``projections.engine.rebuild.rebuild_many`` of every projection in ``all_projections()``
   (one pass): ``rebuild_events_per_s`` = events in the log / total wall seconds, and
   the CPU seconds it cost this process and, when the server runs on this machine, the
   PostgreSQL server processes (``cpu_client_s``, ``cpu_server_s``), and
@@ -53,9 +53,9 @@ from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from eventstore.recorder import select_event_rows_on
 from eventstore.schema import StoreNames
-from projections.base import Projection
-from projections.changes import change_of
-from projections.rebuild import INDEX_WORKERS, build_index, is_index, rebuild_many
+from projections.engine.events import change_of
+from projections.engine.read_model import Projection
+from projections.engine.rebuild import INDEX_WORKERS, build_index, is_index, rebuild_many
 from projections.registry import all_projections, create_tables
 
 SCAN_BATCH = 5000

@@ -24,8 +24,8 @@ from uuid import UUID
 import asyncpg
 
 from eventstore.schema import StoreNames
-from projections.base import index_name, table
-from projections.changes import Change
+from projections.engine.events import Change
+from projections.engine.read_model import index_name, table
 
 OBJECTS, ROLES, DELEGATIONS = "rm_access_objects", "rm_access_roles", "rm_access_delegations"
 

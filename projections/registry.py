@@ -10,11 +10,11 @@ import asyncpg
 from eventstore.database import Store
 from eventstore.schema import StoreNames
 from projections.access import Access
-from projections.audit_trail import AuditTrail
-from projections.base import Projection
-from projections.governance_state import GovernanceState
-from projections.rebuild import rebuild_many
-from projections.set_aside import ddl as set_aside_ddl
+from projections.audit.model import AuditTrail
+from projections.engine.read_model import Projection
+from projections.engine.rebuild import rebuild_many
+from projections.engine.set_aside import ddl as set_aside_ddl
+from projections.inbox.model import GovernanceState
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from api.errors import ProblemError
 from api.reads import Cursor, MinPosition, ensure_position, parse_cursor
 from eventstore.database import Store
 from eventstore.ledger import export_ledger
-from projections import audit_trail
-from projections.audit_trail import AuditFilter
-from projections.export import export_lines
+from projections.audit import model as audit_trail
+from projections.audit.export import export_lines
+from projections.audit.model import AuditFilter
 
 
 def _time(value: str | None, what: str) -> datetime | None:

@@ -30,7 +30,7 @@ from api.schemas import (
 from domain.change_request import CRDecision
 from domain.gate_review import Vote
 from eventstore.database import Store
-from projections.subjects import subject, subjects_of_project
+from projections.requests.queries import subject, subjects_of_project
 from workflows import change_requests as crs
 
 KIND = "change_request"

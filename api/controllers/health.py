@@ -6,8 +6,8 @@ from litestar import Response, get
 
 from api.schemas import Health, ReadModelAhead, SetAsideEvent
 from eventstore.database import Store
-from projections.set_aside import listed
-from projections.tracking import positions_past
+from projections.engine.set_aside import listed
+from projections.engine.tracking import positions_past
 
 
 @get("/health", operation_id="health", tags=["health"], summary="Liveness and database")

@@ -27,7 +27,7 @@ from api.reads import (
 from api.schemas import CancelProject, CommandAnswer, CreateProject
 from domain.policy import Baseline, Tolerances
 from eventstore.database import Store
-from projections import project_list
+from projections.projects import queries as project_list
 from workflows import portfolios
 from workflows.errors import UnknownAggregate
 

@@ -23,8 +23,10 @@ from api.reads import (
 )
 from api.settings import Settings
 from eventstore.database import Store
-from projections import inbox, portfolio_view, project_list
-from projections.portfolio_as_of import portfolio_view_as_of
+from projections.inbox import queries as inbox
+from projections.portfolios import queries as portfolio_view
+from projections.portfolios.as_of import portfolio_view_as_of
+from projections.projects import queries as project_list
 from workflows.errors import UnknownAggregate
 
 

@@ -21,7 +21,7 @@ from api.reads import (
 )
 from api.schemas import CommandAnswer, RequestSignOff, SignOffAnswer
 from eventstore.database import Store
-from projections.subjects import subject, subjects_of_project
+from projections.requests.queries import subject, subjects_of_project
 from workflows import signoffs
 
 KIND = "signoff"

@@ -20,8 +20,8 @@ from api.settings import Settings
 from domain.stored_names import STORED_NAMES
 from eventstore.database import open_store
 from eventstore.schema import StoreNames
-from projections.base import lock_key
-from projections.projector import Projector
+from projections.engine.projector import Projector
+from projections.engine.read_model import lock_key
 from projections.registry import all_projections, prepare_tables
 
 

@@ -103,7 +103,7 @@ async def _read_models(url: str, schema: str) -> dict[str, dict[str, int]]:
 def test_a_rebuild_whose_pass_stops_short_is_refused_in_one_line_and_switches_nothing(
     tmp_path: Path, database_url: str, schema_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from projections import rebuild as rebuild_module
+    from projections.engine import rebuild as rebuild_module
 
     monkeypatch.setenv("GATELEDGER_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DATABASE_URL", database_url)

@@ -11,11 +11,11 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from eventstore.database import Store
-from projections.changes import Change
-from projections.governance_state import GovernanceState
-from projections.handlers import HANDLERS
+from projections.engine.events import Change
+from projections.engine.set_aside import set_aside_batch
+from projections.inbox.model import GovernanceState
+from projections.inbox.rules import HANDLERS
 from projections.registry import prepare_tables
-from projections.set_aside import set_aside_batch
 from tests.projections.helpers import new_portfolio, new_project
 
 

@@ -18,7 +18,7 @@ from api.settings import Settings
 from domain.stored_names import STORED_NAMES
 from eventstore.database import open_store
 from eventstore.schema import StoreNames
-from projections.projector import apply_batch
+from projections.engine.projector import apply_batch
 from projections.registry import all_projections
 from tests.api.conftest import app_settings
 from tests.api.scenario import Api

@@ -11,12 +11,12 @@ from litestar.testing import AsyncTestClient
 
 from api.settings import Settings
 from eventstore.database import Store
-from projections import set_aside_retry
-from projections.changes import Change
-from projections.handlers import HANDLERS
-from projections.projector import Projector
+from projections.engine import set_aside_retry
+from projections.engine.events import Change
+from projections.engine.projector import Projector
+from projections.engine.tracking import read_position
+from projections.inbox.rules import HANDLERS
 from projections.registry import all_projections
-from projections.tracking import read_position
 from tests.api.conftest import app_settings
 from tests.api.scenario import Api
 

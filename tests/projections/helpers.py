@@ -20,8 +20,8 @@ from domain.policy import (
     default_template,
 )
 from eventstore.database import Store
-from projections.base import Projection
-from projections.projector import apply_batch
+from projections.engine.projector import apply_batch
+from projections.engine.read_model import Projection
 from projections.registry import all_projections
 from workflows import gates, portfolios
 from workflows.uow import CommandOptions

@@ -12,7 +12,7 @@ from domain.policy import DecisionPolicy, GateDefinition, GovernanceTemplate
 from domain.project import Project
 from eventstore.database import Store
 from eventstore.loader import load_aggregate
-from projections import project_list
+from projections.projects import queries as project_list
 from projections.registry import create_tables
 from tests.projections.helpers import drain, new_portfolio, new_project
 from tests.workflows import given

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from api.scheduler import escalate_once
 from eventstore.database import Store
-from projections.inbox import inbox_for, overdue_items
-from projections.portfolio_view import portfolio_view
-from projections.project_list import project_detail
+from projections.inbox.queries import inbox_for, overdue_items
+from projections.portfolios.queries import portfolio_view
+from projections.projects.queries import project_detail
 from projections.registry import create_tables
 from tests.projections.helpers import OPTS, by, drain, new_portfolio, new_project
 from tests.workflows import given

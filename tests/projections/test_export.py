@@ -9,8 +9,8 @@ import tracemalloc
 import msgspec
 
 from eventstore.database import Store
-from projections.audit_trail import AuditFilter
-from projections.export import export_lines
+from projections.audit.export import export_lines
+from projections.audit.model import AuditFilter
 from projections.registry import create_tables
 
 ROWS = 100_000

@@ -12,7 +12,7 @@ from domain.money import Money
 from domain.policy import Actor, Board, default_template
 from domain.portfolio import Portfolio
 from eventstore.database import Store
-from projections.inbox import inbox_for
+from projections.inbox.queries import inbox_for
 from projections.registry import prepare_tables
 from tests.projections.helpers import OPTS, drain, new_project
 from workflows import gates

@@ -18,9 +18,9 @@ from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from eventstore.loader import load_aggregate, load_aggregate_as_of
 from eventstore.schema import StoreNames, drop_schema
-from projections.audit_trail import AuditFilter, query
-from projections.portfolio_as_of import portfolio_view_as_of
-from projections.project_list import list_projects
+from projections.audit.model import AuditFilter, query
+from projections.portfolios.as_of import portfolio_view_as_of
+from projections.projects.queries import list_projects
 from projections.registry import prepare_tables
 from tests.fixtures.legacy_log import aggregate_summary, load, stored
 from tests.projections.helpers import drain, dump

@@ -10,12 +10,12 @@ import pytest
 
 from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
-from projections.changes import Change
-from projections.governance_state import GovernanceState
-from projections.projector import Projector, apply_batch
-from projections.rebuild import rebuild, rebuild_many
+from projections.engine.events import Change
+from projections.engine.projector import Projector, apply_batch
+from projections.engine.rebuild import rebuild, rebuild_many
+from projections.engine.tracking import read_position
+from projections.inbox.model import GovernanceState
 from projections.registry import all_projections, create_tables
-from projections.tracking import read_position
 from tests.projections.helpers import busy_portfolio, drain, dump, new_portfolio
 
 

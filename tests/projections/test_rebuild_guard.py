@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from eventstore.database import Store
-from projections import rebuild as rebuild_module
-from projections.rebuild import IncompleteRebuild, rebuild_many
+from projections.engine import rebuild as rebuild_module
+from projections.engine.rebuild import IncompleteRebuild, rebuild_many
+from projections.engine.tracking import read_position
 from projections.registry import all_projections, create_tables
-from projections.tracking import read_position
 from tests.projections.helpers import busy_portfolio, drain, dump
 
 

@@ -19,13 +19,14 @@ from domain.portfolio import Portfolio
 from domain.project import Project
 from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
-from projections import audit_trail, changes
-from projections.base import lock_key
-from projections.governance_state import GovernanceState
-from projections.projector import apply_batch
-from projections.rebuild import RebuildRunning, rebuild_many
+from projections.audit import model as audit_trail
+from projections.engine import events as changes
+from projections.engine.projector import apply_batch
+from projections.engine.read_model import lock_key
+from projections.engine.rebuild import RebuildRunning, rebuild_many
+from projections.engine.tracking import lock_position, read_position, set_position
+from projections.inbox.model import GovernanceState
 from projections.registry import all_projections, by_name, create_tables, prepare_tables
-from projections.tracking import lock_position, read_position, set_position
 from tests.projections.helpers import busy_portfolio, drain, dump
 from tests.workflows import given
 from tests.workflows.given import CHAIR, GATEKEEPER, GATEKEEPER_2, SPONSOR

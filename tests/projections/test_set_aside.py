@@ -13,15 +13,16 @@ import pytest
 
 from domain.gate_review import Evidence, Vote
 from eventstore.database import Store
-from projections import audit_trail, set_aside, set_aside_retry
-from projections.audit_trail import AuditTrail
-from projections.changes import Change
-from projections.governance_state import GovernanceState
-from projections.handlers import HANDLERS
-from projections.projector import Projector
-from projections.rebuild import rebuild, rebuild_many
+from projections.audit import model as audit_trail
+from projections.audit.model import AuditTrail
+from projections.engine import set_aside, set_aside_retry
+from projections.engine.events import Change
+from projections.engine.projector import Projector
+from projections.engine.rebuild import rebuild, rebuild_many
+from projections.engine.tracking import read_position
+from projections.inbox.model import GovernanceState
+from projections.inbox.rules import HANDLERS
 from projections.registry import all_projections, create_tables
-from projections.tracking import read_position
 from tests.projections.helpers import OPTS, by, dump, new_portfolio, new_project
 from workflows import gates
 

@@ -25,9 +25,9 @@ from api.settings import Settings
 from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from eventstore.schema import StoreNames
-from projections.rebuild import rebuild_many
+from projections.engine.rebuild import rebuild_many
+from projections.engine.tracking import read_position
 from projections.registry import all_projections
-from projections.tracking import read_position
 from tests.api.conftest import app_settings
 from tests.conftest import drop_store_schema
 from tests.projections.helpers import drain, dump

@@ -8,7 +8,7 @@ active worker's connection goes away. Workers wake on NOTIFY and also poll.
 
 A batch that fails (for a reason other than a lost connection) is retried a few times,
 backing off; then it is applied event by event and each event that still fails is set
-aside (``projections.set_aside``) so that the projection moves on. Each projection
+aside (``projections.engine.set_aside``) so that the projection moves on. Each projection
 advances on its own: one that fails never holds up the others.
 """
 
@@ -26,10 +26,10 @@ import asyncpg
 from eventstore.database import Store
 from eventstore.errors import CONNECTION_ERRORS
 from eventstore.recorder import select_event_rows_on
-from projections.base import Projection, lock_key
-from projections.changes import change_of
-from projections.set_aside import set_aside_batch
-from projections.tracking import lock_position, set_position
+from projections.engine.events import change_of
+from projections.engine.read_model import Projection, lock_key
+from projections.engine.set_aside import set_aside_batch
+from projections.engine.tracking import lock_position, set_position
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ import asyncpg
 
 from eventstore.schema import StoreNames
 from projections.access import visible_ids_sql
-from projections.base import table
-from projections.governance_state import INBOX, PORTFOLIOS, PROJECTS
+from projections.engine.read_model import table
+from projections.inbox.model import INBOX, PORTFOLIOS, PROJECTS
 
 
 def portfolio_sql(names: StoreNames) -> str:

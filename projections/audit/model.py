@@ -13,9 +13,9 @@ from uuid import UUID
 import asyncpg
 
 from eventstore.schema import StoreNames
-from projections.audit_rows import AuditRow, Scope, audit_rows
-from projections.base import BulkContext, index_name, table
-from projections.changes import Change
+from projections.audit.rows import AuditRow, Scope, audit_rows
+from projections.engine.events import Change
+from projections.engine.read_model import BulkContext, index_name, table
 
 TABLE = "rm_audit"
 SCOPE = "rm_audit_scope"  # aggregate -> project and portfolio, for rows of later events
@@ -75,7 +75,7 @@ class AuditBulk:
 
 
 class AuditTrail:
-    """Projection ``audit``: append-only rows, one per event (``projections.audit_rows``)."""
+    """Projection ``audit``: append-only rows, one per event (``projections.audit.rows``)."""
 
     name = "audit"
     tables = (TABLE, SCOPE)

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from asyncpg.pgproto.pgproto import UUID as _DbUUID
 
-from projections.changes import Change
+from projections.engine.events import Change
 
 AuditRow = tuple[
     int, datetime, UUID, str, str, str | None, str | None, UUID | None, UUID | None, str | None, str

@@ -8,8 +8,8 @@ from typing import Any
 from uuid import UUID
 
 from domain.seats import change_request_seats, owed_signatures
-from projections.changes import Change
-from projections.state_handlers import Batch, Doc, InboxRow, _val, configurers, note_escalation
+from projections.engine.events import Change
+from projections.folds.documents import Batch, Doc, InboxRow, _val, configurers, note_escalation
 
 OPEN_CR = ("submitted", "assessed", "deferred")
 

@@ -12,12 +12,12 @@ from typing import Any
 from uuid import UUID
 
 from eventstore.database import Store
-from projections.base import table
-from projections.changes import to_change
-from projections.governance_state import PROJECTS, SUBJECTS
-from projections.handlers import apply_changes, inbox_items
-from projections.portfolio_view import Group, shape
-from projections.state_handlers import Batch
+from projections.engine.events import to_change
+from projections.engine.read_model import table
+from projections.folds.documents import Batch
+from projections.inbox.model import PROJECTS, SUBJECTS
+from projections.inbox.rules import apply_changes, inbox_items
+from projections.portfolios.queries import Group, shape
 
 
 async def portfolio_view_as_of(

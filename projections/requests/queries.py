@@ -8,8 +8,8 @@ from uuid import UUID
 import asyncpg
 
 from eventstore.schema import StoreNames
-from projections.base import table
-from projections.governance_state import SUBJECTS
+from projections.engine.read_model import table
+from projections.inbox.model import SUBJECTS
 
 
 async def subject(

@@ -1,7 +1,7 @@
 """Projection ``governance``: portfolios, projects and inboxes, as of the tracked position.
 
 Each batch loads the documents of the aggregates it touches, applies the events to them
-in memory (handlers in ``projections.state_handlers``), writes the documents back and
+in memory (handlers in ``projections.folds.documents``), writes the documents back and
 recomputes the inbox items of every touched subject. The typed columns beside each
 document serve the queries and their indexes.
 """
@@ -15,10 +15,10 @@ from uuid import UUID
 import asyncpg
 
 from eventstore.schema import StoreNames
-from projections.base import BulkContext, index_name, table
-from projections.changes import Change
-from projections.handlers import apply_changes, inbox_items
-from projections.state_handlers import ROLE_CHANGES, Batch
+from projections.engine.events import Change
+from projections.engine.read_model import BulkContext, index_name, table
+from projections.folds.documents import ROLE_CHANGES, Batch
+from projections.inbox.rules import apply_changes, inbox_items
 
 PORTFOLIOS, PROJECTS, INBOX, SUBJECTS = "rm_portfolios", "rm_projects", "rm_inbox", "rm_subjects"
 DELEGATIONS = "rm_delegations"

@@ -12,7 +12,7 @@ import asyncpg
 
 from eventstore.ledger import ndjson_chunks
 from eventstore.schema import StoreNames
-from projections.audit_trail import COLUMNS, AuditFilter, stream
+from projections.audit.model import COLUMNS, AuditFilter, stream
 
 CHUNK = 64 * 1024
 

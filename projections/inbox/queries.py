@@ -8,8 +8,8 @@ from typing import Any
 import asyncpg
 
 from eventstore.schema import StoreNames
-from projections.base import table
-from projections.governance_state import DELEGATIONS, INBOX
+from projections.engine.read_model import table
+from projections.inbox.model import DELEGATIONS, INBOX
 
 
 async def inbox_for(

@@ -28,10 +28,17 @@ from eventstore.database import Store
 from eventstore.errors import CONNECTION_ERRORS
 from eventstore.recorder import select_event_rows_on
 from eventstore.schema import quote_ident
-from projections.base import BulkContext, BulkProjection, Projection, lock_key
-from projections.changes import change_of
-from projections.set_aside import Failure, announce, apply_or_isolate, error_text, replace, rows_of
-from projections.tracking import lock_position, set_position
+from projections.engine.events import change_of
+from projections.engine.read_model import BulkContext, BulkProjection, Projection, lock_key
+from projections.engine.set_aside import (
+    Failure,
+    announce,
+    apply_or_isolate,
+    error_text,
+    replace,
+    rows_of,
+)
+from projections.engine.tracking import lock_position, set_position
 
 Progress = Callable[[int, int], None]
 

@@ -23,9 +23,9 @@ from eventstore.database import Store
 from eventstore.errors import CONNECTION_ERRORS
 from eventstore.recorder import select_event_rows_on
 from eventstore.schema import StoreNames
-from projections.base import Projection
-from projections.changes import Change, change_of
-from projections.tracking import lock_position, set_position
+from projections.engine.events import Change, change_of
+from projections.engine.read_model import Projection
+from projections.engine.tracking import lock_position, set_position
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from typing import Any, Protocol, runtime_checkable
 import asyncpg
 
 from eventstore.schema import StoreNames
-from projections.changes import Change
+from projections.engine.events import Change
 
 
 class Projection(Protocol):

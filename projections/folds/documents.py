@@ -14,7 +14,7 @@ from uuid import UUID
 
 from domain.project import CLOSED_STAGE
 from domain.seats import board_seats, gate_holders
-from projections.changes import Change
+from projections.engine.events import Change
 
 Doc = dict[str, Any]
 

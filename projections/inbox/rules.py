@@ -6,9 +6,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-from projections.changes import Change
-from projections.state_handlers import STATE_HANDLERS, Batch, project_inbox
-from projections.subject_handlers import SUBJECT_HANDLERS, SUBJECT_INBOX
+from projections.engine.events import Change
+from projections.folds.documents import STATE_HANDLERS, Batch, project_inbox
+from projections.folds.requests import SUBJECT_HANDLERS, SUBJECT_INBOX
 
 HANDLERS: dict[str, Callable[[Batch, Change], None]] = {**STATE_HANDLERS, **SUBJECT_HANDLERS}
 

@@ -4,7 +4,7 @@ Every projection reads the same few things of each event: when, who, and a handf
 attributes. The frequent event types (votes, evidence, reviews: nine in ten events of
 a real log) are decoded by msgspec straight into the fields projections read, skipping
 the rest of the JSON (a vote's evidence list) in one pass; every other type keeps its
-attributes as undecoded JSON converted on read (``projections.light.EventData``).
+attributes as undecoded JSON converted on read (``projections.engine.event_data.EventData``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import msgspec
 from eventsourcing.persistence import Notification
 
 from domain.stored_names import STORED_NAMES
-from projections.light import EventData, light
+from projections.engine.event_data import EventData, light
 
 # Topics written before stored names (``domain.project_base:ProjectBase.Cancelled``) ->
 # the names that replaced them (``Project.Cancelled``).

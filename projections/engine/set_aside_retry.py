@@ -11,9 +11,17 @@ from dataclasses import dataclass
 
 from eventstore.database import Store
 from eventstore.recorder import select_event_rows_on
-from projections.base import Projection
-from projections.set_aside import TABLE, Failure, SetAside, apply_each, error_text, listed, record
-from projections.tracking import lock_position
+from projections.engine.read_model import Projection
+from projections.engine.set_aside import (
+    TABLE,
+    Failure,
+    SetAside,
+    apply_each,
+    error_text,
+    listed,
+    record,
+)
+from projections.engine.tracking import lock_position
 
 
 @dataclass(frozen=True)

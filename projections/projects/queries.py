@@ -11,11 +11,11 @@ import asyncpg
 from eventstore.database import Store
 from eventstore.schema import StoreNames
 from projections.access import visible_ids_sql
-from projections.base import table
-from projections.changes import to_change
-from projections.governance_state import PROJECTS
-from projections.handlers import apply_changes
-from projections.state_handlers import Batch
+from projections.engine.events import to_change
+from projections.engine.read_model import table
+from projections.folds.documents import Batch
+from projections.inbox.model import PROJECTS
+from projections.inbox.rules import apply_changes
 
 
 async def list_projects(
