@@ -1,7 +1,10 @@
 """Portfolio aggregate: objectives, budget envelope, governance board, template, roles.
 
-No ``from __future__ import annotations`` here: eventsourcing inspects the @event
-methods' annotations to define the event classes.
+Its events are declared together at the top of the class, each with the fields it
+stores in their stored order; every command checks, then calls a private
+``@event(TheEvent)`` method that only assigns state. No ``from __future__ import
+annotations`` here: eventsourcing makes the event classes frozen dataclasses from their
+annotations, which must be real types.
 """
 
 from typing import Any
@@ -21,6 +24,38 @@ PORTFOLIO_ASSIGNABLE_ROLES = frozenset({Role.STAKEHOLDER, Role.AUDITOR})
 class Portfolio(Aggregate):
     # 2: snapshots keep board_changers (who changed the board: configurers too)
     class_version = 2
+
+    class Event(Aggregate.Event):
+        """Every event of a portfolio."""
+
+    # --- the events ----------------------------------------------------------------
+    # Each is stored as "Portfolio.<its name>" (domain/stored_names.py) with these
+    # fields in this order; a stored shape never changes in place (docs/stored-names.md).
+
+    class Created(Event, Aggregate.Created):
+        name: str
+        objectives: tuple[str, ...]
+        envelope: Money
+        board: Board
+        template: GovernanceTemplate
+        by: Actor
+
+    class BoardChanged(Event):
+        previous: Board
+        board: Board
+        by: Actor
+
+    class RoleAssigned(Event):
+        person: str
+        role: Role
+        by: Actor
+
+    class RoleRevoked(Event):
+        person: str
+        role: Role
+        by: Actor
+
+    # --- state and commands --------------------------------------------------------
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -59,7 +94,7 @@ class Portfolio(Aggregate):
             by=by,
         )
 
-    @event("Created")
+    @event(Created)
     def __init__(
         self,
         id: UUID,
@@ -119,7 +154,7 @@ class Portfolio(Aggregate):
         require_board_without(board, (*self.configured_by, *by.people))
         self._board_changed(previous=self.board, board=board, by=by)
 
-    @event("BoardChanged")
+    @event(BoardChanged)
     def _board_changed(self, previous: Board, board: Board, by: Actor) -> None:
         self.board = board
         self.board_changers = (*self.board_changers, *by.people)
@@ -131,7 +166,7 @@ class Portfolio(Aggregate):
             raise RuleViolation(f"{person} already holds the {role.value} role")
         self._role_assigned(person=person, role=role, by=by)
 
-    @event("RoleAssigned")
+    @event(RoleAssigned)
     def _role_assigned(self, person: str, role: Role, by: Actor) -> None:
         self.roles = (*self.roles, RoleAssignment(person, role))
 
@@ -141,7 +176,7 @@ class Portfolio(Aggregate):
             raise RuleViolation(f"{person} does not hold the {role.value} role")
         self._role_revoked(person=person, role=role, by=by)
 
-    @event("RoleRevoked")
+    @event(RoleRevoked)
     def _role_revoked(self, person: str, role: Role, by: Actor) -> None:
         revoked = RoleAssignment(person, role)
         self.roles = tuple(a for a in self.roles if a != revoked)

@@ -1,7 +1,10 @@
 """Sign-off aggregate: named stakeholders sign off one version of a deliverable.
 
-No ``from __future__ import annotations`` here: eventsourcing inspects the @event
-methods' annotations to define the event classes.
+Its events are declared together at the top of the class, each with the fields it
+stores in their stored order; every command checks, then calls a private
+``@event(TheEvent)`` method that only assigns state. No ``from __future__ import
+annotations`` here: eventsourcing makes the event classes frozen dataclasses from their
+annotations, which must be real types.
 """
 
 from dataclasses import dataclass
@@ -9,7 +12,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from uuid import UUID
 
-from eventsourcing.domain import event
+from eventsourcing.domain import Aggregate, event
 
 from domain.bounds import require_date
 from domain.checks import (
@@ -65,6 +68,43 @@ def signatory_tuple(signatories: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class SignOff(TimedAggregate):
+    class Event(TimedAggregate.Event):
+        """Every event of a sign-off request: its body sees the event's time as
+        ``modified_on``."""
+
+    # --- the events ----------------------------------------------------------------
+    # Each is stored as "SignOff.<its name>" (domain/stored_names.py) with these fields
+    # in this order; a stored shape never changes in place (docs/stored-names.md).
+
+    class Requested(Event, Aggregate.Created):  # the sign-off's first event
+        project_id: UUID
+        portfolio_id: UUID
+        deliverable: str
+        version: str
+        content_hash: str
+        signatories: tuple[str, ...]
+        due: date
+        by: Actor
+
+    class Signed(Event):
+        comment: str
+        by: Actor
+
+    class Declined(Event):
+        comment: str
+        by: Actor
+
+    class Superseded(Event):
+        by_request: UUID
+        by: Actor
+
+    class Escalated(Event):
+        item: str
+        due: date
+        by: Actor
+
+    # --- state and commands --------------------------------------------------------
+
     @classmethod
     def create(
         cls,
@@ -104,7 +144,7 @@ class SignOff(TimedAggregate):
             by=by,
         )
 
-    @event("Requested")
+    @event(Requested)
     def __init__(
         self,
         id: UUID,
@@ -157,7 +197,7 @@ class SignOff(TimedAggregate):
         self._require_signatory(by)
         self._signed(comment=comment, by=by)
 
-    @event("Signed")
+    @event(Signed)
     def _signed(self, comment: str, by: Actor) -> None:
         self.signatures = (*self.signatures, Signature(by.person, comment, self.modified_on))
         if not self.pending_signatories:
@@ -168,7 +208,7 @@ class SignOff(TimedAggregate):
         self._require_signatory(by)
         self._declined(comment=comment, by=by)
 
-    @event("Declined")
+    @event(Declined)
     def _declined(self, comment: str, by: Actor) -> None:
         self.declined_by = Signature(by.person, comment, self.modified_on, declined=True)
         self.status = SignOffStatus.DECLINED
@@ -179,7 +219,7 @@ class SignOff(TimedAggregate):
         self._require_open("superseded")
         self._superseded(by_request=by_request, by=by)
 
-    @event("Superseded")
+    @event(Superseded)
     def _superseded(self, by_request: UUID, by: Actor) -> None:
         self.status = SignOffStatus.SUPERSEDED
         self.superseded_by = by_request
@@ -190,7 +230,7 @@ class SignOff(TimedAggregate):
         self._require_open("escalated")
         self._escalated(item=item, due=due, by=by)
 
-    @event("Escalated")
+    @event(Escalated)
     def _escalated(self, item: str, due: date, by: Actor) -> None:
         self.escalations = (*self.escalations, (item, due))
 
