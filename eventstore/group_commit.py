@@ -19,6 +19,9 @@ from eventstore.errors import VersionConflict
 
 MAX_BATCH_EVENTS = 2000
 
+# One writer's events, and the future that gets their notification ids.
+_Pending = tuple[Sequence[StoredEvent], asyncio.Future[list[int]]]
+
 
 class GroupCommitter:
     """Batches ``insert_events`` calls of many concurrent writers."""
@@ -30,7 +33,7 @@ class GroupCommitter:
             "($1::int[], $2::uuid[], $3::bigint[], $4::text[], $5::bytea[], $6::bytea[])"
         )
         self.make_leaves = True  # False: the database computes them (bench/append's baseline)
-        self._queue: list[tuple[Sequence[StoredEvent], asyncio.Future[list[int]]]] = []
+        self._queue: list[_Pending] = []
         self._worker: asyncio.Task[None] | None = None
 
     async def insert(self, events: Sequence[StoredEvent]) -> list[int]:
@@ -43,17 +46,16 @@ class GroupCommitter:
 
     async def _drain(self) -> None:
         while self._queue:
-            batch, size = [], 0
+            batch: list[_Pending] = []
+            size = 0
             while self._queue and (not batch or size + len(self._queue[0][0]) <= MAX_BATCH_EVENTS):
                 item = self._queue.pop(0)
                 batch.append(item)
                 size += len(item[0])
             await self._write(batch)
 
-    async def _write(
-        self, batch: list[tuple[Sequence[StoredEvent], asyncio.Future[list[int]]]]
-    ) -> None:
-        columns: tuple[list, list, list, list, list] = ([], [], [], [], [])  # type: ignore[type-arg]
+    async def _write(self, batch: list[_Pending]) -> None:
+        columns: tuple[list[object], ...] = ([], [], [], [], [])
         for group, (events, _) in enumerate(batch):
             for e in events:
                 for column, value in zip(

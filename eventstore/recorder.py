@@ -181,17 +181,20 @@ class AsyncApplicationRecorder:
     async def max_notification_id(self) -> int | None:
         """The highest notification id, or None for an empty store."""
         async with self.pool.acquire() as c:
-            return await c.fetchval(self._max_sql)
+            head: int | None = await c.fetchval(self._max_sql)
+        return head
 
     async def max_notification_id_on(self, conn: asyncpg.Connection) -> int:
         """The highest notification id (0 when empty), on the caller's connection."""
-        return await conn.fetchval(self._max_sql) or 0
+        head: int | None = await conn.fetchval(self._max_sql)
+        return head or 0
 
     async def position_of(
         self, conn: asyncpg.Connection, originator_id: UUID, version: int
     ) -> int | None:
         """The notification id of one aggregate's event at ``version``, if stored."""
-        return await conn.fetchval(self._position_sql, originator_id, version)
+        position: int | None = await conn.fetchval(self._position_sql, originator_id, version)
+        return position
 
 
 class AsyncSnapshotStore:
@@ -250,7 +253,7 @@ async def select_event_rows_on(
     """Rows ``(notification_id, originator_id, originator_version, topic, state)`` after a
     position (up to ``upto``), as they are stored: for readers that decode the state
     themselves and need no ``Notification`` objects (projections)."""
-    return await conn.fetch(
+    rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT notification_id, originator_id, originator_version, topic, state "
         f"FROM {names.q(names.events)} WHERE notification_id > $1 "
         "AND ($3::bigint IS NULL OR notification_id <= $3) "
@@ -259,6 +262,7 @@ async def select_event_rows_on(
         limit,
         upto,
     )
+    return rows
 
 
 async def select_notifications_on(

@@ -23,7 +23,7 @@ from typing import Any
 import asyncpg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from eventstore.chain import GENESIS, chain_hashes, leaf_digest, link
+from eventstore.chain import GENESIS, chain_hashes
 from eventstore.checkpoints import Checkpoint, list_checkpoints, log_id, rfc3339, signature_ok
 from eventstore.schema import StoreNames
 
@@ -110,14 +110,16 @@ class _Walk:
             self.report.last_good_checkpoint = position
 
     def walk_page(self, entries: Page) -> None:
-        """``step`` over a page, inlined for speed (the same checks and hashes)."""
+        """Check each position of a page: it is the next one, its event and chain hash
+        are there, and the hash covers the event and the previous hash (the digests of
+        ``eventstore.chain``, inlined for speed); checkpoints are checked on the way."""
         sha, pack_q, pack_i = hashlib.sha256, _PACK_Q, _PACK_I
         prev, expected, ahead = self.prev, self.position + 1, self.ahead
         try:
             for p, r, stored in entries:
                 if p != expected or r is None or stored is None:
                     self._advance(prev, expected - 1)
-                    self.step(p, r, stored)  # raises, saying what is wrong there
+                    raise self._gap(p, r)
                 topic = r[3].encode() if r[3] else b""
                 state = r[4] or b""
                 leaf = sha(
@@ -140,24 +142,17 @@ class _Walk:
         self.report.checked += position - self.position
         self.prev, self.position = prev, position
 
-    def step(self, p: int, r: asyncpg.Record | None, stored: bytes | None) -> None:
-        """Check position ``p``: its event ``r`` (None: no row) against its ``stored``
-        chain hash (None: none)."""
+    def _gap(self, p: int, r: asyncpg.Record | None) -> _Broken:
+        """What is wrong at position ``p`` (with its event ``r``, None: no row) when it is
+        not the next one, or lacks its event or its chain hash."""
         expected = self.position + 1
         if p != expected:
-            raise _Broken(expected, "missing", f"no event and no chain hash at position {expected}")
+            return _Broken(
+                expected, "missing", f"no event and no chain hash at position {expected}"
+            )
         if r is None:
-            raise _Broken(p, "missing", f"the event at position {p} is gone (its hash remains)")
-        if stored is None:
-            raise _Broken(p, "unchained", f"the event at position {p} has no chain hash")
-        topic = (r[3] or "").encode()
-        h = link(self.prev, p, leaf_digest(r[1].bytes, r[2], topic, r[4] or b""))
-        if h != stored:
-            raise _Broken(p, "content", f"the event at position {p} does not match its chain hash")
-        self.prev, self.position = h, p
-        self.report.checked += 1
-        if p in self.ahead:
-            self.check_checkpoints(p, h)
+            return _Broken(p, "missing", f"the event at position {p} is gone (its hash remains)")
+        return _Broken(p, "unchained", f"the event at position {p} has no chain hash")
 
 
 async def verify_chain(
@@ -258,10 +253,11 @@ async def read_page(
 
 async def log_end(conn: asyncpg.Connection | asyncpg.Pool, names: StoreNames) -> int:
     """The last position that has an event or a chain hash (0: none)."""
-    return await conn.fetchval(
+    end: int = await conn.fetchval(
         f"SELECT greatest((SELECT max(notification_id) FROM {names.q(names.events)}), "
         f"(SELECT max(position) FROM {names.q('gl_chain')}), 0)"
     )
+    return end
 
 
 async def _walk(
