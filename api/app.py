@@ -1,4 +1,6 @@
-"""The composition root: ``create_app(settings)`` wires store, routes and errors."""
+"""The HTTP application: ``create_app(settings)`` wires routes, errors, the docs and, in
+its lifespan, the store and background jobs built by the composition root
+(``api.bootstrap``)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api.access import authorise, provide_viewer
 from api.auth import provide_principal
+from api.bootstrap import opened_store, read_models
 from api.commands import provide_command
 from api.controllers.audit import AuditController
 from api.controllers.change_requests import ChangeRequestController, ProjectChangeRequests
@@ -33,13 +36,9 @@ from api.limits import prepare as prepare_limits
 from api.reads import utc_now
 from api.scheduler import run_scheduler
 from api.settings import Settings
-from domain.stored_names import STORED_NAMES
-from eventstore.checkpoints import load_or_create_key
-from eventstore.database import Store, open_store
-from eventstore.embedded import start_embedded
-from eventstore.schema import StoreNames
+from eventstore.checkpoints import CheckpointKey, load_or_create_key
+from eventstore.database import Store
 from projections.engine.projector import Projector
-from projections.registry import all_projections, prepare_tables
 from workflows.checkpoints import keep_checkpoints
 
 log = logging.getLogger(__name__)
@@ -47,25 +46,9 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
 
 
-def database_url(settings: Settings) -> str:
-    """``DATABASE_URL`` if configured, else the embedded PostgreSQL in the data folder."""
-    if settings.database_url:
-        return settings.database_url
-    return start_embedded(settings.data_dir)
-
-
-async def open_settings_store(settings: Settings) -> Store:
-    """The store these settings name (as the serving role, if one is configured)."""
-    return await open_store(
-        database_url(settings),
-        StoreNames(schema=settings.schema),
-        stored_names=STORED_NAMES,
-        serving_role=settings.serving_role,
-    )
-
-
 async def provide_store(state: State) -> Store:
-    return state.store
+    store: Store = state.store
+    return store
 
 
 def create_app(settings: Settings) -> Litestar:
@@ -75,44 +58,11 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         key = load_or_create_key(settings.checkpoint_key_path)
         app.state.checkpoint_key = key
-        store = await open_settings_store(settings)
-        app.state.store = store
-        await prepare_tables(store)
-        await prepare_limits(store)  # the rate limits' table, shared by every process
-        stop = asyncio.Event()
-        tasks = []
-        if settings.run_projector:
-            projector = Projector(store, all_projections())
-            tasks.append(asyncio.create_task(projector.run(stop), name="projector"))
-        if settings.run_scheduler:
-            job = run_scheduler(store, stop, utc_now, settings.escalation_interval_s)
-            tasks.append(asyncio.create_task(job, name="escalation"))
-        if settings.run_checkpointer:
-            job = keep_checkpoints(
-                store,
-                key,
-                stop,
-                every_events=settings.checkpoint_every_events,
-                interval_s=settings.checkpoint_interval_s,
-            )
-            tasks.append(asyncio.create_task(job, name="checkpoints"))
-        if settings.demo_if_empty and await store.events.max_notification_id() is None:
-            from api.demo import load_demo
-
-            log.info("empty store: loading the demo portfolio")
-            await load_demo(store)
-        try:
-            yield
-        finally:
-            stop.set()
-            try:
-                for task in tasks:
-                    try:
-                        await asyncio.wait_for(task, 10)
-                    except (asyncio.CancelledError, Exception):
-                        log.exception("background task %s ended badly", task.get_name())
-            finally:
-                await store.close()
+        async with opened_store(settings) as store:
+            app.state.store = store
+            await prepare_limits(store)  # the rate limits' table, shared by every process
+            async with _background_jobs(settings, store, key):
+                yield
 
     api = Router(
         path=API_PREFIX,
@@ -161,3 +111,42 @@ def create_app(settings: Settings) -> Litestar:
             security=[{"bearer": []}],
         ),
     )
+
+
+@asynccontextmanager
+async def _background_jobs(
+    settings: Settings, store: Store, key: CheckpointKey
+) -> AsyncIterator[None]:
+    """The projector, the escalation job and the checkpointer these settings ask for
+    (and the demo into an empty store), stopped on leaving."""
+    stop = asyncio.Event()
+    tasks = []
+    if settings.run_projector:
+        projector = Projector(store, read_models())
+        tasks.append(asyncio.create_task(projector.run(stop), name="projector"))
+    if settings.run_scheduler:
+        job = run_scheduler(store, stop, utc_now, settings.escalation_interval_s)
+        tasks.append(asyncio.create_task(job, name="escalation"))
+    if settings.run_checkpointer:
+        job = keep_checkpoints(
+            store,
+            key,
+            stop,
+            every_events=settings.checkpoint_every_events,
+            interval_s=settings.checkpoint_interval_s,
+        )
+        tasks.append(asyncio.create_task(job, name="checkpoints"))
+    try:
+        if settings.demo_if_empty and await store.events.max_notification_id() is None:
+            from api.demo import load_demo
+
+            log.info("empty store: loading the demo portfolio")
+            await load_demo(store)
+        yield
+    finally:
+        stop.set()
+        for task in tasks:
+            try:
+                await asyncio.wait_for(task, 10)
+            except (asyncio.CancelledError, Exception):
+                log.exception("background task %s ended badly", task.get_name())

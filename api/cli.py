@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 from rich.console import Console
 
+from api.bootstrap import load_settings, opened_store, read_models
 from api.cli_ledger import register as register_ledger_commands
 from api.cli_set_aside import set_aside_app
 from api.settings import Settings
@@ -51,7 +52,7 @@ def _check_host(host: str) -> None:
 def _settings(**overrides: object) -> Settings:
     """The environment's settings, or a one-line error naming what is wrong in it."""
     try:
-        return Settings.from_env(**overrides)
+        return load_settings(**overrides)
     except (ValueError, OSError) as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(2) from None
@@ -122,40 +123,18 @@ def token(
 @app.command()
 def demo() -> None:
     """Load the demo portfolio (projects at different gates) through the workflows."""
-    from api.app import open_settings_store
     from api.demo import load_demo
 
     settings = _settings()
 
     async def run() -> None:
-        store = await open_settings_store(settings)
-        try:
+        async with opened_store(settings, prepare_read_models=False) as store:
             result = await load_demo(store)
-        finally:
-            await store.close()
         err.print(f"demo loaded: portfolio {result['portfolio']}")
         for label, project_id in result["projects"].items():
             err.print(f"  {label:15} project {project_id}")
 
     asyncio.run(run())
-
-
-def _store_context(settings: Settings):  # type: ignore[no-untyped-def]
-    from contextlib import asynccontextmanager
-
-    from api.app import open_settings_store
-    from projections.registry import prepare_tables
-
-    @asynccontextmanager
-    async def opened():  # type: ignore[no-untyped-def]
-        store = await open_settings_store(settings)
-        try:
-            await prepare_tables(store)
-            yield store
-        finally:
-            await store.close()
-
-    return opened()
 
 
 @app.command()
@@ -174,10 +153,10 @@ def rebuild(
     )
 
     from projections.engine.rebuild import IncompleteRebuild, RebuildRunning, rebuild_many
-    from projections.registry import all_projections, by_name
+    from projections.registry import by_name
 
     try:
-        chosen = all_projections() if projection == "all" else [by_name(projection)]
+        chosen = read_models() if projection == "all" else [by_name(projection)]
     except KeyError as exc:
         err.print(f"[red]error:[/] {exc.args[0]}")
         raise typer.Exit(2) from None
@@ -194,7 +173,7 @@ def rebuild(
     )
 
     async def run() -> None:
-        async with _store_context(settings) as store:
+        async with opened_store(settings) as store:
             with Progress(*columns, console=err) as bar:
                 task = bar.add_task(label, total=None, rate=0.0)
                 started = time.perf_counter()
@@ -228,7 +207,6 @@ def project() -> None:
     import signal
 
     from projections.engine.projector import Projector
-    from projections.registry import all_projections
 
     settings = _settings()
 
@@ -237,9 +215,9 @@ def project() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with _store_context(settings) as store:
+        async with opened_store(settings) as store:
             err.print("projector running; Ctrl-C stops it")
-            await Projector(store, all_projections()).run(stop)
+            await Projector(store, read_models()).run(stop)
 
     asyncio.run(run())
 
@@ -313,7 +291,7 @@ def export(
 
     async def run() -> int:
         count = 0
-        async with _store_context(settings) as store:
+        async with opened_store(settings) as store:
             if format != "ledger":  # the ledger is the log itself: nothing to wait for
                 await _caught_up(store)
             # Opened only now: a failed catch-up leaves an existing file as it was. (The

@@ -31,13 +31,14 @@ def list_(
     ] = False,
 ) -> None:
     """Show the set-aside events (unresolved ones unless --all)."""
-    from api.cli import _settings, _store_context
+    from api.bootstrap import opened_store
+    from api.cli import _settings
     from projections.engine import set_aside
 
     settings = _settings()
 
     async def run() -> list[set_aside.SetAside]:
-        async with _store_context(settings) as store:
+        async with opened_store(settings) as store:
             return await set_aside.listed(store.pool, store.names, everything=everything)
 
     entries = asyncio.run(run())
@@ -77,9 +78,10 @@ def retry(
     command exits with status 1. (Out of the log's order: the handler sees the rows as
     later events left them. For an in-order result, `gateledger rebuild <projection>`.)
     """
-    from api.cli import _settings, _store_context
+    from api.bootstrap import opened_store, read_models
+    from api.cli import _settings
     from projections.engine import set_aside_retry
-    from projections.registry import all_projections, by_name
+    from projections.registry import by_name
 
     if projection is not None:
         try:
@@ -90,9 +92,9 @@ def retry(
     settings = _settings()
 
     async def run() -> list[set_aside_retry.Retried]:
-        async with _store_context(settings) as store:
+        async with opened_store(settings) as store:
             return await set_aside_retry.retry(
-                store, all_projections(), projection=projection, position=position
+                store, read_models(), projection=projection, position=position
             )
 
     results = asyncio.run(run())
