@@ -103,7 +103,12 @@ class ChangeRequestController(Controller):
             typed(found, ChangeRequest), headers=await set_aside_note(store, change_request_id)
         )
 
-    @post("/submit", operation_id="submitChangeRequest", summary="Submit; routes by tolerance")
+    @post(
+        "/submit",
+        operation_id="submitChangeRequest",
+        summary="Submit; routes by tolerance",
+        status_code=200,
+    )
     async def submit(
         self, change_request_id: UUID, command: Command, store: Store
     ) -> Response[CommandAnswer]:
@@ -116,7 +121,12 @@ class ChangeRequestController(Controller):
         )
         return answer(result)
 
-    @post("/amend", operation_id="amendChangeRequest", summary="Submitter amends; resets votes")
+    @post(
+        "/amend",
+        operation_id="amendChangeRequest",
+        summary="Submitter amends; resets votes",
+        status_code=200,
+    )
     async def amend(
         self,
         change_request_id: UUID,
@@ -139,7 +149,12 @@ class ChangeRequestController(Controller):
         )
         return answer(result)
 
-    @post("/assess", operation_id="assessChangeRequest", summary="Impact assessment (pmo_admin)")
+    @post(
+        "/assess",
+        operation_id="assessChangeRequest",
+        summary="Impact assessment (pmo_admin)",
+        status_code=200,
+    )
     async def assess(
         self,
         change_request_id: UUID,
@@ -157,7 +172,12 @@ class ChangeRequestController(Controller):
         )
         return answer(result)
 
-    @post("/votes", operation_id="voteChangeRequest", summary="Board vote on an escalated CR")
+    @post(
+        "/votes",
+        operation_id="voteChangeRequest",
+        summary="Board vote on an escalated CR",
+        status_code=200,
+    )
     async def vote(
         self,
         change_request_id: UUID,
@@ -176,7 +196,12 @@ class ChangeRequestController(Controller):
         )
         return answer(result)
 
-    @post("/decision", operation_id="decideChangeRequest", summary="Sponsor or chair decides")
+    @post(
+        "/decision",
+        operation_id="decideChangeRequest",
+        summary="Sponsor or chair decides",
+        status_code=200,
+    )
     async def decide(
         self,
         change_request_id: UUID,
@@ -195,7 +220,12 @@ class ChangeRequestController(Controller):
         )
         return answer(result)
 
-    @post("/withdraw", operation_id="withdrawChangeRequest", summary="Submitter withdraws")
+    @post(
+        "/withdraw",
+        operation_id="withdrawChangeRequest",
+        summary="Submitter withdraws",
+        status_code=200,
+    )
     async def withdraw(
         self,
         change_request_id: UUID,
@@ -212,7 +242,12 @@ class ChangeRequestController(Controller):
         )
         return answer(result)
 
-    @post("/implement", operation_id="implementChangeRequest", summary="PM marks implemented")
+    @post(
+        "/implement",
+        operation_id="implementChangeRequest",
+        summary="PM marks implemented",
+        status_code=200,
+    )
     async def implement(
         self, change_request_id: UUID, command: Command, store: Store
     ) -> Response[CommandAnswer]:

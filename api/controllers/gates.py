@@ -20,7 +20,12 @@ class GateController(Controller):
     path = "/projects/{project_id:uuid}"
     tags = ["gates"]
 
-    @post("/gates/{gate:str}/review", operation_id="requestGateReview", summary="PM requests")
+    @post(
+        "/gates/{gate:str}/review",
+        operation_id="requestGateReview",
+        summary="PM requests",
+        status_code=200,
+    )
     async def request_review(
         self,
         project_id: UUID,
@@ -43,6 +48,7 @@ class GateController(Controller):
         "/gates/{gate:str}/evidence",
         operation_id="amendGateEvidence",
         summary="PM amends the evidence; earlier votes are asked for again",
+        status_code=200,
     )
     async def amend_evidence(
         self,
@@ -62,7 +68,12 @@ class GateController(Controller):
         )
         return answer(result)
 
-    @post("/gates/{gate:str}/votes", operation_id="castGateVote", summary="Vote on a gate")
+    @post(
+        "/gates/{gate:str}/votes",
+        operation_id="castGateVote",
+        summary="Vote on a gate",
+        status_code=200,
+    )
     async def vote(
         self,
         project_id: UUID,
@@ -82,7 +93,12 @@ class GateController(Controller):
         )
         return answer(result)
 
-    @post("/gates/{gate:str}/decision", operation_id="decideGate", summary="Chair decides")
+    @post(
+        "/gates/{gate:str}/decision",
+        operation_id="decideGate",
+        summary="Chair decides",
+        status_code=200,
+    )
     async def decide(
         self,
         project_id: UUID,
@@ -108,6 +124,7 @@ class GateController(Controller):
         "/conditions/{condition_id:uuid}/close",
         operation_id="closeCondition",
         summary="Close a condition",
+        status_code=200,
     )
     async def close_condition(
         self,

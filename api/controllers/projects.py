@@ -102,7 +102,12 @@ class ProjectController(Controller):
             {"items": page, "next": str(page[-1]["version"]) if more else None}, HistoryPage
         )
 
-    @post("/{project_id:uuid}/cancel", operation_id="cancelProject", summary="Cancel (pmo_admin)")
+    @post(
+        "/{project_id:uuid}/cancel",
+        operation_id="cancelProject",
+        summary="Cancel (pmo_admin)",
+        status_code=200,
+    )
     async def cancel(
         self,
         project_id: UUID,

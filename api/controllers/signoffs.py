@@ -90,7 +90,7 @@ class SignOffController(Controller):
         note = await set_aside_note(store, signoff_id)
         return Response(typed(found, SignOff), headers=note)
 
-    @post("/sign", operation_id="signSignOff", summary="A signatory signs")
+    @post("/sign", operation_id="signSignOff", summary="A signatory signs", status_code=200)
     async def sign(
         self,
         signoff_id: UUID,
@@ -107,7 +107,9 @@ class SignOffController(Controller):
         )
         return answer(result)
 
-    @post("/decline", operation_id="declineSignOff", summary="A signatory declines")
+    @post(
+        "/decline", operation_id="declineSignOff", summary="A signatory declines", status_code=200
+    )
     async def decline(
         self,
         signoff_id: UUID,
