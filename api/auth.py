@@ -84,9 +84,9 @@ def decode_token(settings: Settings, token: str) -> Principal:
             "invalid token: it is valid for longer than this server accepts "
             f"(at most {settings.token_max_ttl_s} s from now; GATELEDGER_TOKEN_MAX_TTL)"
         )
-    sub, roles = claims.get("sub"), claims.get("roles", [])
-    try:
-        require_person(sub, "sub")  # the person ids the domain accepts, and no others
+    roles = claims.get("roles", [])
+    try:  # the person ids the domain accepts, and no others
+        sub = require_person(claims.get("sub"), "sub")
     except InvalidValue as exc:
         raise NotAuthorizedException(f"invalid token: 'sub' is not a person id ({exc})") from None
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):

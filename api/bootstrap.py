@@ -23,7 +23,7 @@ from projections.engine.read_model import Projection
 from projections.registry import all_projections, prepare_tables
 
 
-def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+def load_settings(env: Mapping[str, str] | None = None, /, **overrides: Any) -> Settings:
     """Every setting from its environment variable unless given in ``overrides`` (a bad
     value: ``ValueError`` naming the variable). ``env`` defaults to the process's."""
     return Settings.from_env(env, **overrides)

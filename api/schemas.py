@@ -31,6 +31,8 @@ Currency = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{3}$")]
 Percent = Annotated[str, msgspec.Meta(pattern=r"^\d{1,3}(\.\d{1,2})?$", max_length=6)]
 
 
+# Subclasses repeat frozen=True: they inherit it, but type checkers read a subclass of a
+# dataclass_transform base as not frozen unless it says so (what msgspec recommends).
 class Request(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     """Base of request bodies: unknown fields are an error."""
 
@@ -39,7 +41,7 @@ class Response(msgspec.Struct, frozen=True):
     """Base of response bodies."""
 
 
-class MoneyBody(Request):
+class MoneyBody(Request, frozen=True):
     amount: Amount
     currency: Currency
 
@@ -47,18 +49,18 @@ class MoneyBody(Request):
         return Money(Decimal(self.amount), self.currency)
 
 
-class BoardBody(Request):
+class BoardBody(Request, frozen=True):
     members: Annotated[list[Person], msgspec.Meta(min_length=1, max_length=50)]
     chair: Person
 
 
-class SignOffRequirementBody(Request):
+class SignOffRequirementBody(Request, frozen=True):
     deliverable: Name
     signer_role: Person | None = None
     signer: Person | None = None
 
 
-class GateBody(Request):
+class GateBody(Request, frozen=True):
     name: GateName
     opens_stage: Name
     title: OptText = ""
@@ -69,13 +71,13 @@ class GateBody(Request):
     vote_due_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 10
 
 
-class TemplateBody(Request):
+class TemplateBody(Request, frozen=True):
     name: Name
     version: Annotated[int, msgspec.Meta(ge=1, le=MAX_INT)]
     gates: Annotated[list[GateBody], msgspec.Meta(min_length=1, max_length=20)]
 
 
-class CreatePortfolio(Request):
+class CreatePortfolio(Request, frozen=True):
     name: Name
     envelope: MoneyBody
     board: BoardBody
@@ -83,19 +85,19 @@ class CreatePortfolio(Request):
     template: TemplateBody | None = None
 
 
-class BaselineBody(Request):
+class BaselineBody(Request, frozen=True):
     budget: MoneyBody
     start: date
     end: date
     scope: OptText = ""
 
 
-class TolerancesBody(Request):
+class TolerancesBody(Request, frozen=True):
     cost_pct: Percent
     schedule_days: Annotated[int, msgspec.Meta(ge=0, le=MAX_DAYS)]
 
 
-class CreateProject(Request):
+class CreateProject(Request, frozen=True):
     portfolio_id: UUID
     name: Name
     pm: Person
@@ -104,32 +106,32 @@ class CreateProject(Request):
     tolerances: TolerancesBody
 
 
-class EvidenceBody(Request):
+class EvidenceBody(Request, frozen=True):
     title: Name
     link: Link = ""
     content_hash: Hash = ""
 
 
-class RequestReview(Request):
+class RequestReview(Request, frozen=True):
     evidence: Annotated[list[EvidenceBody], msgspec.Meta(max_length=50)] = []
 
     def items(self) -> list[Evidence]:
         return [Evidence(e.title, e.link, e.content_hash) for e in self.evidence]
 
 
-class CastVote(Request):
+class CastVote(Request, frozen=True):
     vote: Literal["approve", "reject", "abstain"]
     rationale: Text
     on_behalf_of: Person | None = None
 
 
-class ConditionBody(Request):
+class ConditionBody(Request, frozen=True):
     description: Text
     owner: Person
     due: date
 
 
-class DecideGate(Request):
+class DecideGate(Request, frozen=True):
     decision: Literal["GO", "CONDITIONAL_GO", "HOLD", "RECYCLE", "KILL"]
     rationale: Text
     conditions: Annotated[list[ConditionBody], msgspec.Meta(max_length=20)] = []
@@ -137,15 +139,15 @@ class DecideGate(Request):
     on_behalf_of: Person | None = None
 
 
-class CloseCondition(Request):
+class CloseCondition(Request, frozen=True):
     note: Text
 
 
-class CancelProject(Request):
+class CancelProject(Request, frozen=True):
     reason: Text
 
 
-class CommandAnswer(Response):
+class CommandAnswer(Response, frozen=True):
     """Every command answers with at least these."""
 
     id: UUID
@@ -154,7 +156,7 @@ class CommandAnswer(Response):
     details: dict[str, Any] = {}
 
 
-class SetAsideEvent(Response):
+class SetAsideEvent(Response, frozen=True):
     """An event a read model could not apply and moved past (``gateledger set-aside``)."""
 
     projection: str
@@ -166,14 +168,14 @@ class SetAsideEvent(Response):
     attempts: int
 
 
-class ReadModelAhead(Response):
+class ReadModelAhead(Response, frozen=True):
     """A read model that claims a position past the log's end (it would skip events)."""
 
     projection: str
     position: int
 
 
-class Health(Response, omit_defaults=True):  # ok: the same three fields as ever
+class Health(Response, frozen=True, omit_defaults=True):  # ok: the same three fields as ever
     status: str  # "ok", or "degraded" (answered with 503)
     database: str
     position: int | None
@@ -181,7 +183,7 @@ class Health(Response, omit_defaults=True):  # ok: the same three fields as ever
     ahead_of_log: list[ReadModelAhead] = []
 
 
-class DraftChangeRequest(Request):
+class DraftChangeRequest(Request, frozen=True):
     title: Name
     description: Text
     cost_delta: MoneyBody
@@ -190,32 +192,32 @@ class DraftChangeRequest(Request):
     risk: OptText = ""
 
 
-class AssessChangeRequest(Request):
+class AssessChangeRequest(Request, frozen=True):
     assessment: Text
 
 
-class DecideChangeRequest(Request):
+class DecideChangeRequest(Request, frozen=True):
     decision: Literal["approve", "reject", "defer"]
     rationale: Text
     on_behalf_of: Person | None = None
 
 
-class Reason(Request):
+class Reason(Request, frozen=True):
     reason: Text
 
 
-class RequestSignOff(Request):
+class RequestSignOff(Request, frozen=True):
     deliverable: Name
     version: Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
     content_hash: Hash
     signatories: Annotated[list[Person], msgspec.Meta(min_length=1, max_length=50)]
 
 
-class SignOffAnswer(Request):
+class SignOffAnswer(Request, frozen=True):
     comment: OptText = ""
 
 
-class Delegate(Request):
+class Delegate(Request, frozen=True):
     delegate: Person
     ends: datetime
     starts: datetime | None = None

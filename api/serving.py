@@ -24,7 +24,7 @@ from eventstore.embedded import Embedded, open_embedded
 
 log = logging.getLogger(__name__)
 
-GRACE_S = 30.0  # requests still running this long after a stop signal are cancelled
+GRACE_S = 30  # requests still running this long after a stop signal are cancelled
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -64,6 +64,7 @@ def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
             log_level="info",
             timeout_graceful_shutdown=GRACE_S,
             http=protocol_for(settings),  # header size and count limits, timeouts
+            # uvicorn types it int, but hands it to loop.call_later: decimals work
             timeout_keep_alive=settings.idle_timeout_s,  # type: ignore[arg-type]
         )
         server = uvicorn.Server(config)

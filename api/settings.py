@@ -147,7 +147,7 @@ class Settings:
         return self.checkpoint_key or self.data_dir / "checkpoint-ed25519.pem"
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, /, **overrides: Any) -> Settings:
         """Every setting from its variable in ``env`` (default: the process's environment)
         unless given in ``overrides``; a bad value is a ``ValueError`` naming its variable.
         With no JWT secret, the one kept in the data folder (made on first use)."""

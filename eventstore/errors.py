@@ -33,6 +33,9 @@ CONNECTION_ERRORS: tuple[type[Exception], ...] = (
     ConnectionError,
 )
 
+# What a background job meets while the database is out of reach: it waits and retries.
+UNREACHABLE: tuple[type[Exception], ...] = (OSError, *CONNECTION_ERRORS)
+
 # Text PostgreSQL refuses (a NUL character, a byte sequence that is not UTF-8), e.g. in
 # a query's filter: the request's fault, not the server's.
 UNSTORABLE_TEXT: tuple[type[Exception], ...] = (

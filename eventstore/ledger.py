@@ -10,7 +10,7 @@ verifier sees what ``gateledger verify`` sees. docs/audit.md describes the forma
 from __future__ import annotations
 
 from base64 import b64encode
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Any
 
 import asyncpg
@@ -22,7 +22,7 @@ from eventstore.verify import PAGE, log_end, read_page
 CHUNK = 64 * 1024
 
 
-async def ndjson_chunks(rows: AsyncGenerator[Any, None]) -> AsyncIterator[bytes]:
+async def ndjson_chunks(rows: AsyncGenerator[Any, None]) -> AsyncGenerator[bytes, None]:
     """Rows as NDJSON, in chunks of about 64 KiB (streamed exports). Closing the chunks
     closes ``rows`` at once: they may hold a connection in a transaction."""
     encode = msgspec.json.Encoder().encode
@@ -42,9 +42,9 @@ async def ndjson_chunks(rows: AsyncGenerator[Any, None]) -> AsyncIterator[bytes]
 
 def export_ledger(
     pool: asyncpg.Pool, names: StoreNames, *, after: int = 0, page: int = PAGE
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Chunks of about 64 KiB of NDJSON lines from position ``after`` + 1 to the end, read
-    in one snapshot of the database."""
+    in one snapshot of the database (closing them ends the snapshot's transaction)."""
     return ndjson_chunks(_ledger_rows(pool, names, after, page))
 
 

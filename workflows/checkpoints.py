@@ -15,7 +15,7 @@ from eventstore.checkpoints import (
     take_checkpoint,
 )
 from eventstore.database import Store
-from eventstore.errors import CONNECTION_ERRORS
+from eventstore.errors import UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ async def keep_checkpoints(
             if str(exc) not in forged:
                 forged.add(str(exc))
                 log.error("checkpoint job: %s", exc)
-        except (OSError, *CONNECTION_ERRORS) as exc:
+        except UNREACHABLE as exc:
             log.warning("checkpoint job: database unavailable (%s); retrying", exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), poll_s)

@@ -80,6 +80,7 @@ class UnitOfWork:
 
     async def get(self, cls: type[A], aggregate_id: UUID, *, what: str = "") -> A:
         """Load an aggregate of type ``cls``; unknown ids raise UnknownAggregate."""
+        found: Aggregate | None
         if aggregate_id in self._seen:
             found = self._seen[aggregate_id]
         else:
