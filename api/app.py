@@ -34,6 +34,7 @@ from api.docs import DOCS_PATH, docs_asset, render_plugins
 from api.errors import EXCEPTION_HANDLERS
 from api.limits import prepare as prepare_limits
 from api.reads import utc_now
+from api.responses import DocumentedResponses
 from api.scheduler import run_scheduler
 from api.settings import Settings
 from eventstore.checkpoints import CheckpointKey, load_or_create_key
@@ -97,6 +98,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=[]),
+        plugins=[DocumentedResponses()],  # every error documented as problem+json
         openapi_config=OpenAPIConfig(
             title="Gateledger",
             version="0.1.0",
