@@ -28,6 +28,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlparse
 
 import asyncpg
@@ -265,7 +266,7 @@ async def check_gapless(conn: asyncpg.Connection, schema: str, expected: int) ->
     return ok
 
 
-def summarize(results: list[RoundResult], system: str) -> dict[str, object]:
+def summarize(results: list[RoundResult], system: str) -> dict[str, Any]:
     """Aggregate the rounds of one system."""
     mine = [r for r in results if r.system == system]
     events = sum(r.events for r in mine)

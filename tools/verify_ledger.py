@@ -23,6 +23,7 @@ import struct
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -77,9 +78,11 @@ def load_checkpoints(data: object) -> list[dict]:
     items = data if isinstance(data, list) else [data]
     if not items:
         raise ValueError("the checkpoint file holds no checkpoint")
+    checkpoints: list[dict] = []
     for n, cp in enumerate(items, start=1):
         if not isinstance(cp, dict):
             raise ValueError(f"checkpoint {n} is not an object")
+        checkpoints.append(cp)
         for name, kind in FIELDS.items():
             if type(cp.get(name)) is not kind:
                 raise ValueError(f"checkpoint {n}: {name} must be a {kind.__name__}")
@@ -87,9 +90,9 @@ def load_checkpoints(data: object) -> list[dict]:
             raise ValueError(f"checkpoint {n}: position must be 1 or more")
         if not HEX64.fullmatch(cp["hash"]):
             raise ValueError(f"checkpoint {n}: hash must be 64 lower-case hex digits")
-    if len({cp["log_id"] for cp in items}) != 1:
+    if len({cp["log_id"] for cp in checkpoints}) != 1:
         raise ValueError("the checkpoint file mixes checkpoints of several logs")
-    return items
+    return checkpoints
 
 
 def check_row(n: int, row: object) -> dict:
@@ -113,7 +116,7 @@ def check_row(n: int, row: object) -> dict:
 
 
 def verify(lines: Iterable[str], checkpoints: list[dict], key: Ed25519PublicKey) -> dict:
-    result = {
+    result: dict[str, Any] = {  # the report, printed as JSON
         "status": "intact",
         "checked": 0,
         "head_position": 0,
@@ -125,7 +128,8 @@ def verify(lines: Iterable[str], checkpoints: list[dict], key: Ed25519PublicKey)
     ahead: dict[int, list[dict]] = {}
     for cp in checkpoints:
         ahead.setdefault(int(cp["position"]), []).append(cp)
-    position, prev, last_good = 0, bytes(32), None
+    position, prev = 0, bytes(32)
+    last_good: int | None = None  # the position of the last checkpoint that matched
 
     def check_signature(cp: dict) -> None:
         try:
