@@ -17,8 +17,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from api.bootstrap import opened_store
-from api.settings import Settings
 from eventstore.database import Store
 from eventstore.embedded import start_embedded
 from eventstore.schema import drop_schema
@@ -42,7 +40,11 @@ def schema_name() -> str:
 @pytest.fixture
 async def store(database_url: str, schema_name: str) -> AsyncIterator[Store]:
     """The store a server on this database and schema opens (``api.bootstrap``), its read
-    models' tables not made yet (tests of them make them)."""
+    models' tables not made yet (tests of them make them). (Imported here: the domain's
+    tests need none of the layers above it.)"""
+    from api.bootstrap import opened_store
+    from api.settings import Settings
+
     settings = Settings(database_url=database_url, schema=schema_name)
     async with opened_store(settings, prepare_read_models=False, min_size=1, max_size=40) as s:
         try:
