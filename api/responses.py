@@ -201,10 +201,8 @@ class DocumentedResponses(ReceiveRoutePlugin):
                 continue
             query = frozenset(p.field_alias for p in kwargs_model.expected_query_params)
             derived = problems(handler, policy, query, bool(route.path_parameters))
-            handler.responses = {
-                **{status: problem_response(*why) for status, why in sorted(derived.items())},
-                **(handler.responses or {}),
-            }
+            responses = {status: problem_response(*why) for status, why in derived.items()}
+            handler.responses = dict(sorted({**responses, **(handler.responses or {})}.items()))
             command = "command" in handler.parsed_fn_signature.parameters
             media_types = tuple(handler.opt.get("media_types", ()))
             handler.operation_class = operation_class(("ETag",) if command else (), media_types)

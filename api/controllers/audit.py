@@ -108,7 +108,13 @@ class AuditController(Controller):
         items, cursor = await audit_trail.query(store.pool, store.names, f, limit)
         return paged(AuditPage, [_jsonable(i) for i in items], cursor)
 
-    @get("/export", operation_id="exportAudit", summary="Stream the audit trail")
+    @get(
+        "/export",
+        operation_id="exportAudit",
+        summary="Stream the audit trail",
+        media_type="application/x-ndjson",
+        opt={"media_types": ("application/x-ndjson", "text/csv")},  # as format= asks
+    )
     async def export(
         self,
         request: Request,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Response, get
+from litestar.openapi.datastructures import ResponseSpec
 
 from api.schemas import Health, ReadModelAhead, SetAsideEvent
 from eventstore.database import Store
@@ -10,7 +11,20 @@ from projections.engine.set_aside import listed
 from projections.engine.tracking import positions_past
 
 
-@get("/health", operation_id="health", tags=["health"], summary="Liveness and database")
+@get(
+    "/health",
+    operation_id="health",
+    tags=["health"],
+    summary="Liveness and database",
+    responses={
+        503: ResponseSpec(
+            Health,
+            generate_examples=False,
+            description="Degraded: the database is unreachable, a read model set events aside, "
+            "or one claims a position past the log's end",
+        )
+    },
+)
 async def health(store: Store) -> Response[Health]:
     """503 ``degraded`` when the database is unreachable, or when a read model set an
     event aside (``set_aside`` names each one: its reads lack that event until it is

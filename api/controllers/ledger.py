@@ -10,6 +10,7 @@ from litestar import Controller, Request, get, post
 from api.auth import Principal, require_role
 from api.errors import ProblemError
 from api.reads import Cursor, Limit, parse_cursor
+from api.responses import problem_response
 from eventstore.checkpoints import (
     Checkpoint,
     CheckpointRefused,
@@ -120,6 +121,12 @@ class LedgerController(Controller):
         operation_id="takeCheckpoint",
         summary="Sign the chain's head now",
         status_code=201,
+        responses={
+            409: problem_response(
+                "the log is empty, or the checkpoint at its head is not signed by this server's "
+                "key or its head row is malformed (verify reports which)"
+            )
+        },
     )
     async def take(self, request: Request, principal: Principal, store: Store) -> CheckpointView:
         require_role(principal, "auditor", "pmo_admin")
