@@ -3,9 +3,9 @@
 from uuid import UUID
 
 import pytest
-from domain_given import condition, new_project, pass_gate, request
 
 from domain.project import Project
+from tests.domain.domain_given import condition, new_project, pass_gate, request
 
 
 @pytest.fixture

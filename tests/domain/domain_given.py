@@ -3,6 +3,7 @@ change requests, sign-offs and delegation books."""
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 from uuid import UUID, uuid4
 
 from domain.change_request import ChangeRequest, CRDecision, Route
@@ -33,7 +34,7 @@ BASELINE = Baseline(eur("100000"), date(2025, 1, 1), date(2025, 12, 31), "Build 
 TOLERANCES = Tolerances(Decimal("10"), 14)
 
 
-def new_project(**overrides: object) -> Project:
+def new_project(**overrides: Any) -> Project:
     kwargs: dict[str, object] = dict(
         id=uuid4(),
         portfolio_id=uuid4(),
@@ -79,7 +80,7 @@ DUE = date(2025, 3, 14)
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 
 
-def new_cr(cost: str = "5000", days: int = 7, **overrides: object) -> ChangeRequest:
+def new_cr(cost: str = "5000", days: int = 7, **overrides: Any) -> ChangeRequest:
     """Given the PM drafted a CR (by default 5000 EUR, 7 days: within tolerance)."""
     kwargs: dict[str, object] = dict(
         id=uuid4(),
@@ -99,7 +100,7 @@ def new_cr(cost: str = "5000", days: int = 7, **overrides: object) -> ChangeRequ
     return ChangeRequest.create(**kwargs)  # type: ignore[arg-type]
 
 
-def submitted_cr(route: Route = Route.SPONSOR, **overrides: object) -> ChangeRequest:
+def submitted_cr(route: Route = Route.SPONSOR, **overrides: Any) -> ChangeRequest:
     cr = new_cr(**overrides)
     cr.submit(route, DUE, by=PM)
     return cr
@@ -115,7 +116,7 @@ def cr_decide(cr: ChangeRequest, decision: CRDecision, by: Actor) -> None:
     cr.decide(decision, "Weighed it", by=by, board=BOARD, sponsor="sam", policy=policy)
 
 
-def new_signoff(signatories: tuple[str, ...] = ("sam", "stan"), **overrides: object) -> SignOff:
+def new_signoff(signatories: tuple[str, ...] = ("sam", "stan"), **overrides: Any) -> SignOff:
     kwargs: dict[str, object] = dict(
         id=uuid4(),
         project_id=uuid4(),
@@ -136,7 +137,7 @@ def new_book(delegator: str = "gail") -> DelegationBook:
     return DelegationBook.create(delegation_book_id(delegator), delegator, by=Actor(delegator))
 
 
-def delegate(book: DelegationBook, to: str, days: int = 14, **scope: object) -> UUID:
+def delegate(book: DelegationBook, to: str, days: int = 14, **scope: Any) -> UUID:
     """Given the book's owner delegated to ``to`` from T0 for ``days``; the delegation id."""
     delegation_id = uuid4()
     book.delegate(
@@ -146,6 +147,6 @@ def delegate(book: DelegationBook, to: str, days: int = 14, **scope: object) -> 
         ends=T0 + timedelta(days=days),
         now=T0,
         by=Actor(book.delegator),
-        **scope,  # type: ignore[arg-type]
+        **scope,
     )
     return delegation_id

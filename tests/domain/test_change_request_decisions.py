@@ -3,7 +3,13 @@
 from decimal import Decimal
 
 import pytest
-from domain_given import (
+
+from domain.change_request import CRDecision, CRStatus, Route, route_for
+from domain.errors import InvalidValue, NotAllowed, RuleViolation
+from domain.gate_review import Vote
+from domain.money import Money
+from domain.policy import Actor, Board, DecisionPolicy, Tolerances
+from tests.domain.domain_given import (
     ADMIN,
     BOARD,
     CHAIR,
@@ -18,12 +24,6 @@ from domain_given import (
     eur,
     submitted_cr,
 )
-
-from domain.change_request import CRDecision, CRStatus, Route, route_for
-from domain.errors import InvalidValue, NotAllowed, RuleViolation
-from domain.gate_review import Vote
-from domain.money import Money
-from domain.policy import Actor, Board, DecisionPolicy, Tolerances
 
 BUDGET = eur("100000")  # 10 % cost tolerance = 10000 EUR; 14 days schedule tolerance
 ZERO = eur("0")

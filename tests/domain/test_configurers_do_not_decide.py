@@ -6,7 +6,14 @@ someone who delegated to them."""
 from uuid import uuid4
 
 import pytest
-from domain_given import (
+
+from domain.change_request import CRDecision, CRStatus, Route
+from domain.errors import InvalidValue, NotAllowed, RuleViolation
+from domain.gate_review import Decision, Vote
+from domain.policy import DEFAULT_CHANGE_POLICY, Actor, Board, Role, default_template
+from domain.portfolio import Portfolio
+from domain.project import Project
+from tests.domain.domain_given import (
     ADMIN,
     BOARD,
     GATEKEEPER,
@@ -18,13 +25,6 @@ from domain_given import (
     request,
     submitted_cr,
 )
-
-from domain.change_request import CRDecision, CRStatus, Route
-from domain.errors import InvalidValue, NotAllowed, RuleViolation
-from domain.gate_review import Decision, Vote
-from domain.policy import DEFAULT_CHANGE_POLICY, Actor, Board, Role, default_template
-from domain.portfolio import Portfolio
-from domain.project import Project
 
 ADA_ON_BOARD = Board(members=("ada", "gail", "gus"), chair="ada")  # ada is the PMO admin
 ADA_FOR_GAIL = Actor("ada", on_behalf_of="gail")  # gail delegated to the admin
@@ -115,6 +115,7 @@ def test_the_admin_on_a_board_stored_before_the_rule_still_cannot_vote_or_decide
         by=ADMIN,
     )
     replayed = legacy.collect_events()[0].mutate(None)
+    assert isinstance(replayed, Portfolio)
     assert replayed.board == ADA_ON_BOARD and replayed.configured_by == ("ada",)
     project = new_project(by=Actor("otto"))
     request(project, "G0")

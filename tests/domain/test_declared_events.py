@@ -10,7 +10,7 @@ import dataclasses
 import inspect
 
 import pytest
-from eventsourcing.domain import _created_event_classes, decorated_func_callers
+from eventsourcing.domain import Aggregate, _created_event_classes, decorated_func_callers
 
 from domain.change_request import ChangeRequest
 from domain.delegation import DelegationBook
@@ -40,7 +40,7 @@ def _params(method: object, skip: tuple[str, ...] = ("self",)) -> list[str]:
 
 @pytest.mark.parametrize(("aggregate", "prefix", "first"), DECLARED)
 def test_every_event_method_takes_exactly_its_events_fields(
-    aggregate: type, prefix: str, first: str
+    aggregate: type[Aggregate], prefix: str, first: str
 ) -> None:
     methods = {
         event_class: decorator.decorated_func
@@ -57,7 +57,7 @@ def test_every_event_method_takes_exactly_its_events_fields(
 
 @pytest.mark.parametrize(("aggregate", "prefix", "first"), DECLARED)
 def test_the_first_event_holds_what_init_takes_but_the_id(
-    aggregate: type, prefix: str, first: str
+    aggregate: type[Aggregate], prefix: str, first: str
 ) -> None:
     created = getattr(aggregate, first)
     assert AGGREGATES[aggregate.__name__] is aggregate

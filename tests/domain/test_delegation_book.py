@@ -1,10 +1,18 @@
 """Delegations: time-boxed, optionally scoped, revocable, never to the requester."""
 
 from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
-from domain_given import (
+
+from domain.change_request import CRDecision, Route
+from domain.delegation import DelegationBook, delegation_book_id
+from domain.errors import InvalidValue, NotAllowed, NotFound, RuleViolation
+from domain.gate_review import Decision
+from domain.policy import Actor
+from domain.project import Project
+from tests.domain.domain_given import (
     BOARD,
     CHAIR,
     GATEKEEPER_2,
@@ -18,17 +26,10 @@ from domain_given import (
     submitted_cr,
 )
 
-from domain.change_request import CRDecision, Route
-from domain.delegation import DelegationBook, delegation_book_id
-from domain.errors import InvalidValue, NotAllowed, NotFound, RuleViolation
-from domain.gate_review import Decision
-from domain.policy import Actor
-from domain.project import Project
-
 HOUR = timedelta(hours=1)
 
 
-def grant(book: DelegationBook, **kw: object) -> None:
+def grant(book: DelegationBook, **kw: Any) -> None:
     args: dict[str, object] = dict(
         delegation_id=uuid4(), delegate="dora", starts=T0, ends=T0 + timedelta(days=7), now=T0
     )

@@ -5,7 +5,11 @@ from datetime import date
 from typing import Any
 
 import pytest
-from domain_given import (
+
+from domain.change_request import CRDecision
+from domain.errors import InvalidValue, RuleViolation
+from domain.policy import Actor
+from tests.domain.domain_given import (
     ADMIN,
     DUE,
     PM,
@@ -16,10 +20,6 @@ from domain_given import (
     new_signoff,
     submitted_cr,
 )
-
-from domain.change_request import CRDecision
-from domain.errors import InvalidValue, RuleViolation
-from domain.policy import Actor
 
 JOB = Actor("scheduler")
 NEXT_DUE = date(2025, 3, 28)

@@ -3,11 +3,11 @@
 from uuid import UUID, uuid4
 
 import pytest
-from domain_given import EVIDENCE, GATEKEEPER, GATEKEEPER_2, PM, SIGNOFFS, request
 
 from domain.errors import InvalidValue, NotAllowed, NotFound, RuleViolation
 from domain.policy import Actor
 from domain.project import Project
+from tests.domain.domain_given import EVIDENCE, GATEKEEPER, GATEKEEPER_2, PM, SIGNOFFS, request
 
 Given = tuple[Project, UUID]
 

@@ -3,7 +3,18 @@
 from uuid import uuid4
 
 import pytest
-from domain_given import (
+
+from domain.errors import InvalidValue, NotAllowed, NotFound, RuleViolation
+from domain.gate_review import ConditionSpec, Decision, Vote
+from domain.policy import (
+    Actor,
+    Board,
+    DecisionPolicy,
+    GateDefinition,
+    GovernanceTemplate,
+)
+from domain.project import Project, ProjectStatus
+from tests.domain.domain_given import (
     BOARD,
     CHAIR,
     GATEKEEPER,
@@ -16,17 +27,6 @@ from domain_given import (
     pass_gate,
     request,
 )
-
-from domain.errors import InvalidValue, NotAllowed, NotFound, RuleViolation
-from domain.gate_review import ConditionSpec, Decision, Vote
-from domain.policy import (
-    Actor,
-    Board,
-    DecisionPolicy,
-    GateDefinition,
-    GovernanceTemplate,
-)
-from domain.project import Project, ProjectStatus
 
 
 @pytest.fixture

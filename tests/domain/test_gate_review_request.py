@@ -3,7 +3,12 @@
 from datetime import timedelta
 
 import pytest
-from domain_given import (
+
+from domain.errors import InvalidValue, NotAllowed, NotFound, RuleViolation
+from domain.gate_review import Decision, Evidence
+from domain.policy import Actor
+from domain.project import Project, ProjectStatus
+from tests.domain.domain_given import (
     BOARD,
     CHAIR,
     EVIDENCE,
@@ -15,11 +20,6 @@ from domain_given import (
     pass_gate,
     request,
 )
-
-from domain.errors import InvalidValue, NotAllowed, NotFound, RuleViolation
-from domain.gate_review import Decision, Evidence
-from domain.policy import Actor
-from domain.project import Project, ProjectStatus
 
 
 def test_pm_requests_the_next_gate_review_with_evidence(project: Project) -> None:

@@ -1,12 +1,12 @@
 """Who may vote on a gate review, and how votes are recorded and changed."""
 
 import pytest
-from domain_given import BOARD, GATEKEEPER, OUTSIDER, PM, SPONSOR, approve
 
 from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.gate_review import Vote
 from domain.policy import Actor
 from domain.project import Project
+from tests.domain.domain_given import BOARD, GATEKEEPER, OUTSIDER, PM, SPONSOR, approve
 
 
 def test_a_gatekeeper_votes_with_a_rationale_on_the_evidence(under_review: Project) -> None:

@@ -4,7 +4,15 @@ from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
-from domain_given import (
+from eventsourcing.domain import Snapshot
+
+from domain.change_request import ChangeRequest, CRDecision, Route
+from domain.delegation import DelegationBook
+from domain.gate_review import Vote
+from domain.policy import Actor
+from domain.project import Project
+from domain.signoff import SignOff
+from tests.domain.domain_given import (
     ADMIN,
     CHAIR,
     DUE,
@@ -21,15 +29,7 @@ from domain_given import (
     new_signoff,
     submitted_cr,
 )
-from eventsourcing.domain import Snapshot
-from test_event_replay import assert_serialisable, replay
-
-from domain.change_request import ChangeRequest, CRDecision, Route
-from domain.delegation import DelegationBook
-from domain.gate_review import Vote
-from domain.policy import Actor
-from domain.project import Project
-from domain.signoff import SignOff
+from tests.domain.test_event_replay import assert_serialisable, replay
 
 JOB = Actor("scheduler")
 
@@ -136,6 +136,7 @@ def test_a_snapshot_from_before_the_change_fields_is_upcast() -> None:
         state=state,
     )
     restored = old.mutate(None)
+    assert isinstance(restored, Project)
     assert restored.original_budget == project.baseline.budget
     assert (restored.approved_cost, restored.signoffs) == (eur("0"), ())
     restored.apply_change(uuid4(), eur("1"), 1, "CR", by=SPONSOR)

@@ -4,12 +4,12 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
-from domain_given import ADMIN, BOARD, eur
 
 from domain.errors import InvalidValue, RuleViolation
 from domain.money import Money
 from domain.policy import Board, Role, default_template
 from domain.portfolio import Portfolio
+from tests.domain.domain_given import ADMIN, BOARD, eur
 
 
 def new_portfolio() -> Portfolio:

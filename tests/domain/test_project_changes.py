@@ -4,12 +4,12 @@ from datetime import date
 from uuid import uuid4
 
 import pytest
-from domain_given import ADMIN, BASELINE, SPONSOR, TOLERANCES, eur, new_project
 
 from domain.change_request import Route, route_for
 from domain.errors import InvalidValue, RuleViolation
 from domain.money import Money
 from domain.project import Project
+from tests.domain.domain_given import ADMIN, BASELINE, SPONSOR, TOLERANCES, eur, new_project
 
 
 def apply(project: Project, cost: str, days: int) -> None:
@@ -35,7 +35,7 @@ def test_the_change_applied_event_records_both_baselines_and_the_cr(project: Pro
     cr_id = uuid4()
     project.apply_change(cr_id, eur("5000"), 7, "CR-7 approved", by=SPONSOR)
     applied = project.collect_events()[-1]
-    assert type(applied).__name__ == "ChangeApplied"
+    assert isinstance(applied, Project.ChangeApplied)
     assert (applied.change_request_id, applied.previous) == (cr_id, BASELINE)
     assert applied.baseline == project.baseline
     assert project.applied_changes == (cr_id,)

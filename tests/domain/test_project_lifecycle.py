@@ -4,12 +4,12 @@ from datetime import date
 from uuid import uuid4
 
 import pytest
-from domain_given import ADMIN, BASELINE, PM, new_project, pass_gate, request
 
 from domain.errors import InvalidValue, RuleViolation
 from domain.money import Money
 from domain.policy import Baseline, Role, default_template
 from domain.project import Project, ProjectStatus
+from tests.domain.domain_given import ADMIN, BASELINE, PM, new_project, pass_gate, request
 
 
 def test_project_starts_proposed_in_the_proposal_stage_facing_g0() -> None:
@@ -130,7 +130,7 @@ def test_rebaseline_records_the_previous_and_the_new_baseline(project: Project) 
     project.rebaseline(new, "CR-7 approved", by=PM)
     assert project.baseline == new
     event = project.collect_events()[-1]
-    assert type(event).__name__ == "Rebaselined"
+    assert isinstance(event, Project.Rebaselined)
     assert (event.previous, event.baseline, event.reason) == (BASELINE, new, "CR-7 approved")
 
 

@@ -3,7 +3,6 @@
 from uuid import UUID, uuid4
 
 import pytest
-from domain_given import ADMIN, EVIDENCE, PM, pass_gate
 
 from domain.errors import NotFound, RuleViolation
 from domain.policy import (
@@ -15,6 +14,7 @@ from domain.policy import (
 )
 from domain.project import Project
 from domain.signoff import SignOffStatus
+from tests.domain.domain_given import ADMIN, EVIDENCE, PM, pass_gate
 
 
 def requested(

@@ -3,7 +3,13 @@ cast for someone is that person's vote for the record, but the quorum needs appr
 typed by as many different people (gates and change requests escalated to the board)."""
 
 import pytest
-from domain_given import (
+
+from domain.change_request import ChangeRequest, CRDecision, CRStatus, Route
+from domain.errors import RuleViolation
+from domain.gate_review import Decision, Vote
+from domain.policy import Actor
+from domain.project import Project, ProjectStatus
+from tests.domain.domain_given import (
     BOARD,
     CHAIR,
     GATEKEEPER,
@@ -13,12 +19,6 @@ from domain_given import (
     cr_vote,
     submitted_cr,
 )
-
-from domain.change_request import ChangeRequest, CRDecision, CRStatus, Route
-from domain.errors import RuleViolation
-from domain.gate_review import Decision, Vote
-from domain.policy import Actor
-from domain.project import Project, ProjectStatus
 
 GAIL_FOR_CORA = Actor("gail", on_behalf_of="cora")  # gail holds the chair's delegation
 GAIL_FOR_GUS = Actor("gail", on_behalf_of="gus")

@@ -2,11 +2,19 @@
 people, who configures governance does not decide under it) replay as they were: the
 rules are checked by command methods, never by the @event bodies replay runs."""
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import uuid4
 
 import pytest
-from domain_given import (
+
+from domain.change_request import CRDecision, CRStatus, Route
+from domain.errors import InvalidValue, RuleViolation
+from domain.gate_review import Decision, Vote
+from domain.policy import Actor, Board, default_template
+from domain.portfolio import Portfolio
+from domain.project import Project, ProjectStatus
+from tests.domain.domain_given import (
     ADMIN,
     BASELINE,
     BOARD,
@@ -19,18 +27,11 @@ from domain_given import (
     submitted_cr,
 )
 
-from domain.change_request import CRDecision, CRStatus, Route
-from domain.errors import InvalidValue, RuleViolation
-from domain.gate_review import Decision, Vote
-from domain.policy import Actor, Board, default_template
-from domain.portfolio import Portfolio
-from domain.project import Project, ProjectStatus
-
 GAIL_FOR_GUS = Actor("gail", on_behalf_of="gus")
 GAIL_FOR_CORA = Actor("gail", on_behalf_of="cora")
 
 
-def replay(events: list[Any]) -> Any:
+def replay(events: Sequence[Any]) -> Any:
     aggregate = None
     for event in events:
         aggregate = event.mutate(aggregate)
@@ -73,9 +74,11 @@ def test_a_cr_approved_on_one_person_s_approvals_replays() -> None:
 
 def test_a_portfolio_whose_creator_sits_on_its_board_replays() -> None:
     seated = Board(members=("ada", "gail"), chair="ada")
-    args = dict(name="Legacy", objectives=(), envelope=eur("1"), template=default_template())
+    args: dict[str, Any] = dict(
+        name="Legacy", objectives=(), envelope=eur("1"), template=default_template()
+    )
     with pytest.raises(InvalidValue, match="board: ada"):
-        Portfolio.create(uuid4(), board=seated, by=ADMIN, **args)  # type: ignore[arg-type]
+        Portfolio.create(uuid4(), board=seated, by=ADMIN, **args)
     legacy = Portfolio(id=uuid4(), board=seated, by=ADMIN, **args)  # as recorded back then
     legacy._board_changed(previous=seated, board=Board(("ada", "gus"), "gus"), by=ADMIN)
     rebuilt = replay(legacy.collect_events())

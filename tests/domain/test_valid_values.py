@@ -2,13 +2,25 @@
 person ids without invisible characters, decisions that saw a recorded position. Checked
 by command methods, so events recorded before these rules still replay."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
 import pytest
-from domain_given import (
+
+from domain.change_request import ChangeRequest, Route
+from domain.change_rules import Impact
+from domain.currencies import ISO_4217, require_currency
+from domain.delegation import Delegation
+from domain.errors import InvalidValue
+from domain.gate_review import ConditionSpec, Decision
+from domain.money import Money
+from domain.policy import Actor, Baseline, Board, Role, default_template
+from domain.portfolio import Portfolio
+from domain.project import Project
+from tests.domain.domain_given import (
     ADMIN,
     BASELINE,
     BOARD,
@@ -24,17 +36,6 @@ from domain_given import (
     new_signoff,
     submitted_cr,
 )
-
-from domain.change_request import ChangeRequest, Route
-from domain.change_rules import Impact
-from domain.currencies import ISO_4217, require_currency
-from domain.delegation import Delegation
-from domain.errors import InvalidValue
-from domain.gate_review import ConditionSpec, Decision
-from domain.money import Money
-from domain.policy import Actor, Baseline, Board, Role, default_template
-from domain.portfolio import Portfolio
-from domain.project import Project
 
 # --- currencies -------------------------------------------------------------------------
 
@@ -196,7 +197,7 @@ def test_a_decision_that_saw_a_position_past_the_log_head_is_refused(
 # --- replay ------------------------------------------------------------------------------
 
 
-def replay(events: list[Any]) -> Any:
+def replay(events: Sequence[Any]) -> Any:
     aggregate = None
     for event in events:
         aggregate = event.mutate(aggregate)
@@ -213,7 +214,9 @@ def recorded_actor(person: str) -> Actor:
 
 def test_a_project_recorded_with_a_made_up_currency_and_hidden_characters_replays() -> None:
     xyz = Baseline(money("100", "XYZ"), BASELINE.start, BASELINE.end, "")
-    args = dict(name="Legacy", baseline=xyz, tolerances=TOLERANCES, template=default_template())
+    args: dict[str, Any] = dict(
+        name="Legacy", baseline=xyz, tolerances=TOLERANCES, template=default_template()
+    )
     legacy = Project(  # as recorded before the rules
         id=uuid4(), portfolio_id=uuid4(), pm="paula\u200b", sponsor="sam", by=ADMIN, **args
     )

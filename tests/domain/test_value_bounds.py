@@ -6,7 +6,6 @@ from decimal import Decimal
 from uuid import uuid4
 
 import pytest
-from domain_given import BASELINE, SPONSOR, T0, eur, new_book, new_project
 
 from domain.bounds import LATEST_DATE, LATEST_TIME, require_time
 from domain.change_rules import Impact, Route, route_for
@@ -22,6 +21,7 @@ from domain.policy import (
     Tolerances,
     default_template,
 )
+from tests.domain.domain_given import BASELINE, SPONSOR, T0, eur, new_book, new_project
 
 FAR_WEST = timezone(-timedelta(hours=23, minutes=59))
 FAR_EAST = timezone(timedelta(hours=23, minutes=59))
