@@ -74,7 +74,7 @@ class AsyncApplicationRecorder:
 
     async def insert_events(
         self, stored_events: Sequence[StoredEvent], *, conn: asyncpg.Connection | None = None
-    ) -> Sequence[int] | None:
+    ) -> list[int]:
         """Insert events atomically and return their notification ids.
 
         With ``conn`` the insert joins the caller's open transaction (the unit of work);

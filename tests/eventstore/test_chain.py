@@ -237,7 +237,7 @@ async def test_a_wrong_leaf_from_the_writer_shows_as_changed_content(store: Stor
 async def test_a_null_leaf_from_the_writer_is_refused_and_writes_nothing(store: Store) -> None:
     batch = events(300)  # past 256: the path that gathers the hashes at the end
     n = store.names
-    leaves = [bytes(32)] * 300
+    leaves: list[bytes | None] = [bytes(32)] * 300
     leaves[100] = None
     with pytest.raises(asyncpg.InvalidParameterValueError, match="32-byte digest"):
         await store.pool.fetch(

@@ -4,6 +4,8 @@ one data folder at the same moment: every one of them ends up with the same."""
 from __future__ import annotations
 
 import multiprocessing
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from api.settings import Settings
@@ -12,24 +14,27 @@ from eventstore.checkpoints import load_or_create_key
 RACERS = 8
 
 
-def _key(args: tuple[str, object]) -> str:
+Racer = tuple[str, threading.Barrier]  # what each process gets: a path, the start line
+
+
+def _key(args: Racer) -> str:
     path, start = args
-    start.wait()  # type: ignore[attr-defined]
+    start.wait()
     return load_or_create_key(Path(path)).to_json()["key_id"]
 
 
-def _secret(args: tuple[str, object]) -> str:
+def _secret(args: Racer) -> str:
     folder, start = args
-    start.wait()  # type: ignore[attr-defined]
+    start.wait()
     return Settings.from_env(data_dir=Path(folder)).jwt_secret
 
 
-def race(fn: object, arg: str) -> set[str]:
+def race(fn: Callable[[Racer], str], arg: str) -> set[str]:
     ctx = multiprocessing.get_context("fork")
     with ctx.Manager() as manager:
         start = manager.Barrier(RACERS)
         with ctx.Pool(RACERS) as pool:
-            found = pool.map(fn, [(arg, start)] * RACERS)  # type: ignore[arg-type]
+            found = pool.map(fn, [(arg, start)] * RACERS)
     return set(found)
 
 

@@ -92,12 +92,12 @@ async def test_two_concurrent_writers_never_interleave_and_leave_no_gaps(store: 
 async def test_batches_from_concurrent_transactions_are_contiguous(store: Store) -> None:
     """Each transaction's ids form one block: no other transaction's ids inside it."""
 
-    async def write(oid: uuid.UUID) -> list[int]:
+    async def write(oid: uuid.UUID) -> list[list[int]]:
         blocks = []
         for start in range(1, 200, 10):
             ids = await store.events.insert_events([ev(oid, v) for v in range(start, start + 10)])
             blocks.append(list(ids))
-        return blocks  # type: ignore[return-value]
+        return blocks
 
     results = await asyncio.gather(*(write(uuid.uuid4()) for _ in range(8)))
     for blocks in results:

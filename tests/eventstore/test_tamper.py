@@ -235,12 +235,12 @@ def test_the_standalone_verifier_imports_nothing_of_gateledger() -> None:
     import ast
 
     tree = ast.parse((ROOT / "tools" / "verify_ledger.py").read_text())
-    imported = {
-        (n.module or "").split(".")[0] if isinstance(n, ast.ImportFrom) else a.name.split(".")[0]
-        for n in ast.walk(tree)
-        if isinstance(n, ast.Import | ast.ImportFrom)
-        for a in (n.names if isinstance(n, ast.Import) else [n])
-    }
+    imported: set[str] = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Import):
+            imported |= {a.name.split(".")[0] for a in n.names}
+        elif isinstance(n, ast.ImportFrom):
+            imported.add((n.module or "").split(".")[0])
     assert imported <= set(sys.stdlib_module_names) | {"cryptography", "__future__"}, imported
 
 
