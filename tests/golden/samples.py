@@ -120,7 +120,7 @@ def stored_forms() -> dict[str, dict[str, str]]:
     forms: dict[str, dict[str, str]] = {}
     with deterministic():
         aggregates = [_portfolio(), _project(), *_change_requests(), *_signoffs(), _book()]
-        events = [e for a in aggregates for e in a.collect_events()]
+        events: list[object] = [e for a in aggregates for e in a.collect_events()]
         events += [Snapshot.take(a) for a in aggregates]
     for event in events:
         stored = mapper.to_stored_event(event)
@@ -132,7 +132,7 @@ def stored_forms() -> dict[str, dict[str, str]]:
 
 
 def load_golden() -> dict[str, Any]:
-    return json.loads(GOLDEN.read_text())  # type: ignore[no-any-return]
+    return json.loads(GOLDEN.read_text())
 
 
 if __name__ == "__main__":

@@ -47,7 +47,11 @@ class Colour:
 
 
 class Unnamed(Aggregate):
-    @event("Painted")
+    class Painted(Aggregate.Event):
+        colour: Colour
+        when: date
+
+    @event(Painted)
     def paint(self, colour: Colour, when: date) -> None:
         self.colour = colour
 

@@ -84,6 +84,7 @@ async def test_a_cr_beyond_tolerance_needs_the_quorum_and_the_sponsor_then_the_c
     await decide_cr(store, cr_id, by(CHAIR))
     cr = await cr_of(store, cr_id)
     assert cr.status is CRStatus.APPROVED
+    assert cr.decision is not None
     assert {v.voter for v in cr.decision.votes} == {GATEKEEPER, GATEKEEPER_2, SPONSOR}
     project = await project_of(store, project.id)
     assert project.baseline.budget == eur("1300")

@@ -5,6 +5,7 @@ holds against both."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -100,7 +101,8 @@ async def test_a_delegation_scoped_to_nothing_that_exists_is_refused(
     store: Store, scope: str
 ) -> None:
     with pytest.raises(InvalidValue, match=f"{scope}: no .* exists"):
-        await delegate(store, GATEKEEPER, "gina", **{scope: uuid4()})
+        scoped: dict[str, Any] = {scope: uuid4()}
+        await delegate(store, GATEKEEPER, "gina", **scoped)
     assert await load_aggregate(store, delegation_book_id(GATEKEEPER)) is None
 
 

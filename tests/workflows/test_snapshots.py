@@ -45,6 +45,7 @@ async def test_an_aggregate_with_more_than_50_events_loads_from_its_snapshot_as_
 
     from_snapshot = await load_aggregate(store, project.id)
     replayed, _ = await load_aggregate_as_of(store, project.id)  # every event, no snapshot
+    assert from_snapshot is not None and replayed is not None
     assert from_snapshot.version == replayed.version == len(events)
     assert state(from_snapshot) == state(replayed)
     # and the snapshot is really used: its state alone is the aggregate at version 50
