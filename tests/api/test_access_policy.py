@@ -94,6 +94,8 @@ def bad_token(kind: str) -> dict[str, str]:
 class World:
     """The scenario's ids, and a client that speaks as anyone."""
 
+    conn: asyncpg.Connection  # to the test's database, once the world is built
+
     def __init__(self, api: Api, database_url: str, schema: str) -> None:
         self.api, self.database_url = api, database_url
         self.names = StoreNames(schema=schema)

@@ -136,7 +136,7 @@ async def test_bad_tokens_are_401_and_write_nothing(api: Api, headers: dict[str,
 
 
 async def test_unsigned_alg_none_token_is_refused(api: Api) -> None:
-    unsigned = jwt.encode({"sub": "admin", "roles": ["pmo_admin"], "exp": 9999999999}, None, "none")
+    unsigned = jwt.encode({"sub": "admin", "roles": ["pmo_admin"], "exp": 9999999999}, "", "none")
     r = await api.client.post(
         "/portfolios", json=PORTFOLIO, headers={"Authorization": f"Bearer {unsigned}"}
     )

@@ -47,6 +47,7 @@ def test_the_schema_declares_exactly_the_query_parameters_each_route_accepts() -
             if method == "OPTIONS":
                 continue
             accepted = set(supported_query_params(handler))
+            assert isinstance(handler.operation_id, str), (method, route.path)
             assert accepted == declared[handler.operation_id], (method, route.path)
             checked.add(handler.operation_id)
     assert checked == set(declared), "every published operation is a route that checks"

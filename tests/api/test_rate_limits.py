@@ -57,8 +57,6 @@ async def test_a_person_gets_exactly_the_limit_when_charges_race(
                 "now() - interval '1 hour', 0)"
             )
             racing = asyncio.ensure_future(charges(limited, LIMITS, "paula", "command", 30))
-            global _pool
-            _pool = limited.pool
             await _until_waiting(blocker, 30)
         results = await racing
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
@@ -73,7 +74,7 @@ def texts(max_size: int = 5000) -> st.SearchStrategy[str]:
 
 
 def some_odd(
-    valid: dict[str, object], odd: dict[str, st.SearchStrategy[Any]]
+    valid: Mapping[str, object], odd: Mapping[str, st.SearchStrategy[Any]]
 ) -> st.SearchStrategy[dict[str, Any]]:
     """``valid`` with one or two of its fields replaced by odd values: enough of the
     examples are accepted to test the projections, and each odd value gets a turn."""
