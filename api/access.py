@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, TypeGuard
 from uuid import UUID
 
 from litestar import Request
@@ -95,10 +95,19 @@ def signed_in(rule: str, *, bucket: Bucket | None = None, listed: Kind | None = 
 
 
 def global_role(rule: str, *roles: str, bucket: Bucket | None = None, **of: str) -> Policy:
-    kind, param = next(iter(of.items()), (None, None))
+    name, param = next(iter(of.items()), (None, None))
+    kind: Kind | None = None
+    if name is not None:
+        if not _is_kind(name):
+            raise ValueError(f"global_role(..., {name}=...): not a kind of object")
+        kind = name
     return Policy(
         rule, roles=roles, kind=kind, param=param, bucket=bucket, command=bucket == "command"
-    )  # type: ignore[arg-type]
+    )
+
+
+def _is_kind(name: str) -> TypeGuard[Kind]:
+    return name in _WORDS
 
 
 def sees(kind: Kind, param: str, *, bucket: Bucket | None = None) -> Policy:
@@ -186,7 +195,8 @@ class Viewer:
 
 
 def policy_of(handler: BaseRouteHandler) -> Policy | None:
-    return POLICIES.get(handler.operation_id or "")  # type: ignore[arg-type]
+    operation_id = getattr(handler, "operation_id", None)  # HTTP route handlers have one
+    return POLICIES.get(operation_id) if isinstance(operation_id, str) else None
 
 
 async def authorise(connection: ASGIConnection, handler: BaseRouteHandler) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 import msgspec
@@ -95,9 +95,9 @@ class AuditController(Controller):
         store: Store,
         project_id: UUID | None = None,
         actor: str | None = Parameter(default=None, max_length=100),
-        type_: str | None = QueryParameter(name="type", default=None, max_length=100),
-        start: str | None = QueryParameter(name="from", default=None, max_length=40),
-        end: str | None = QueryParameter(name="to", default=None, max_length=40),
+        type_: Annotated[str | None, QueryParameter(name="type", max_length=100)] = None,
+        start: Annotated[str | None, QueryParameter(name="from", max_length=40)] = None,
+        end: Annotated[str | None, QueryParameter(name="to", max_length=40)] = None,
         after: str = Cursor,
         limit: int = Parameter(default=100, ge=1, le=500),
         min_position: int = MinPosition,
@@ -123,9 +123,9 @@ class AuditController(Controller):
         format: Literal["ndjson", "csv", "ledger"] = "ndjson",
         project_id: UUID | None = None,
         actor: str | None = Parameter(default=None, max_length=100),
-        type_: str | None = QueryParameter(name="type", default=None, max_length=100),
-        start: str | None = QueryParameter(name="from", default=None, max_length=40),
-        end: str | None = QueryParameter(name="to", default=None, max_length=40),
+        type_: Annotated[str | None, QueryParameter(name="type", max_length=100)] = None,
+        start: Annotated[str | None, QueryParameter(name="from", max_length=40)] = None,
+        end: Annotated[str | None, QueryParameter(name="to", max_length=40)] = None,
         min_position: int = MinPosition,
     ) -> Stream:
         require_role(principal, "auditor")

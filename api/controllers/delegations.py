@@ -7,7 +7,7 @@ from uuid import UUID
 from litestar import Controller, Request, Response, delete, post
 from litestar.params import Parameter
 
-from api.access import Viewer, hidden
+from api.access import Kind, Viewer, hidden
 from api.commands import Command, answer
 from api.reads import utc_now
 from api.schemas import CommandAnswer, Delegate
@@ -27,7 +27,11 @@ class DelegationController(Controller):
         now = utc_now()
         # A scope the caller cannot see is answered as one that does not exist, so a
         # delegation cannot probe which ids exist.
-        for kind, object_id in (("project", data.project_id), ("portfolio", data.portfolio_id)):
+        scopes: tuple[tuple[Kind, UUID | None], ...] = (
+            ("project", data.project_id),
+            ("portfolio", data.portfolio_id),
+        )
+        for kind, object_id in scopes:
             if object_id is not None and await hidden(request, store, viewer, kind, object_id):
                 raise InvalidValue(f"{kind}_id: no {kind} {object_id} exists")
         result = await delegations.delegate_authority(
