@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from datetime import datetime
 from typing import Any
 
@@ -19,14 +19,14 @@ CHUNK = 64 * 1024
 
 def export_lines(
     pool: asyncpg.Pool, names: StoreNames, f: AuditFilter, fmt: str
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes, None]:
     """Chunks of about 64 KiB of NDJSON lines or CSV rows (with a header). Closing them
     ends the database cursor at once."""
     rows = stream(pool, names, f)
     return _csv(rows) if fmt == "csv" else ndjson_chunks(rows)
 
 
-async def _csv(rows: AsyncGenerator[dict[str, Any], None]) -> AsyncIterator[bytes]:
+async def _csv(rows: AsyncGenerator[dict[str, Any], None]) -> AsyncGenerator[bytes, None]:
     text = io.StringIO()
     writer = csv.writer(text)
     writer.writerow(COLUMNS)
