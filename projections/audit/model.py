@@ -230,7 +230,8 @@ class AuditFilter:
 
 
 def _where(f: AuditFilter) -> tuple[str, list[Any]]:
-    clauses, params = ["position > $1"], [f.after]
+    clauses: list[str] = ["position > $1"]
+    params: list[Any] = [f.after]
     for column, value, op in (
         ("project_id", f.project_id, "="),
         ("actor", f.actor, "="),

@@ -194,7 +194,7 @@ def change_of(position: int, aggregate_id: UUID, version: int, topic: str, state
         try:
             head = _envelope.decode(state)
         except msgspec.ValidationError:  # ``by`` is not a person: keep only the time
-            head = _Envelope(_text.decode(raw["timestamp"]))
+            head = _Envelope(timestamp=_text.decode(raw["timestamp"]))
         raw.pop("timestamp", None)
     stamp = head.timestamp.v
     who = head.by.v if head.by is not None else None

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from eventstore.database import Store
-from eventstore.errors import CONNECTION_ERRORS
+from eventstore.errors import UNREACHABLE
 from eventstore.recorder import select_event_rows_on
 from projections.engine.events import change_of
 from projections.engine.read_model import Projection, lock_key
@@ -79,7 +79,7 @@ class Projector:
         while not stop.is_set():
             try:
                 await self._run_connected(stop)
-            except (OSError, *CONNECTION_ERRORS) as exc:
+            except UNREACHABLE as exc:
                 self.active = False
                 log.warning("projector lost its connection (%s); retrying", exc)
                 await _sleep_or_stop(stop, self.poll_interval)
@@ -149,7 +149,7 @@ class Projector:
                 moved = await set_aside_batch(conn, self.store, projection, self.batch_size)
             else:
                 moved = await apply_batch(conn, self.store, projection, self.batch_size)
-        except (OSError, *CONNECTION_ERRORS):
+        except UNREACHABLE:
             raise
         except Exception as exc:
             self._failures[name] = failures = failures + 1

@@ -20,7 +20,7 @@ from uuid import UUID
 import asyncpg
 
 from eventstore.database import Store
-from eventstore.errors import CONNECTION_ERRORS
+from eventstore.errors import UNREACHABLE
 from eventstore.recorder import select_event_rows_on
 from eventstore.schema import StoreNames
 from projections.engine.events import Change, change_of
@@ -93,7 +93,7 @@ async def apply_each(
         try:
             async with conn.transaction():
                 await projection.apply(conn, names, [change_of(*row)], suffix)
-        except (OSError, *CONNECTION_ERRORS):
+        except UNREACHABLE:
             raise
         except Exception as exc:
             if systemic(exc):
@@ -116,7 +116,7 @@ async def apply_or_isolate(
         async with conn.transaction():
             await projection.apply(conn, names, changes, suffix)
         return []
-    except (OSError, *CONNECTION_ERRORS):
+    except UNREACHABLE:
         raise
     except Exception:
         async with conn.transaction():

@@ -14,6 +14,7 @@ import pytest
 from domain.gate_review import Vote
 from domain.policy import Actor
 from domain.portfolio import Portfolio
+from domain.project import Project
 from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from eventstore.loader import load_aggregate, load_aggregate_as_of
@@ -72,6 +73,7 @@ async def test_every_aggregate_of_the_v1_log_replays_to_its_recorded_state(store
         for aggregate in (from_snapshot, replayed):
             assert _as_in_v1(aggregate) == expected
         if isinstance(replayed, Portfolio):
+            assert isinstance(from_snapshot, Portfolio)
             # Added since v1: who changed the board (the log's one change was the
             # admin's, who created the portfolio); a v1 snapshot knows of none. Either
             # way the configurers are the same here.
@@ -163,6 +165,7 @@ async def test_a_v1_aggregate_takes_new_commands_and_its_mixed_log_projects(
     topics = [e.topic for e in await store.events.select_events(in_review)]
     assert topics[0] == "domain.project:Project.Created" and topics[-1] == "Project.VoteCast"
     project = await load_aggregate(store, in_review)
+    assert isinstance(project, Project) and project.review is not None
     assert [v.voter for v in project.review.votes] == ["dave", "erin"]
     await drain(store)
     trail, _ = await query(store.pool, store.names, AuditFilter(project_id=in_review), 100)
