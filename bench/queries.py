@@ -61,9 +61,9 @@ from eventstore.schema import StoreNames
 from projections.audit.model import AuditFilter, page_sql
 from projections.engine.read_model import table
 from projections.engine.rebuild import rebuild_many
-from projections.inbox.model import PROJECTS
 from projections.inbox.queries import inbox_sql
 from projections.portfolios.queries import portfolio_sql
+from projections.projects.model import PROJECTS
 from projections.registry import all_projections, create_tables
 
 TARGET_P99_MS = 20.0
@@ -190,7 +190,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     events, projects = dataset_size(args)
     schema = args.schema or f"bench_q_{uuid.uuid4().hex[:10]}"
     names = StoreNames(schema=schema)
-    store = await open_store(dsn, names, stored_names=STORED_NAMES, min_size=1, max_size=6)
+    store = await open_store(
+        dsn, names, stored_names=STORED_NAMES, min_size=1, max_size=len(all_projections()) + 4
+    )
     rnd = random.Random(7)
     result: dict[str, Any] = {}
     try:

@@ -11,16 +11,21 @@ from eventstore.database import Store
 from eventstore.schema import StoreNames
 from projections.access import Access
 from projections.audit.model import AuditTrail
+from projections.delegations.model import Delegations
 from projections.engine.read_model import Projection
 from projections.engine.rebuild import rebuild_many
 from projections.engine.set_aside import ddl as set_aside_ddl
-from projections.inbox.model import GovernanceState
+from projections.inbox.model import Inbox
+from projections.portfolios.model import Portfolios
+from projections.projects.model import Projects
+from projections.requests.model import Requests
 
 log = logging.getLogger(__name__)
 
 
 def all_projections() -> list[Projection]:
-    return [GovernanceState(), AuditTrail(), Access()]
+    """Every read model, each with its own tables, version and position."""
+    return [Portfolios(), Projects(), Requests(), Delegations(), Inbox(), AuditTrail(), Access()]
 
 
 def by_name(name: str) -> Projection:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import asyncpg
@@ -17,9 +17,18 @@ class Projection(Protocol):
     """A read model kept by the projector; its tables can be built under a suffix."""
 
     name: str
-    tables: tuple[str, ...]
     version: int  # goes up when the tables' layout or content changes
-    retired: tuple[str, ...]  # tables of earlier versions, dropped with the old ones
+
+    # Read-only, so that a read model may declare them as plain tuples ("a", "b").
+    @property
+    def tables(self) -> tuple[str, ...]:
+        """Its tables' base names."""
+        ...
+
+    @property
+    def retired(self) -> tuple[str, ...]:
+        """Tables of earlier versions, dropped with the old ones."""
+        ...
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:
         """CREATE statements for this projection's tables with ``suffix`` appended."""
@@ -35,10 +44,13 @@ class Projection(Protocol):
 @dataclass(frozen=True)
 class BulkContext:
     """What a rebuild tells a projection when it starts: the last position it will
-    read, and the pool (for work beside the projection's own connection)."""
+    read, the pool (for work beside the projection's own connection), and ``shared``,
+    where read models rebuilt in the same pass keep work they share (a fold of the same
+    documents is computed once for all of them)."""
 
     head: int
     pool: asyncpg.Pool
+    shared: dict[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable

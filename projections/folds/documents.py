@@ -1,4 +1,5 @@
-"""How each event changes the governance documents, and what each subject asks of whom.
+"""How each event changes the documents of portfolios and projects (a fold: plain JSON
+per aggregate, kept by the read models that show them and by the inbox).
 
 Documents are plain JSON (strings for decimals and dates) so they store as jsonb.
 """
@@ -7,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from domain.project import CLOSED_STAGE
-from domain.seats import board_seats, gate_holders
 from projections.engine.events import Change
 
 Doc = dict[str, Any]
@@ -29,7 +29,6 @@ class Batch:
     dirty_portfolios: set[UUID] = field(default_factory=set)
     dirty_projects: set[UUID] = field(default_factory=set)
     dirty_subjects: set[UUID] = field(default_factory=set)
-    delegations: dict[UUID, tuple[Any, ...]] = field(default_factory=dict)
     bulk: bool = False  # a rebuild's: every document is written at the end anyway
 
     def touch_related(self, key: str, value: UUID) -> None:
@@ -64,12 +63,6 @@ class Batch:
 def _people(c: Change) -> list[str]:
     """Who did it: the actor, and whom they acted for."""
     return [p for p in (c.actor, c.on_behalf_of) if p]
-
-
-def configurers(project: Doc, board: Doc) -> list[str]:
-    """Who configured a project's governance: its portfolio's creator and board
-    changers, and the project's creator (``Project.configurers``)."""
-    return [*board.get("configured_by", []), *project.get("created_by", [])]
 
 
 def _val(value: Any) -> Any:
@@ -402,43 +395,3 @@ STATE_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
     "Project.SignOffSuperseded": signoff_recorded("superseded"),
     "Project.Escalated": project_escalated,
 }
-
-# subject, person, kind, project, portfolio, title, due, since (``inbox_items`` adds
-# whether the item was escalated for that due date)
-InboxRow = tuple[UUID, str, str, UUID | None, UUID | None, str, date | None, datetime]
-
-
-def holders_of(doc: Doc, board: Doc) -> dict[str, tuple[str, ...]]:
-    """Who holds each role a gate's policy may name (``domain.seats.gate_holders``)."""
-    return gate_holders(
-        doc["pm"], doc["sponsor"], doc["stakeholders"], board.get("members", []), board.get("chair")
-    )
-
-
-def project_inbox(batch: Batch, pid: UUID) -> list[InboxRow]:
-    doc = batch.projects.get(pid)
-    if doc is None or doc["review"] is None:
-        return []
-    review = doc["review"]
-    portfolio_id = UUID(doc["portfolio_id"])
-    board = batch.portfolios.get(portfolio_id, {})
-    gate = _gate(doc, review["gate"])
-    seats = board_seats(
-        board.get("members", []),
-        board.get("chair"),
-        gate["mandatory"],
-        gate["chair_must_confirm"],
-        holders_of(doc, board),
-        barred=[*review["requested_by"], doc["pm"], *configurers(doc, board)],
-    )
-    due = date.fromisoformat(review["due"])
-    since = datetime.fromisoformat(review["requested_at"])
-    title = f"{doc['name']}: {review['gate']} {gate['title']} review".replace("  ", " ")
-    rows: list[InboxRow] = [
-        (pid, v, "vote", pid, portfolio_id, title, due, since)
-        for v in seats.owed_votes(review["votes"])
-    ]
-    rows += [
-        (pid, d, "decision", pid, portfolio_id, title, due, since) for d in seats.owed_decisions()
-    ]
-    return rows

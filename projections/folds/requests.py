@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
 from typing import Any
-from uuid import UUID
 
-from domain.seats import change_request_seats, owed_signatures
 from projections.engine.events import Change
-from projections.folds.documents import Batch, Doc, InboxRow, _val, configurers, note_escalation
+from projections.folds.documents import Batch, Doc, _val, note_escalation
 
 OPEN_CR = ("submitted", "assessed", "deferred")
 
@@ -142,28 +139,6 @@ def signoff_declined(batch: Batch, c: Change) -> None:
         doc["declined_by"] = {"person": c.actor, "comment": c.data["comment"]}
 
 
-def delegated(batch: Batch, c: Change) -> None:
-    d = c.data["delegation"]
-    book = c.actor
-    batch.delegations[d.id] = (
-        d.id,
-        book,
-        d.delegate,
-        d.starts,
-        d.ends,
-        d.portfolio_id,
-        d.project_id,
-        False,
-    )
-
-
-def delegation_revoked(batch: Batch, c: Change) -> None:
-    """A full row when delegated in the same batch, else just the id to mark revoked."""
-    key = c.data["delegation_id"]
-    existing = batch.delegations.get(key)
-    batch.delegations[key] = (*existing[:-1], True) if existing and len(existing) > 1 else (key,)
-
-
 def subject_touched(batch: Batch, c: Change) -> None:
     batch.subject(c)
 
@@ -171,56 +146,6 @@ def subject_touched(batch: Batch, c: Change) -> None:
 def subject_escalated(batch: Batch, c: Change) -> None:
     note_escalation(batch.subject(c), c)
 
-
-def _pending_cr(batch: Batch, doc: Doc, sid: UUID) -> list[InboxRow]:
-    if doc["status"] not in OPEN_CR:
-        return []
-    project_id, portfolio_id = UUID(doc["project_id"]), UUID(doc["portfolio_id"])
-    project = batch.projects.get(project_id)
-    board = batch.portfolios.get(portfolio_id, {})
-    if project is None:
-        return []
-    due = date.fromisoformat(doc["due"]) if doc["due"] else None
-    since = datetime.fromisoformat(doc["modified_at"])
-    title = f"{project['name']}: change request '{doc['title']}'"
-    policy = project.get("change_policy") or {"mandatory": ["sponsor"], "chair_must_confirm": True}
-    seats = change_request_seats(
-        doc["route"],
-        project["sponsor"],
-        board.get("members", []),
-        board.get("chair"),
-        policy["mandatory"],
-        policy["chair_must_confirm"],
-        barred=[doc["submitter"], *configurers(project, board)],
-    )
-    rows = [
-        (sid, v, "cr_vote", project_id, portfolio_id, title, due, since)
-        for v in seats.owed_votes(doc["votes"])
-    ]
-    rows += [
-        (sid, d, "cr_decision", project_id, portfolio_id, title, due, since)
-        for d in seats.owed_decisions()
-    ]
-    return rows
-
-
-def _pending_signoff(batch: Batch, doc: Doc, sid: UUID) -> list[InboxRow]:
-    if doc["status"] != "open":
-        return []
-    owed = owed_signatures(doc["signatories"], (s["person"] for s in doc["signed"]))
-    title = f"Sign off '{doc['deliverable']}' v{doc['deliverable_version']}"
-    due = date.fromisoformat(doc["due"])
-    since = datetime.fromisoformat(doc["created_at"])
-    return [
-        (sid, p, "signoff", UUID(doc["project_id"]), UUID(doc["portfolio_id"]), title, due, since)
-        for p in owed
-    ]
-
-
-SUBJECT_INBOX: dict[str, Callable[[Batch, Doc, UUID], list[InboxRow]]] = {
-    "change_request": _pending_cr,
-    "signoff": _pending_signoff,
-}
 
 SUBJECT_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
     "ChangeRequest.Created": cr_created,
@@ -238,6 +163,4 @@ SUBJECT_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
     "SignOff.Declined": signoff_declined,
     "SignOff.Superseded": status_is("superseded"),
     "SignOff.Escalated": subject_escalated,
-    "Delegation.Delegated": delegated,
-    "Delegation.Revoked": delegation_revoked,
 }

@@ -8,8 +8,9 @@ from typing import Any
 import asyncpg
 
 from eventstore.schema import StoreNames
+from projections.delegations.model import DELEGATIONS
 from projections.engine.read_model import table
-from projections.inbox.model import DELEGATIONS, INBOX
+from projections.inbox.model import INBOX
 
 
 async def inbox_for(

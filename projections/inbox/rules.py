@@ -1,36 +1,17 @@
-"""Every event handler of the governance projection, and the inbox of every subject."""
+"""What each subject (a project's open review, a change request, a sign-off request)
+asks of whom: the inbox rows, by the domain's own rule of who holds which seat
+(``domain.seats``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from projections.engine.events import Change
-from projections.folds.documents import STATE_HANDLERS, Batch, project_inbox
-from projections.folds.requests import SUBJECT_HANDLERS, SUBJECT_INBOX
-
-HANDLERS: dict[str, Callable[[Batch, Change], None]] = {**STATE_HANDLERS, **SUBJECT_HANDLERS}
-
-
-def apply_changes(
-    batch: Batch, changes: Sequence[Change], failed: list[tuple[Change, Exception]] | None = None
-) -> None:
-    """Apply changes, in order, to the documents in ``batch``. With ``failed``, a change
-    whose handler raises is added to it and the next one is applied (whatever the
-    handler changed before it raised stays: a rebuild's in-memory documents have no
-    rollback); without, the error propagates."""
-    for change in changes:
-        handler = HANDLERS.get(change.key)
-        if handler is None:
-            continue
-        if failed is None:
-            handler(batch, change)
-            continue
-        try:
-            handler(batch, change)
-        except Exception as exc:
-            failed.append((change, exc))
+from domain.seats import board_seats, change_request_seats, gate_holders, owed_signatures
+from projections.folds.documents import Batch, Doc, _gate
+from projections.folds.requests import OPEN_CR
 
 
 def inbox_items(batch: Batch, subject_id: UUID) -> list[tuple[Any, ...]]:
@@ -42,7 +23,7 @@ def inbox_items(batch: Batch, subject_id: UUID) -> list[tuple[Any, ...]]:
     else:
         doc = batch.subjects.get(subject_id)
         build = SUBJECT_INBOX.get(doc["kind"]) if doc is not None else None
-        rows = build(batch, doc, subject_id) if build else []
+        rows = build(batch, doc, subject_id) if build and doc is not None else []
     if not rows:
         return []
     done = {(e["item"], e["due"]) for e in doc.get("escalations", ())} if doc else set()
@@ -52,3 +33,101 @@ def inbox_items(batch: Batch, subject_id: UUID) -> list[tuple[Any, ...]]:
 def escalation_item(kind: str, person: str) -> str:
     """How the escalation job names an inbox item in its Escalated event."""
     return f"{kind}:{person}"
+
+
+# subject, person, kind, project, portfolio, title, due, since (``inbox_items`` adds
+# whether the item was escalated for that due date)
+InboxRow = tuple[UUID, str, str, UUID | None, UUID | None, str, date | None, datetime]
+
+
+def holders_of(doc: Doc, board: Doc) -> dict[str, tuple[str, ...]]:
+    """Who holds each role a gate's policy may name (``domain.seats.gate_holders``)."""
+    return gate_holders(
+        doc["pm"], doc["sponsor"], doc["stakeholders"], board.get("members", []), board.get("chair")
+    )
+
+
+def project_inbox(batch: Batch, pid: UUID) -> list[InboxRow]:
+    doc = batch.projects.get(pid)
+    if doc is None or doc["review"] is None:
+        return []
+    review = doc["review"]
+    portfolio_id = UUID(doc["portfolio_id"])
+    board = batch.portfolios.get(portfolio_id, {})
+    gate = _gate(doc, review["gate"])
+    seats = board_seats(
+        board.get("members", []),
+        board.get("chair"),
+        gate["mandatory"],
+        gate["chair_must_confirm"],
+        holders_of(doc, board),
+        barred=[*review["requested_by"], doc["pm"], *configurers(doc, board)],
+    )
+    due = date.fromisoformat(review["due"])
+    since = datetime.fromisoformat(review["requested_at"])
+    title = f"{doc['name']}: {review['gate']} {gate['title']} review".replace("  ", " ")
+    rows: list[InboxRow] = [
+        (pid, v, "vote", pid, portfolio_id, title, due, since)
+        for v in seats.owed_votes(review["votes"])
+    ]
+    rows += [
+        (pid, d, "decision", pid, portfolio_id, title, due, since) for d in seats.owed_decisions()
+    ]
+    return rows
+
+
+def configurers(project: Doc, board: Doc) -> list[str]:
+    """Who configured a project's governance: its portfolio's creator and board
+    changers, and the project's creator (``Project.configurers``)."""
+    return [*board.get("configured_by", []), *project.get("created_by", [])]
+
+
+def pending_cr(batch: Batch, doc: Doc, sid: UUID) -> list[InboxRow]:
+    if doc["status"] not in OPEN_CR:
+        return []
+    project_id, portfolio_id = UUID(doc["project_id"]), UUID(doc["portfolio_id"])
+    project = batch.projects.get(project_id)
+    board = batch.portfolios.get(portfolio_id, {})
+    if project is None:
+        return []
+    due = date.fromisoformat(doc["due"]) if doc["due"] else None
+    since = datetime.fromisoformat(doc["modified_at"])
+    title = f"{project['name']}: change request '{doc['title']}'"
+    policy = project.get("change_policy") or {"mandatory": ["sponsor"], "chair_must_confirm": True}
+    seats = change_request_seats(
+        doc["route"],
+        project["sponsor"],
+        board.get("members", []),
+        board.get("chair"),
+        policy["mandatory"],
+        policy["chair_must_confirm"],
+        barred=[doc["submitter"], *configurers(project, board)],
+    )
+    rows: list[InboxRow] = [
+        (sid, v, "cr_vote", project_id, portfolio_id, title, due, since)
+        for v in seats.owed_votes(doc["votes"])
+    ]
+    rows += [
+        (sid, d, "cr_decision", project_id, portfolio_id, title, due, since)
+        for d in seats.owed_decisions()
+    ]
+    return rows
+
+
+def pending_signoff(batch: Batch, doc: Doc, sid: UUID) -> list[InboxRow]:
+    if doc["status"] != "open":
+        return []
+    owed = owed_signatures(doc["signatories"], (s["person"] for s in doc["signed"]))
+    title = f"Sign off '{doc['deliverable']}' v{doc['deliverable_version']}"
+    due = date.fromisoformat(doc["due"])
+    since = datetime.fromisoformat(doc["created_at"])
+    return [
+        (sid, p, "signoff", UUID(doc["project_id"]), UUID(doc["portfolio_id"]), title, due, since)
+        for p in owed
+    ]
+
+
+SUBJECT_INBOX: dict[str, Callable[[Batch, Doc, UUID], list[InboxRow]]] = {
+    "change_request": pending_cr,
+    "signoff": pending_signoff,
+}

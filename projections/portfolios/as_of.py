@@ -8,16 +8,21 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventstore.database import Store
 from projections.engine.events import to_change
 from projections.engine.read_model import table
+from projections.folds import apply_changes
 from projections.folds.documents import Batch
-from projections.inbox.model import PROJECTS, SUBJECTS
-from projections.inbox.rules import apply_changes, inbox_items
+from projections.inbox.rules import inbox_items
 from projections.portfolios.queries import Group, shape
+from projections.projects.model import PROJECTS
+from projections.requests.model import SUBJECTS
+
+if TYPE_CHECKING:
+    from eventsourcing.persistence import Notification
 
 
 async def portfolio_view_as_of(
@@ -34,7 +39,7 @@ async def portfolio_view_as_of(
                 portfolio_id,
             )
         ]
-    notes = []
+    notes: list[Notification] = []
     for aggregate_id in (portfolio_id, *project_ids):
         notes += await store.events.select_originator_notifications(
             aggregate_id, lte_position=position

@@ -13,7 +13,9 @@ import asyncpg
 from eventstore.schema import StoreNames
 from projections.access import visible_ids_sql
 from projections.engine.read_model import table
-from projections.inbox.model import INBOX, PORTFOLIOS, PROJECTS
+from projections.inbox.model import INBOX
+from projections.portfolios.model import PORTFOLIOS
+from projections.projects.model import PROJECTS
 
 
 def portfolio_sql(names: StoreNames) -> str:

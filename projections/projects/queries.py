@@ -13,9 +13,9 @@ from eventstore.schema import StoreNames
 from projections.access import visible_ids_sql
 from projections.engine.events import to_change
 from projections.engine.read_model import table
+from projections.folds import apply_changes
 from projections.folds.documents import Batch
-from projections.inbox.model import PROJECTS
-from projections.inbox.rules import apply_changes
+from projections.projects.model import PROJECTS
 
 
 async def list_projects(
@@ -32,7 +32,8 @@ async def list_projects(
     """Projects in creation order after the cursor; ``seen_by`` (person, time) keeps
     those the person sees (``projections.access``). Returns the page and the next
     cursor."""
-    clauses, params = ["created_position > $1"], [after]
+    clauses: list[str] = ["created_position > $1"]
+    params: list[Any] = [after]
     if seen_by is not None:
         params += list(seen_by)
         clauses.append(f"project_id IN {visible_ids_sql(names, 'project', '$2', '$3')}")

@@ -9,7 +9,7 @@ import asyncpg
 
 from eventstore.schema import StoreNames
 from projections.engine.read_model import table
-from projections.inbox.model import SUBJECTS
+from projections.requests.model import SUBJECTS
 
 
 async def subject(

@@ -13,8 +13,8 @@ from api.cli import app
 from eventstore.database import Store
 from projections.engine.events import Change
 from projections.engine.set_aside import set_aside_batch
-from projections.inbox.model import GovernanceState
-from projections.inbox.rules import HANDLERS
+from projections.folds import HANDLERS
+from projections.inbox.model import Inbox
 from projections.registry import prepare_tables
 from tests.projections.helpers import new_portfolio, new_project
 
@@ -43,7 +43,7 @@ def poison_creation(monkeypatch: pytest.MonkeyPatch, position: int) -> None:
 
 @pytest.fixture
 async def poisoned(store: Store) -> AsyncIterator[tuple[int, Callable[[], None]]]:
-    """A project whose creation the governance read model set aside: its position, and
+    """A project whose creation the inbox read model set aside: its position, and
     the fix (the real handler back; the fixture puts it back at the end anyway)."""
     await prepare_tables(store)
     await new_project(store, await new_portfolio(store))
@@ -51,7 +51,7 @@ async def poisoned(store: Store) -> AsyncIterator[tuple[int, Callable[[], None]]
     with pytest.MonkeyPatch.context() as patch:
         poison_creation(patch, position)
         async with store.pool.acquire() as conn:
-            while await set_aside_batch(conn, store, GovernanceState()):
+            while await set_aside_batch(conn, store, Inbox()):
                 pass
         yield position, patch.undo
 
@@ -62,17 +62,17 @@ def test_set_aside_list_and_retry_until_the_fix(
     cli, (position, fix) = CliRunner(), poisoned
     listed = cli.invoke(app, ["set-aside", "list"])
     assert listed.exit_code == 0, listed.output
-    assert "governance" in listed.stdout and "poisoned creation" in listed.stdout
+    assert "inbox" in listed.stdout and "poisoned creation" in listed.stdout
     assert f" {position} " in listed.stdout
 
-    still = cli.invoke(app, ["set-aside", "retry", "--projection", "governance"])
+    still = cli.invoke(app, ["set-aside", "retry", "--projection", "inbox"])
     assert still.exit_code == 1
     assert "still failing" in still.output and "1 of 1" in still.output
 
     fix()
     fixed = cli.invoke(app, ["set-aside", "retry", "--position", str(position)])
     assert fixed.exit_code == 0, fixed.output
-    assert f"governance position {position}: resolved" in fixed.output
+    assert f"inbox position {position}: resolved" in fixed.output
     assert "no set-aside events unresolved" in cli.invoke(app, ["set-aside", "list"]).output
     every = cli.invoke(app, ["set-aside", "list", "--all"])
     assert every.exit_code == 0 and f" {position} " in every.stdout

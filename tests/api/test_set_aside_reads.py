@@ -15,7 +15,7 @@ from projections.engine import set_aside_retry
 from projections.engine.events import Change
 from projections.engine.projector import Projector
 from projections.engine.tracking import read_position
-from projections.inbox.rules import HANDLERS
+from projections.folds import HANDLERS
 from projections.registry import all_projections
 from tests.api.conftest import app_settings
 from tests.api.scenario import Api
@@ -76,12 +76,16 @@ async def test_set_aside_events_turn_health_503_and_reads_say_so_until_retried(
     body = r.json()
     assert body["status"] == "degraded" and body["position"] == api.last_position
     named = {(e["projection"], e["position"]): e for e in body["set_aside"]}
-    assert set(named) == {("governance", vote), ("governance", created)}
-    assert "poisoned Project.VoteCast" in named["governance", vote]["error"]
-    assert named["governance", vote]["aggregate_id"] == voted
+    # both read models that fold project events (projects, inbox) set each one aside
+    assert set(named) == {(m, p) for m in ("projects", "inbox") for p in (vote, created)}
+    assert "poisoned Project.VoteCast" in named["projects", vote]["error"]
+    assert named["inbox", vote]["aggregate_id"] == voted
 
     r = await api.get(f"/projects/{voted}?min_position={api.last_position}")  # no 503 wait
-    assert r.status_code == 200 and r.headers["Gateledger-Set-Aside"] == f"governance:{vote}"
+    assert (
+        r.status_code == 200
+        and r.headers["Gateledger-Set-Aside"] == f"inbox:{vote}, projects:{vote}"
+    )
     r = await api.get(f"/projects/{other}")
     assert r.status_code == 200 and "Gateledger-Set-Aside" not in r.headers
     r = await api.get(f"/projects/{lost}")

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
+import asyncpg
 import pytest
 
 from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
+from eventstore.schema import StoreNames
 from projections.engine.events import Change
 from projections.engine.projector import Projector, apply_batch
 from projections.engine.rebuild import rebuild, rebuild_many
 from projections.engine.tracking import read_position
-from projections.inbox.model import GovernanceState
+from projections.inbox.model import Inbox
 from projections.registry import all_projections, create_tables
 from tests.projections.helpers import busy_portfolio, drain, dump, new_portfolio
 
@@ -39,13 +42,15 @@ async def test_any_batch_split_gives_the_same_tables(projected: Store) -> None:
         assert await dump(store) == one_by_one, f"batch size {size}"
 
 
-class Crashing(GovernanceState):
+class Crashing(Inbox):
     """Dies in the middle of its second batch, like a process killed between events."""
 
     def __init__(self) -> None:
         self.calls = 0
 
-    async def apply(self, conn, names, changes: Sequence[Change], suffix: str) -> None:  # type: ignore[no-untyped-def]
+    async def apply(
+        self, conn: asyncpg.Connection, names: StoreNames, changes: Sequence[Change], suffix: str
+    ) -> None:
         self.calls += 1
         if self.calls == 2:
             await super().apply(conn, names, changes[:1], suffix)
@@ -61,15 +66,15 @@ async def test_projector_killed_mid_batch_resumes_without_loss_or_double(project
         assert await apply_batch(conn, store, crashing, 3) == 3
         with pytest.raises(ConnectionError):
             await apply_batch(conn, store, crashing, 3)
-        assert await read_position(conn, store.names, "governance") == 3
-        while await apply_batch(conn, store, GovernanceState(), 4):
+        assert await read_position(conn, store.names, "inbox") == 3
+        while await apply_batch(conn, store, Inbox(), 4):
             pass
-    resumed = await dump(store, [GovernanceState()])
-    await rebuild(store, GovernanceState())
-    assert await dump(store, [GovernanceState()]) == resumed
+    resumed = await dump(store, [Inbox()])
+    await rebuild(store, Inbox())
+    assert await dump(store, [Inbox()]) == resumed
 
 
-async def wait_until(predicate, seconds: float = 20.0) -> bool:  # type: ignore[no-untyped-def]
+async def wait_until(predicate: Callable[..., Any], seconds: float = 20.0) -> bool:
     """Poll ``predicate`` (sync or async) until true or ``seconds`` pass."""
     deadline = asyncio.get_running_loop().time() + seconds
     while asyncio.get_running_loop().time() < deadline:
@@ -96,9 +101,9 @@ async def test_two_workers_never_both_advance_and_a_standby_takes_over(
     ]
     tasks = [asyncio.create_task(w.run(s)) for w, s in zip(workers, stops, strict=True)]
 
-    async def position() -> int:
+    async def position() -> int:  # of the read model counted below
         async with store.pool.acquire() as conn:
-            return await read_position(conn, store.names, "governance")
+            return await read_position(conn, store.names, "portfolios")
 
     try:
         assert await wait_until(lambda: any(w.active for w in workers))

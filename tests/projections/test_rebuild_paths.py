@@ -25,7 +25,7 @@ from projections.engine.projector import apply_batch
 from projections.engine.read_model import lock_key
 from projections.engine.rebuild import RebuildRunning, rebuild_many
 from projections.engine.tracking import lock_position, read_position, set_position
-from projections.inbox.model import GovernanceState
+from projections.inbox.model import Inbox
 from projections.registry import all_projections, by_name, create_tables, prepare_tables
 from tests.projections.helpers import busy_portfolio, drain, dump
 from tests.workflows import given
@@ -194,11 +194,11 @@ async def test_an_outdated_projection_loses_its_tables_and_starts_again(
             names.schema,
         )
         assert "actor_key" in {r[0] for r in columns}
-        # The other projection is untouched.
+        # The other read models are untouched.
         assert await conn.fetchval(
             f"SELECT value FROM {names.q('gl_settings')} WHERE key = $1",
-            "projection:governance:version",
-        ) == str(GovernanceState.version)
+            "projection:inbox:version",
+        ) == str(Inbox.version)
 
 
 async def test_a_rebuild_refuses_a_pool_too_small_before_writing_anything(
@@ -265,8 +265,8 @@ async def test_a_board_or_sponsor_change_reaches_inboxes_outside_its_batch(
 
         await run_command(projected, use_case, given.OPTS)
 
-    async def drain_governance() -> None:
-        await drain(projected, 1, [by_name("governance")])
+    async def drain_inbox() -> None:
+        await drain(projected, 1, [by_name("inbox")])
 
     async def inbox(kind: str) -> set[str]:
         rows = await projected.pool.fetch(
@@ -274,19 +274,19 @@ async def test_a_board_or_sponsor_change_reaches_inboxes_outside_its_batch(
         )
         return {r[0] for r in rows}
 
-    await drain_governance()
+    await drain_inbox()
     assert await inbox("vote") == {CHAIR, GATEKEEPER, GATEKEEPER_2}
     assert await inbox("cr_decision") == {SPONSOR}
     new_board = Board((CHAIR, GATEKEEPER, "frank"), CHAIR)
     await change(Portfolio, project.portfolio_id, lambda p: p.change_board(new_board, ADMIN))
-    await drain_governance()
+    await drain_inbox()
     assert await inbox("vote") == {CHAIR, GATEKEEPER, "frank"}
     await change(Project, project.id, lambda p: p.assign_role("sally", Role.SPONSOR, ADMIN))
-    await drain_governance()
+    await drain_inbox()
     assert await inbox("cr_decision") == {"sally"}
-    live = await dump(projected, [by_name("governance")])
-    await rebuild_many(projected, [by_name("governance")])
-    assert await dump(projected, [by_name("governance")]) == live
+    live = await dump(projected, [by_name("inbox")])
+    await rebuild_many(projected, [by_name("inbox")])
+    assert await dump(projected, [by_name("inbox")]) == live
 
 
 async def test_an_outdated_read_model_is_rebuilt_before_it_is_read(projected: Store) -> None:
@@ -307,17 +307,17 @@ async def test_an_outdated_read_model_is_rebuilt_before_it_is_read(projected: St
     assert await prepare_tables(projected) == []  # up to date now
 
 
-class FailingGovernance(GovernanceState):
+class FailingGovernance(Inbox):
     """Dies at its third batch, while the audit trail has a COPY in flight."""
 
     def __init__(self) -> None:
         self.batches = 0
 
-    async def apply_bulk(self, *args: Any) -> None:
+    async def apply_bulk(self, *args: Any) -> Any:
         self.batches += 1
         if self.batches == 3:
-            raise RuntimeError("the governance model broke")
-        await super().apply_bulk(*args)
+            raise RuntimeError("the inbox model broke")
+        return await super().apply_bulk(*args)
 
 
 async def test_a_failed_rebuild_gives_everything_back_and_the_next_one_runs(
@@ -327,7 +327,7 @@ async def test_a_failed_rebuild_gives_everything_back_and_the_next_one_runs(
     monkeypatch.setattr(audit_trail, "COPY_ROWS", 5)  # a COPY in flight at every batch
     before = await dump(projected)
     failing = rebuild_many(projected, [FailingGovernance(), by_name("audit")], batch_size=10)
-    with pytest.raises(RuntimeError, match="the governance model broke"):
+    with pytest.raises(RuntimeError, match="the inbox model broke"):
         await asyncio.wait_for(failing, 30)  # a COPY left running used to hang it
     in_use = projected.pool.get_size() - projected.pool.get_idle_size()
     assert in_use == 0  # reader, COPY writer, projections' and the lock's connections

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -20,8 +21,9 @@ from projections.engine.events import Change
 from projections.engine.projector import Projector
 from projections.engine.rebuild import rebuild, rebuild_many
 from projections.engine.tracking import read_position
-from projections.inbox.model import GovernanceState
-from projections.inbox.rules import HANDLERS
+from projections.folds import HANDLERS
+from projections.inbox.model import Inbox
+from projections.projects.model import Projects
 from projections.registry import all_projections, create_tables
 from tests.projections.helpers import OPTS, by, dump, new_portfolio, new_project
 from workflows import gates
@@ -57,8 +59,9 @@ async def voted(store: Store) -> tuple[int, UUID]:
     return vote.position, project
 
 
-def poison_governance(monkeypatch: pytest.MonkeyPatch, position: int) -> None:
-    """The governance handler of votes raises for the event at ``position`` only."""
+def poison_fold(monkeypatch: pytest.MonkeyPatch, position: int) -> None:
+    """The fold of votes (in the projects and inbox read models) raises for the event at
+    ``position`` only."""
     real = HANDLERS["Project.VoteCast"]
 
     def poisoned(batch: object, change: Change) -> None:
@@ -73,7 +76,7 @@ def poison_audit(monkeypatch: pytest.MonkeyPatch, position: int) -> None:
     """The audit trail's row builder raises for any batch holding ``position``."""
     real = audit_trail.audit_rows
 
-    def poisoned(changes: list[Change], scope: dict) -> list:  # type: ignore[type-arg]
+    def poisoned(changes: list[Change], scope: Any) -> list[Any]:
         if any(c.position == position for c in changes):
             raise RuntimeError(f"poisoned audit row at {position}")
         return real(changes, scope)
@@ -105,7 +108,7 @@ async def test_projector_sets_a_poisoned_event_aside_once_and_the_audit_trail_ke
 ) -> None:
     store = projected
     position, project = await voted(store)
-    poison_governance(monkeypatch, position)
+    poison_fold(monkeypatch, position)
     caplog.set_level(logging.WARNING)
     projector = Projector(store, all_projections(), poll_interval=0.01, retry_delay=0.01)
     stop = asyncio.Event()
@@ -117,23 +120,24 @@ async def test_projector_sets_a_poisoned_event_aside_once_and_the_audit_trail_ke
     finally:
         stop.set()
         await worker
-    [entry] = await set_aside.listed(store.pool, store.names)
-    assert (entry.projection, entry.position, entry.originator_id) == (
-        "governance",
-        position,
-        project,
-    )
-    assert "poisoned vote" in entry.error and entry.resolved_at is None
-    assert said(caplog, position) == 1
+    # Both read models that fold project events set it aside; the others go on.
+    entries = await set_aside.listed(store.pool, store.names)
+    assert {(e.projection, e.position, e.originator_id) for e in entries} == {
+        ("projects", position, project),
+        ("inbox", position, project),
+    }
+    assert all("poisoned vote" in e.error and e.resolved_at is None for e in entries)
+    assert said(caplog, position) == 2  # once by each
     tries = [r for r in caplog.records if "failed to apply a batch" in r.getMessage()]
-    assert len(tries) == projector.attempts  # bounded, not forever
+    assert len(tries) == 2 * projector.attempts  # bounded, not forever
 
     monkeypatch.undo()  # the fix
-    [retried] = await set_aside_retry.retry(store, all_projections())
-    assert retried.error is None
+    retried = await set_aside_retry.retry(store, all_projections())
+    assert len(retried) == 2 and all(r.error is None for r in retried)
     assert await set_aside.listed(store.pool, store.names) == []
     fixed = await dump(store)
-    await rebuild(store, GovernanceState())  # the vote was the project's last event
+    await rebuild(store, Inbox())  # the vote was the project's last event
+    await rebuild(store, Projects())
     assert await dump(store) == fixed
 
 
@@ -142,11 +146,11 @@ async def test_retry_of_an_event_that_still_fails_keeps_it_set_aside(
 ) -> None:
     store = projected
     position, _ = await voted(store)
-    poison_governance(monkeypatch, position)
+    poison_fold(monkeypatch, position)
     async with store.pool.acquire() as conn:
-        while await set_aside.set_aside_batch(conn, store, GovernanceState(), 2):
+        while await set_aside.set_aside_batch(conn, store, Inbox(), 2):
             pass
-    [still] = await set_aside_retry.retry(store, all_projections(), projection="governance")
+    [still] = await set_aside_retry.retry(store, all_projections(), projection="inbox")
     assert still.error is not None and "poisoned vote" in still.error
     [entry] = await set_aside.listed(store.pool, store.names)
     assert entry.attempts == 2 and entry.resolved_at is None
@@ -159,21 +163,22 @@ async def test_rebuild_sets_aside_what_it_cannot_apply_and_a_fixed_rebuild_clear
     position, _ = await voted(store)
     await rebuild_many(store, all_projections())
     clean = await dump(store)
-    poison_governance(monkeypatch, position)
+    poison_fold(monkeypatch, position)
     poison_audit(monkeypatch, position - 1)  # the review request
     caplog.set_level(logging.WARNING)
     result = await rebuild_many(store, all_projections(), batch_size=3)
     assert result.position == await store.events.max_notification_id()
     found = {(e.projection, e.position) for e in await set_aside.listed(store.pool, store.names)}
-    assert found == {("governance", position), ("audit", position - 1)}
-    assert said(caplog, position) == 1 and said(caplog, position - 1) == 1
+    assert found == {("projects", position), ("inbox", position), ("audit", position - 1)}
+    assert said(caplog, position) == 2 and said(caplog, position - 1) == 1
     assert await at_head(store)
 
     monkeypatch.undo()
-    await rebuild(store, GovernanceState())
+    await rebuild(store, Inbox())
+    await rebuild(store, Projects())
     await rebuild(store, AuditTrail())
     assert await set_aside.listed(store.pool, store.names) == []
-    assert len(await set_aside.listed(store.pool, store.names, everything=True)) == 2
+    assert len(await set_aside.listed(store.pool, store.names, everything=True)) == 3
     assert await dump(store) == clean
 
 

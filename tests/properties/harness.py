@@ -25,6 +25,7 @@ from api.settings import Settings
 from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from eventstore.schema import StoreNames
+from projections.access import Access
 from projections.engine.rebuild import rebuild_many
 from projections.engine.tracking import read_position
 from projections.registry import all_projections
@@ -60,6 +61,9 @@ class Harness:
 
     async def _send(self, path: str, person: str, body: Any, roles: tuple[str, ...]) -> Any:
         """POST a command; whatever the values, the answer is never a server error."""
+        # The app runs no projector here: the access model, which commands wait for
+        # (api/access.py), is brought to the head first.
+        await drain(self.store, projections=[Access()])
         # json.dumps escapes lone surrogates, so even those reach the server.
         headers = {**self.auth(person, *roles), "content-type": "application/json"}
         r = await self.client.post(path, content=json.dumps(body).encode(), headers=headers)
@@ -81,6 +85,7 @@ class Harness:
         query = "&".join(
             f"{quote(k)}={quote(v.encode('utf-8', 'surrogatepass'))}" for k, v in params.items()
         )
+        await drain(self.store, projections=[Access()])
         r = await self.client.delete(f"{path}?{query}", headers=self.auth(person))
         assert r.status_code < 500, f"DELETE {path} {params!r} -> {r.status_code} {r.text}"
         self.accepted += r.status_code < 400
@@ -141,7 +146,13 @@ def harness(database_url: str, schema_name: str, tmp_path: Path) -> Iterator[Har
     loop.run_until_complete(client.__aenter__())
     # The app serves from the test client's own thread and loop: this store is ours.
     names = StoreNames(schema=schema_name)
-    opening = open_store(database_url, names, min_size=1, max_size=8, stored_names=STORED_NAMES)
+    opening = open_store(
+        database_url,
+        names,
+        min_size=1,
+        max_size=len(all_projections()) + 4,
+        stored_names=STORED_NAMES,
+    )
     store = loop.run_until_complete(opening)
     try:
         yield Harness(loop, client, settings, store)
