@@ -31,11 +31,12 @@ run: install
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## ruff and the import-linter layer contracts.
+## ruff, the import-linter layer contracts and mypy (strict on domain/ and eventstore/).
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: install-dev
 	$(BIN)/ruff format .
