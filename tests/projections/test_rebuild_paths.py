@@ -27,6 +27,7 @@ from projections.engine.rebuild import RebuildRunning, rebuild_many
 from projections.engine.tracking import lock_position, read_position, set_position
 from projections.inbox.model import Inbox
 from projections.registry import all_projections, by_name, create_tables, prepare_tables
+from tests.projections.every_event import every_event_log
 from tests.projections.helpers import busy_portfolio, drain, dump
 from tests.workflows import given
 from tests.workflows.given import CHAIR, GATEKEEPER, GATEKEEPER_2, SPONSOR
@@ -110,9 +111,10 @@ async def _conditional_g0(store: Store, project_id: UUID) -> None:
 async def test_fast_and_general_decoding_build_the_same_read_models(
     projected: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    await rich_log(projected)
+    await every_event_log(projected)
     await rebuild_many(projected, all_projections())
     fast = await dump(projected)
+    assert all(fast.values())
     decoded_fast = {k.key for k in changes._kinds.values() if k.decode is not None}
     assert decoded_fast == set(changes._FAST)  # the log has every type decoded fast
     # Every type through the general path (attributes as undecoded JSON, read lazily).
@@ -307,6 +309,11 @@ async def test_an_outdated_read_model_is_rebuilt_before_it_is_read(projected: St
     assert await prepare_tables(projected) == []  # up to date now
 
 
+async def _positions(store: Store) -> dict[str, int]:
+    async with store.pool.acquire() as conn:
+        return {p.name: await read_position(conn, store.names, p.name) for p in all_projections()}
+
+
 class FailingGovernance(Inbox):
     """Dies at its third batch, while the audit trail has a COPY in flight."""
 
@@ -324,14 +331,18 @@ async def test_a_failed_rebuild_gives_everything_back_and_the_next_one_runs(
     projected: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await busy_portfolio(projected, projects=6)
+    await drain(projected)  # live tables with rows in them, to be kept as they are
     monkeypatch.setattr(audit_trail, "COPY_ROWS", 5)  # a COPY in flight at every batch
     before = await dump(projected)
+    assert before["rm_inbox"] and before["rm_audit"]
+    positions = await _positions(projected)
     failing = rebuild_many(projected, [FailingGovernance(), by_name("audit")], batch_size=10)
     with pytest.raises(RuntimeError, match="the inbox model broke"):
         await asyncio.wait_for(failing, 30)  # a COPY left running used to hang it
     in_use = projected.pool.get_size() - projected.pool.get_idle_size()
     assert in_use == 0  # reader, COPY writer, projections' and the lock's connections
     assert await dump(projected) == before  # the live tables were never touched
+    assert await _positions(projected) == positions
     await rebuild_many(projected, all_projections(), batch_size=10)  # lock free, leftovers go
     async with projected.pool.acquire() as conn:
         leftovers = await conn.fetchval(
