@@ -163,6 +163,9 @@ def start_server(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         "GATELEDGER_SCHEMA": settings.schema,
         "GATELEDGER_JWT_SECRET": settings.jwt_secret,
         "GATELEDGER_DATA_DIR": str(settings.data_dir),
+        # a benchmark measures the reads, not the rate limits
+        "GATELEDGER_RATE_COMMANDS": "off",
+        "GATELEDGER_RATE_EXPENSIVE": "off",
         # Measure reads only: no escalation job writing events (and changing a kept log).
         "GATELEDGER_ESCALATION": "off",
     }
