@@ -13,13 +13,15 @@ import pytest
 from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, open_store
 from eventstore.schema import StoreNames
+from projections.audit.model import AuditTrail
 from projections.engine.events import Change
 from projections.engine.projector import Projector, apply_batch
 from projections.engine.rebuild import rebuild, rebuild_many
 from projections.engine.tracking import read_position
 from projections.inbox.model import Inbox
 from projections.registry import all_projections, create_tables
-from tests.projections.helpers import busy_portfolio, drain, dump, new_portfolio
+from tests.projections.every_event import every_event_log
+from tests.projections.helpers import busy_portfolio, drain, dump, new_portfolio, new_project
 
 
 @pytest.fixture
@@ -31,10 +33,10 @@ async def projected(store: Store) -> Store:
 
 async def test_any_batch_split_gives_the_same_tables(projected: Store) -> None:
     store = projected
-    await busy_portfolio(store, projects=10)
+    await every_event_log(store)
     await drain(store, batch_size=1)
     one_by_one = await dump(store)
-    assert one_by_one["rm_projects"] and one_by_one["rm_inbox"] and one_by_one["rm_audit"]
+    assert all(one_by_one.values())
     rnd = random.Random(7)
     for size in (2, 3, rnd.randint(4, 40), 10_000):
         for projection in all_projections():
@@ -143,17 +145,34 @@ async def test_rebuild_while_commands_keep_arriving_matches_a_fresh_replay(
     stop = asyncio.Event()
     projector = Projector(store, all_projections(), batch_size=7, poll_interval=0.02)
     live = asyncio.create_task(projector.run(stop))
+    reading, written = asyncio.Event(), asyncio.Event()
+
+    class Paused(AuditTrail):
+        """Holds the rebuild at its first batch until commands have arrived after the
+        head it reads up to: the overlap is certain, not left to timing."""
+
+        async def apply_bulk(self, *args: Any) -> Any:
+            if not reading.is_set():
+                reading.set()
+                await asyncio.wait_for(written.wait(), 30)
+            return await super().apply_bulk(*args)
 
     async def keep_writing() -> None:
-        from tests.projections.helpers import new_project
-
+        await reading.wait()
         for i in range(30):
             await new_project(store, portfolio, f"late {i}")
+            if i == 4:
+                written.set()
 
     writer = asyncio.create_task(keep_writing())
+    heads: list[int] = []
+    rebuilt = [Paused() if p.name == "audit" else p for p in all_projections()]
     try:
-        await asyncio.sleep(0.05)
-        await rebuild_many(store, all_projections(), batch_size=5)
+        result = await rebuild_many(
+            store, rebuilt, batch_size=5, progress=lambda _, head: heads.append(head)
+        )
+        # The commands written during the rebuild were caught up in its switch.
+        assert heads[0] + 5 <= result.position  # five projects at least, an event each
         await writer
         head = await store.events.max_notification_id()
         for _ in range(300):
@@ -166,6 +185,7 @@ async def test_rebuild_while_commands_keep_arriving_matches_a_fresh_replay(
             await asyncio.sleep(0.02)
         assert min(positions) == head
     finally:
+        writer.cancel()  # still waiting, if the rebuild failed before its first batch
         stop.set()
         await live
     after_live = await dump(store)
