@@ -76,6 +76,14 @@ class ApprovedChanges(Answer):
     schedule_days: int
 
 
+class ToleranceLeft(Answer):
+    """Deviation still within tolerance before a change request goes to the board
+    (tolerance minus the cumulative approved changes; negative once beyond it)."""
+
+    cost: Money
+    schedule_days: int
+
+
 class Gate(Answer):
     name: str
     title: str
@@ -143,6 +151,7 @@ class ProjectDetail(ProjectSummary, kw_only=True):
     scope: str
     tolerances: Tolerances
     approved_changes: ApprovedChanges
+    tolerance_left: ToleranceLeft | None = None
     gates: list[Gate]
     change_policy: ChangePolicy | None = None
     review: Review | None = None
@@ -195,9 +204,19 @@ class ProjectCounts(Answer):
 
 
 class Budget(Answer):
+    """Budgets are current baselines (approved change deltas included). ``committed``:
+    proposed, active and on-hold projects; ``released``: cancelled (killed) ones;
+    ``closed``: spent to close. ``baseline_total`` is committed plus closed, what the
+    envelope carries; ``overrun`` when it exceeds the envelope, by ``over_by``."""
+
     envelope: Money
     baseline_total: Money
     remaining: Money
+    committed: Money
+    released: Money
+    closed: Money
+    overrun: bool
+    over_by: Money
 
 
 class PendingDecisions(Answer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import ROUND_FLOOR, Decimal
 from enum import StrEnum
 
 from domain.bounds import MAX_INT, require_date, require_whole
@@ -105,9 +106,25 @@ def route_for(
     cost = approved_cost.amount + cost_delta.amount
     approved = require_whole(approved_schedule_days, "approved schedule days", -MAX_INT, MAX_INT)
     days = approved + require_days(schedule_delta_days, "the schedule delta")
-    cost_limit = original_budget.amount * tolerances.cost_pct / 100
-    within = abs(cost) <= cost_limit and abs(days) <= tolerances.schedule_days
-    return Route.SPONSOR if within else Route.BOARD
+    within = abs(cost) <= cost_limit(original_budget, tolerances)
+    return Route.SPONSOR if within and abs(days) <= tolerances.schedule_days else Route.BOARD
+
+
+def cost_limit(original_budget: Money, tolerances: Tolerances) -> Decimal:
+    """The most the cumulative approved cost deltas may deviate (either way) before a
+    change request goes to the board: the cost tolerance of the ORIGINAL budget."""
+    return original_budget.amount * tolerances.cost_pct / 100
+
+
+def tolerance_left(
+    original_budget: Money, tolerances: Tolerances, approved_cost: Decimal, approved_days: int
+) -> tuple[Decimal, int]:
+    """How much more cost (to the cent, rounded down) and how many more days the
+    cumulative approved deltas may deviate before ``route_for`` sends a change request to
+    the board; negative once approved changes went beyond tolerance."""
+    left = cost_limit(original_budget, tolerances) - abs(approved_cost)
+    cost = left.quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
+    return cost, tolerances.schedule_days - abs(approved_days)
 
 
 def cr_seats(

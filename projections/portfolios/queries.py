@@ -45,6 +45,10 @@ async def portfolio_view(
     return shape(portfolio_id, row["doc"], row["groups"] or [], row)
 
 
+# Where a project's budget counts, by its status: killed and cancelled projects release
+# theirs, closed ones spent theirs; proposed, active and on-hold ones are committed.
+BUDGET_KIND = {"cancelled": "released", "closed": "closed"}
+
 # (stage, status, projects, baseline budget, approved cost delta, approved schedule days)
 Group = tuple[str, str, int, Decimal, Decimal, int]
 
@@ -56,15 +60,18 @@ def shape(
     pending decisions (``pending`` and ``overdue`` by key)."""
     by_stage: dict[str, int] = {}
     by_status: dict[str, int] = {}
-    budget = approved = Decimal(0)
+    sums = {"committed": Decimal(0), "released": Decimal(0), "closed": Decimal(0)}
+    approved = Decimal(0)
     days = 0
     for stage, status, n, g_budget, g_approved, g_days in groups:
         by_stage[stage] = by_stage.get(stage, 0) + n
         by_status[status] = by_status.get(status, 0) + n
-        budget += g_budget or 0
+        sums[BUDGET_KIND.get(status, "committed")] += g_budget or 0
         approved += g_approved or 0
         days += g_days or 0
     currency = doc["currency"]
+    carried = sums["committed"] + sums["closed"]
+    remaining = Decimal(doc["envelope"]) - carried
     return {
         "id": str(portfolio_id),
         "name": doc["name"],
@@ -75,8 +82,14 @@ def shape(
         "projects": {"total": sum(by_stage.values()), "by_stage": by_stage, "by_status": by_status},
         "budget": {
             "envelope": {"amount": doc["envelope"], "currency": currency},
-            "baseline_total": {"amount": str(budget), "currency": currency},
-            "remaining": {"amount": str(Decimal(doc["envelope"]) - budget), "currency": currency},
+            "baseline_total": {"amount": str(carried), "currency": currency},
+            "remaining": {"amount": str(remaining), "currency": currency},
+            **{k: {"amount": str(v), "currency": currency} for k, v in sums.items()},
+            "overrun": remaining < 0,
+            "over_by": {
+                "amount": str(-remaining if remaining < 0 else remaining * 0),
+                "currency": currency,
+            },
         },
         "approved_changes": {
             "cost": {"amount": str(approved), "currency": currency},

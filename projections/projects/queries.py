@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
+from domain.change_rules import tolerance_left
+from domain.money import Money
+from domain.policy import Tolerances
 from eventstore.database import Store
 from eventstore.schema import StoreNames
 from projections.access import visible_ids_sql
@@ -94,6 +98,7 @@ def detail(project_id: UUID, doc: dict[str, Any]) -> dict[str, Any]:
             "cost": _money(doc["approved_cost"], currency),
             "schedule_days": doc["approved_schedule_days"],
         },
+        tolerance_left=_tolerance_left(doc),
         gates=doc["gates"],
         change_policy=doc.get("change_policy"),
         review=review,
@@ -104,6 +109,17 @@ def detail(project_id: UUID, doc: dict[str, Any]) -> dict[str, Any]:
         modified_at=doc.get("modified_at"),
     )
     return out
+
+
+def _tolerance_left(doc: dict[str, Any]) -> dict[str, Any]:
+    """Cost and schedule tolerance left, as ``domain.change_rules.route_for`` counts it."""
+    currency = doc["currency"]
+    original = Money(Decimal(doc.get("original_budget", doc["budget"])), currency)
+    tolerances = Tolerances(Decimal(doc["cost_pct"]), doc["schedule_days"])
+    cost, days = tolerance_left(
+        original, tolerances, Decimal(doc["approved_cost"]), doc["approved_schedule_days"]
+    )
+    return {"cost": _money(str(cost), currency), "schedule_days": days}
 
 
 async def project_detail_as_of(
