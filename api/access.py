@@ -130,6 +130,21 @@ POLICIES: dict[str, Policy] = {
     "getProject": sees("project", "project_id"),
     "getProjectHistory": sees("project", "project_id", bucket="expensive"),
     "cancelProject": global_role("pmo_admin", "pmo_admin", bucket="command", project="project_id"),
+    # the PMO's administration of governance (api/controllers/administration.py)
+    "changeBoard": global_role(
+        "pmo_admin", "pmo_admin", bucket="command", portfolio="portfolio_id"
+    ),
+    "changeEnvelope": global_role(
+        "pmo_admin", "pmo_admin", bucket="command", portfolio="portfolio_id"
+    ),
+    "changeProjectRole": global_role(
+        "pmo_admin", "pmo_admin", bucket="command", project="project_id"
+    ),
+    "holdProject": global_role("pmo_admin", "pmo_admin", bucket="command", project="project_id"),
+    "resumeProject": global_role("pmo_admin", "pmo_admin", bucket="command", project="project_id"),
+    "rebaselineProject": global_role(
+        "pmo_admin", "pmo_admin", bucket="command", project="project_id"
+    ),
     # gates
     "requestGateReview": acts("project", "project_id", "the project's PM"),
     "amendGateEvidence": acts("project", "project_id", "the project's PM"),

@@ -20,6 +20,7 @@ from api.access import authorise, provide_viewer
 from api.auth import provide_principal
 from api.bootstrap import opened_store, read_models
 from api.commands import provide_command
+from api.controllers.administration import PortfolioAdministration, ProjectAdministration
 from api.controllers.audit import AuditController
 from api.controllers.change_requests import ChangeRequestController, ProjectChangeRequests
 from api.controllers.delegations import DelegationController
@@ -82,6 +83,8 @@ def create_app(settings: Settings) -> Litestar:
             ProjectSignOffs,
             SignOffController,
             DelegationController,
+            PortfolioAdministration,
+            ProjectAdministration,
         ],
     )
     return Litestar(

@@ -223,3 +223,25 @@ class Delegate(Request, frozen=True):
     starts: datetime | None = None
     portfolio_id: UUID | None = None
     project_id: UUID | None = None
+
+
+class ChangeBoard(Request, frozen=True):
+    board: BoardBody
+
+
+class ChangeEnvelope(Request, frozen=True):
+    envelope: MoneyBody
+    reason: Text
+
+
+class ChangeProjectRole(Request, frozen=True):
+    """Assign a PM or sponsor (replacing the holder) or a stakeholder; revoke a stakeholder."""
+
+    action: Literal["assign", "revoke"]
+    role: Literal["pm", "sponsor", "stakeholder"]
+    person: Person
+
+
+class RebaselineProject(Request, frozen=True):
+    baseline: BaselineBody
+    reason: Text

@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.board_sanity import require_passable
 from domain.checks import as_tuple, require_person, require_text
 from domain.duties import require_board_without
 from domain.errors import InvalidValue, RuleViolation
@@ -50,6 +51,12 @@ class Portfolio(Aggregate):
         role: Role
         by: Actor
 
+    class EnvelopeChanged(Event):
+        previous: Money
+        envelope: Money
+        reason: str
+        by: Actor
+
     class RoleRevoked(Event):
         person: str
         role: Role
@@ -84,6 +91,7 @@ class Portfolio(Aggregate):
         if not isinstance(board, Board) or not isinstance(template, GovernanceTemplate):
             raise InvalidValue("a portfolio needs a Board and a GovernanceTemplate")
         require_board_without(board, by.people)
+        require_passable(template, board)
         return cls(
             id=id,
             name=name,
@@ -152,12 +160,31 @@ class Portfolio(Aggregate):
         if board == self.board:
             raise RuleViolation("the board is unchanged")
         require_board_without(board, (*self.configured_by, *by.people))
+        require_passable(self.template, board, "board.members")
         self._board_changed(previous=self.board, board=board, by=by)
 
     @event(BoardChanged)
     def _board_changed(self, previous: Board, board: Board, by: Actor) -> None:
         self.board = board
         self.board_changers = (*self.board_changers, *by.people)
+
+    def change_envelope(self, envelope: Money, reason: str, by: Actor) -> None:
+        """A new budget envelope, in the portfolio's currency, with a reason."""
+        if not isinstance(envelope, Money) or envelope.is_negative():
+            raise InvalidValue("envelope: the budget envelope must be non-negative Money")
+        if envelope.currency != self.currency:
+            raise InvalidValue(
+                f"envelope.currency: the portfolio's currency is {self.currency}, "
+                f"not {envelope.currency}"
+            )
+        require_text(reason, "reason")
+        if envelope == self.envelope:
+            raise RuleViolation("the envelope is unchanged")
+        self._envelope_changed(previous=self.envelope, envelope=envelope, reason=reason, by=by)
+
+    @event(EnvelopeChanged)
+    def _envelope_changed(self, previous: Money, envelope: Money, reason: str, by: Actor) -> None:
+        self.envelope = envelope
 
     def assign_role(self, person: str, role: Role, by: Actor) -> None:
         require_person(person, "person")

@@ -63,6 +63,7 @@ EVENTS: dict[str, type] = {
     "Portfolio.BoardChanged": Portfolio.BoardChanged,
     "Portfolio.RoleAssigned": Portfolio.RoleAssigned,
     "Portfolio.RoleRevoked": Portfolio.RoleRevoked,
+    "Portfolio.EnvelopeChanged": Portfolio.EnvelopeChanged,
     "Project.Created": Project.Created,
     "Project.ReviewRequested": Project.ReviewRequested,
     "Project.EvidenceAmended": Project.EvidenceAmended,

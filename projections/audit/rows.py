@@ -60,6 +60,7 @@ def _escalated(d: Any) -> str:
 SUMMARIES: dict[str, Callable[[Any], str]] = {
     "Portfolio.Created": lambda d: f"created portfolio '{_t(d.get('name'))}'",
     "Portfolio.BoardChanged": lambda d: "changed the board",
+    "Portfolio.EnvelopeChanged": lambda d: f"changed the envelope: {_t(d.get('reason'))}",
     "Portfolio.RoleAssigned": _role("assigned"),
     "Portfolio.RoleRevoked": _role("revoked"),
     "Project.Created": lambda d: f"created project '{_t(d.get('name'))}'",

@@ -118,6 +118,13 @@ def board_changed(batch: Batch, c: Change) -> None:
         batch.touch_related("portfolio_id", c.aggregate_id)
 
 
+def envelope_changed(batch: Batch, c: Change) -> None:
+    doc = batch.portfolios.get(c.aggregate_id)
+    if doc is not None:
+        doc.update(envelope=str(c.data["envelope"].amount), version=c.version)
+        batch.dirty_portfolios.add(c.aggregate_id)
+
+
 def portfolio_touched(batch: Batch, c: Change) -> None:
     doc = batch.portfolios.get(c.aggregate_id)
     if doc is not None:
@@ -373,6 +380,7 @@ def project_escalated(batch: Batch, c: Change) -> None:
 STATE_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
     "Portfolio.Created": portfolio_created,
     "Portfolio.BoardChanged": board_changed,
+    "Portfolio.EnvelopeChanged": envelope_changed,
     "Portfolio.RoleAssigned": portfolio_touched,
     "Portfolio.RoleRevoked": portfolio_touched,
     "Project.Created": project_created,

@@ -120,7 +120,7 @@ async def build(api: Api, world: World) -> None:
     ids["A"] = await api.portfolio()
     ids["P"] = await api.project(ids["A"])
     ids["P2"] = await api.project(ids["A"], name="Second")
-    ids["B"] = await api.portfolio(name="Other", board={"members": ["bob"], "chair": "bob"})
+    ids["B"] = await api.portfolio(name="Other", board={"members": ["bob", "bea"], "chair": "bob"})
     ids["Q"] = await api.project(ids["B"], name="Elsewhere", pm="quinn", sponsor="quentin")
     # P2: a conditional go whose condition olga owns
     await api.review(ids["P2"])
@@ -189,7 +189,7 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, se
         "name": "Third",
         "objectives": ["x"],
         "envelope": {"amount": "1000.00", "currency": "EUR"},
-        "board": {"members": ["carol"], "chair": "carol"},
+        "board": {"members": ["carol", "erin"], "chair": "carol"},
     }
     cr_body = {
         "title": "Small",
@@ -304,6 +304,32 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, se
             anyone,  # their own authority, whatever it is (a delegate sees what they see)
         ),
         ("revokeDelegation", "DELETE", f"/delegations/{ids['DL']}", None, None, {"dave"}),
+        *administration(ids),
+    ]
+
+
+def administration(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, set[str]]]:
+    """The PMO's administration of governance (pmo_admin only): last, as it changes A and P2."""
+    a, p2 = ids["A"], ids["P2"]
+    board = {"board": {"members": ["carol", "dave", "erin", "fay"], "chair": "carol"}}
+    envelope = {"envelope": {"amount": "2000000.00", "currency": "EUR"}, "reason": "more"}
+    role = {"action": "assign", "role": "stakeholder", "person": "stan"}
+    baseline = {
+        "baseline": {
+            "budget": {"amount": "300000.00", "currency": "EUR"},
+            "start": "2027-01-01",
+            "end": "2028-03-31",
+            "scope": "more",
+        },
+        "reason": "replanned",
+    }
+    return [
+        ("changeBoard", "POST", f"/portfolios/{a}/board", board, "A", {"adam"}),
+        ("changeEnvelope", "POST", f"/portfolios/{a}/envelope", envelope, "A", {"adam"}),
+        ("changeProjectRole", "POST", f"/projects/{p2}/roles", role, "P2", {"adam"}),
+        ("holdProject", "POST", f"/projects/{p2}/hold", {"reason": "wait"}, "P2", {"adam"}),
+        ("resumeProject", "POST", f"/projects/{p2}/resume", {"reason": "go"}, "P2", {"adam"}),
+        ("rebaselineProject", "POST", f"/projects/{p2}/rebaseline", baseline, "P2", {"adam"}),
     ]
 
 
@@ -318,6 +344,12 @@ NEEDS_GLOBAL_ROLE = {
     "createProject",
     "cancelProject",
     "assessChangeRequest",
+    "changeBoard",
+    "changeEnvelope",
+    "changeProjectRole",
+    "holdProject",
+    "resumeProject",
+    "rebaselineProject",
 }
 
 

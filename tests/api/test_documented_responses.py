@@ -323,7 +323,7 @@ async def test_spent_limits_and_lagging_read_models_answer_as_documented(
     portfolio = {
         "name": "Tiny",
         "envelope": {"amount": "10.00", "currency": "EUR"},
-        "board": {"members": ["carol"], "chair": "carol"},
+        "board": {"members": ["carol", "erin"], "chair": "carol"},
     }
     first = await s.send("createPortfolio", "POST", "/portfolios", "first", "adam", portfolio)
     assert first.status_code == 201, first.text

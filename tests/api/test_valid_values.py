@@ -165,7 +165,9 @@ async def test_a_scope_the_delegator_cannot_see_reads_as_one_that_does_not_exist
     api: Api,
 ) -> None:
     """Else a delegation would tell anyone which project ids exist."""
-    hidden = await api.project(await api.portfolio(board={"members": ["bob"], "chair": "bob"}))
+    hidden = await api.project(
+        await api.portfolio(board={"members": ["bob", "bea"], "chair": "bob"})
+    )
     mine = await api.project()
     await api.state(mine)  # the read models have caught up
     before = await head(api)

@@ -113,6 +113,15 @@ def _book() -> Aggregate:
     return book
 
 
+def _envelope() -> Portfolio:
+    """Added after the others, so their samples (ids, clock ticks) stay as they were."""
+    p = Portfolio.create(
+        UUID(int=1001), "Data", ("o",), g.eur("500000"), g.BOARD, default_template(), g.ADMIN
+    )
+    p.change_envelope(g.eur("650000"), "Second wave approved", g.ADMIN)
+    return p
+
+
 def stored_forms() -> dict[str, dict[str, str]]:
     """Stored name -> {"topic", "state"} of the first sample of each event type, and
     ``Snapshot:<aggregate>`` of one snapshot per aggregate type."""
@@ -122,6 +131,7 @@ def stored_forms() -> dict[str, dict[str, str]]:
         aggregates = [_portfolio(), _project(), *_change_requests(), *_signoffs(), _book()]
         events: list[object] = [e for a in aggregates for e in a.collect_events()]
         events += [Snapshot.take(a) for a in aggregates]
+        events += _envelope().collect_events()  # after, so earlier samples stay as they were
     for event in events:
         stored = mapper.to_stored_event(event)
         key = stored.topic

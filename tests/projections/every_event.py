@@ -123,6 +123,12 @@ async def _portfolio_board_and_roles(store: Store, portfolio_id: UUID) -> None:
     )
     await _act(store, Portfolio, portfolio_id, lambda p: p.assign_role("ada", Role.AUDITOR, ADMIN))
     await _act(store, Portfolio, portfolio_id, lambda p: p.revoke_role("ada", Role.AUDITOR, ADMIN))
+    await _act(
+        store,
+        Portfolio,
+        portfolio_id,
+        lambda p: p.change_envelope(given.eur("2000000"), "a second wave", ADMIN),
+    )
 
 
 async def _project_roles(store: Store, project_id: UUID) -> None:

@@ -1,0 +1,119 @@
+"""Use cases of the PMO's administration of governance: boards, envelopes, project roles,
+hold and resume, re-baselines outside a change request. Each is one recorded event with
+its actor (and reason, where the event has one); the domain checks the rules."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+from uuid import UUID
+
+from domain.money import Money
+from domain.policy import Actor, Baseline, Board, Role
+from domain.portfolio import Portfolio
+from domain.project import Project
+from eventstore.database import Store
+from workflows.uow import CommandOptions, CommandResult, UnitOfWork, run_command
+
+RoleAction = Literal["assign", "revoke"]
+
+
+async def change_board(
+    store: Store, *, portfolio_id: UUID, board: Board, by: Actor, options: CommandOptions
+) -> CommandResult:
+    """New members and chair of a portfolio's board; open reviews count the new board."""
+    return await _on_portfolio(store, portfolio_id, options, lambda p: p.change_board(board, by))
+
+
+async def change_envelope(
+    store: Store,
+    *,
+    portfolio_id: UUID,
+    envelope: Money,
+    reason: str,
+    by: Actor,
+    options: CommandOptions,
+) -> CommandResult:
+    """A new budget envelope for a portfolio, with the reason."""
+
+    def act(portfolio: Portfolio) -> None:
+        portfolio.change_envelope(envelope, reason, by)
+
+    return await _on_portfolio(store, portfolio_id, options, act)
+
+
+async def change_project_role(
+    store: Store,
+    *,
+    project_id: UUID,
+    action: RoleAction,
+    role: Role,
+    person: str,
+    by: Actor,
+    options: CommandOptions,
+) -> CommandResult:
+    """Assign (a new PM or sponsor replaces the old one) or revoke (stakeholders) a role."""
+
+    def act(project: Project) -> None:
+        if action == "assign":
+            project.assign_role(person, role, by)
+        else:
+            project.revoke_role(person, role, by)
+
+    return await _on_project(store, project_id, options, act)
+
+
+async def hold_project(
+    store: Store, *, project_id: UUID, reason: str, by: Actor, options: CommandOptions
+) -> CommandResult:
+    """Put a project on hold by the PMO's decision, outside a gate."""
+    return await _on_project(store, project_id, options, lambda p: p.put_on_hold(reason, by))
+
+
+async def resume_project(
+    store: Store, *, project_id: UUID, reason: str, by: Actor, options: CommandOptions
+) -> CommandResult:
+    """Resume a project on hold (after a gate's HOLD or the PMO's)."""
+    return await _on_project(store, project_id, options, lambda p: p.resume(reason, by))
+
+
+async def rebaseline_project(
+    store: Store,
+    *,
+    project_id: UUID,
+    baseline: Baseline,
+    reason: str,
+    by: Actor,
+    options: CommandOptions,
+) -> CommandResult:
+    """A new baseline set by the PMO outside a change request (``Project.Rebaselined``,
+    told apart from a change request's ``Project.ChangeApplied``)."""
+
+    def act(project: Project) -> None:
+        project.rebaseline(baseline, reason, by)
+
+    return await _on_project(store, project_id, options, act)
+
+
+async def _on_portfolio(
+    store: Store, portfolio_id: UUID, options: CommandOptions, act: Callable[[Portfolio], None]
+) -> CommandResult:
+    async def use_case(uow: UnitOfWork) -> Portfolio:
+        portfolio = await uow.get(Portfolio, portfolio_id)
+        uow.expect(portfolio)
+        act(portfolio)
+        return portfolio
+
+    return await run_command(store, use_case, options)
+
+
+async def _on_project(
+    store: Store, project_id: UUID, options: CommandOptions, act: Callable[[Project], None]
+) -> CommandResult:
+    async def use_case(uow: UnitOfWork) -> Project:
+        project = await uow.get(Project, project_id)
+        uow.expect(project)
+        act(project)
+        return project
+
+    return await run_command(store, use_case, options)
