@@ -181,6 +181,7 @@ POLICIES: dict[str, Policy] = {
     # delegations and the inbox: about the caller themselves
     "delegate": signed_in("anyone signed in, their own authority", bucket="command"),
     "revokeDelegation": signed_in("the delegator", bucket="command"),
+    "listDelegations": signed_in("anyone signed in; their own, given or received"),
     "getInbox": signed_in("anyone signed in; their own inbox"),
     # the audit trail and the ledger
     "listAuditEvents": global_role("auditor or pmo_admin", *EVERYTHING, bucket="expensive"),

@@ -312,6 +312,25 @@ class SignOffPage(Answer):
 # --- the inbox and the audit trail ----------------------------------------------------
 
 
+class Delegation(Answer):
+    """A delegation the caller gave or received; ``status`` at the time of the read."""
+
+    id: UUID
+    delegator: str
+    delegate: str
+    starts: datetime
+    ends: datetime
+    portfolio_id: UUID | None
+    project_id: UUID | None
+    status: Literal["active", "upcoming", "expired", "revoked"]
+    position: int  # where it was recorded in the log
+
+
+class DelegationPage(Answer):
+    items: list[Delegation]
+    next: str | None
+
+
 class InboxItem(Answer):
     subject_id: UUID
     kind: InboxKind
@@ -343,6 +362,7 @@ class AuditEvent(Answer):
     portfolio_id: UUID | None
     correlation_id: str | None
     summary: str
+    rationale: str | None = None  # the rationale, comment, reason or note of the act
 
 
 class AuditPage(Answer):

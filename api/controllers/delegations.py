@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
-from litestar import Controller, Request, Response, delete, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.params import Parameter
 
 from api.access import Kind, Viewer, hidden
+from api.answers import DelegationPage, paged
 from api.commands import Command, answer
-from api.reads import utc_now
+from api.reads import Cursor, Limit, MinPosition, ensure_position, parse_cursor, utc_now
 from api.schemas import CommandAnswer, Delegate
 from domain.errors import InvalidValue
 from eventstore.database import Store
+from projections.delegations import queries
 from workflows import delegations
 
 
 class DelegationController(Controller):
     path = "/delegations"
     tags = ["delegations"]
+
+    @get("/", operation_id="listDelegations", summary="The caller's delegations")
+    async def mine(
+        self,
+        viewer: Viewer,
+        store: Store,
+        request: Request,
+        direction: Literal["given", "received"] = Parameter(
+            default="given", description="given by the caller, or received by them"
+        ),
+        after: str = Cursor,
+        limit: int = Limit,
+        min_position: int = MinPosition,
+    ) -> DelegationPage:
+        """The delegations the caller gave (or received), in the order recorded, with
+        whether each is active, upcoming, expired or revoked now."""
+        await ensure_position(store, request.app.state.settings, min_position)
+        items = await queries.delegations_of(
+            store.pool,
+            store.names,
+            viewer.person,
+            direction,
+            utc_now(),
+            after=parse_cursor(after),
+            limit=limit + 1,
+        )
+        more = len(items) > limit
+        return paged(DelegationPage, items[:limit], items[limit - 1]["position"] if more else None)
 
     @post("/", operation_id="delegate", summary="Delegate your authority for a window")
     async def delegate(

@@ -20,7 +20,8 @@ class Delegations:
     name = "delegations"
     tables = (DELEGATIONS,)
     # 5: a read model of its own (was part of "governance", version 4)
-    version = 5
+    # 6: each row keeps the position it was delegated at (the cursor of the lists)
+    version = 6
     retired: tuple[str, ...] = ()
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:
@@ -29,7 +30,7 @@ class Delegations:
             f"CREATE TABLE IF NOT EXISTS {t} (delegation_id uuid PRIMARY KEY, delegator text "
             "NOT NULL, delegate text NOT NULL, starts timestamptz NOT NULL, ends timestamptz "
             "NOT NULL, portfolio_id uuid, project_id uuid, revoked boolean NOT NULL "
-            "DEFAULT false)",
+            "DEFAULT false, position bigint NOT NULL)",
             f"CREATE INDEX IF NOT EXISTS {index_name(DELEGATIONS, 'delegate, delegator', suffix)} "
             f"ON {t} (delegate, delegator)",
         ]
@@ -41,7 +42,8 @@ class Delegations:
         for c in changes:
             if c.key == "Delegation.Delegated":
                 await conn.execute(
-                    f"INSERT INTO {t} VALUES ($1, $2, $3, $4, $5, $6, $7, false) "
+                    f"INSERT INTO {t} (delegation_id, delegator, delegate, starts, ends, "
+                    "portfolio_id, project_id, position) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
                     "ON CONFLICT (delegation_id) DO NOTHING",
                     *_delegated(c),
                 )
@@ -55,4 +57,4 @@ class Delegations:
 def _delegated(c: Change) -> tuple[Any, ...]:
     """The delegation's row: its book's owner (the actor, in person) delegated it."""
     d = c.data["delegation"]
-    return (d.id, c.actor, d.delegate, d.starts, d.ends, d.portfolio_id, d.project_id)
+    return (d.id, c.actor, d.delegate, d.starts, d.ends, d.portfolio_id, d.project_id, c.position)

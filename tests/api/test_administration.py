@@ -292,3 +292,42 @@ async def test_rebaseline_refusals_write_nothing(api: Api) -> None:
     backwards = {**REBASELINE, "baseline": {**REBASELINE["baseline"], "end": "2026-01-01"}}
     await refused(api, path, backwards, 422, "admin", "pmo_admin")
     await refused(api, path, {"baseline": REBASELINE["baseline"]}, 422, "admin", "pmo_admin")
+
+
+# --- delegations given and received ----------------------------------------------------
+
+
+async def test_delegators_and_delegates_list_their_delegations_a_page_at_a_time(
+    api: Api,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    ends = (datetime.now(UTC) + timedelta(days=10)).isoformat()
+    ids = []
+    for delegate in ("dan", "dora", "dan"):
+        r = await api.post("/delegations", "dave", {"delegate": delegate, "ends": ends})
+        assert r.status_code == 201, r.text
+        ids.append(r.json()["details"]["delegation_id"])
+    r = await api.client.delete(f"/delegations/{ids[2]}", headers=api.auth("dave"))
+    assert r.status_code == 200, r.text
+    position = r.json()["position"]
+
+    async def page(person: str, query: str) -> dict[str, Any]:
+        r = await read_as(api, f"/delegations?{query}&min_position={position}", person)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    first = await page("dave", "direction=given&limit=2")
+    assert [d["id"] for d in first["items"]] == ids[:2] and first["next"]
+    rest = await page("dave", f"direction=given&limit=2&after={first['next']}")
+    assert [d["id"] for d in rest["items"]] == ids[2:] and rest["next"] is None
+    assert rest["items"][0]["status"] == "revoked"
+    received = await page("dan", "direction=received")
+    assert [(d["id"], d["delegator"], d["status"]) for d in received["items"]] == [
+        (ids[0], "dave", "active"),
+        (ids[2], "dave", "revoked"),
+    ]
+    assert (await page("dan", "direction=given"))["items"] == []  # nobody else's
+    assert (await page("nina", "direction=received"))["items"] == []
+    r = await read_as(api, "/delegations?direction=sideways", "dave")
+    assert r.status_code == 400 or r.status_code == 422, r.text
