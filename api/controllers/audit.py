@@ -51,10 +51,14 @@ def _filter(
     start: str | None,
     end: str | None,
     after: str | None,
+    portfolio_id: UUID | None = None,
+    on_behalf_of: str | None = None,
 ) -> AuditFilter:
     return AuditFilter(
         project_id=project_id,
+        portfolio_id=portfolio_id,
         actor=_text(actor, "actor"),
+        on_behalf_of=_text(on_behalf_of, "on_behalf_of"),
         type=_text(type_, "type"),
         start=_time(start, "from"),
         end=_time(end, "to"),
@@ -72,7 +76,8 @@ def _ledger(store: Store, *filters: object) -> Stream:
     if any(f is not None for f in filters):
         raise ProblemError(
             422,
-            "the ledger export is the whole log: project_id, actor, type, from and to "
+            "the ledger export is the whole log: project_id, portfolio_id, actor, "
+            "on_behalf_of, type, from and to "
             "do not apply to format=ledger",
             slug="validation",
         )
@@ -94,7 +99,9 @@ class AuditController(Controller):
         principal: Principal,
         store: Store,
         project_id: UUID | None = None,
+        portfolio_id: UUID | None = None,
         actor: str | None = Parameter(default=None, max_length=100),
+        on_behalf_of: str | None = Parameter(default=None, max_length=100),
         type_: Annotated[str | None, QueryParameter(name="type", max_length=100)] = None,
         start: Annotated[str | None, QueryParameter(name="from", max_length=40)] = None,
         end: Annotated[str | None, QueryParameter(name="to", max_length=40)] = None,
@@ -104,7 +111,7 @@ class AuditController(Controller):
     ) -> AuditPage:
         require_role(principal, "auditor", "pmo_admin")
         await ensure_position(store, request.app.state.settings, min_position)
-        f = _filter(project_id, actor, type_, start, end, after)
+        f = _filter(project_id, actor, type_, start, end, after, portfolio_id, on_behalf_of)
         items, cursor = await audit_trail.query(store.pool, store.names, f, limit)
         return paged(AuditPage, [_jsonable(i) for i in items], cursor)
 
@@ -122,7 +129,9 @@ class AuditController(Controller):
         store: Store,
         format: Literal["ndjson", "csv", "ledger"] = "ndjson",
         project_id: UUID | None = None,
+        portfolio_id: UUID | None = None,
         actor: str | None = Parameter(default=None, max_length=100),
+        on_behalf_of: str | None = Parameter(default=None, max_length=100),
         type_: Annotated[str | None, QueryParameter(name="type", max_length=100)] = None,
         start: Annotated[str | None, QueryParameter(name="from", max_length=40)] = None,
         end: Annotated[str | None, QueryParameter(name="to", max_length=40)] = None,
@@ -131,8 +140,9 @@ class AuditController(Controller):
         require_role(principal, "auditor")
         await ensure_position(store, request.app.state.settings, min_position)
         if format == "ledger":
-            return _ledger(store, project_id, actor, type_, start, end)
-        f = _filter(project_id, actor, type_, start, end, None)
+            filters = (project_id, portfolio_id, actor, on_behalf_of, type_, start, end)
+            return _ledger(store, *filters)
+        f = _filter(project_id, actor, type_, start, end, None, portfolio_id, on_behalf_of)
         media = "text/csv" if format == "csv" else "application/x-ndjson"
         return Stream(
             export_lines(store.pool, store.names, f, format),

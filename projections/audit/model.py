@@ -13,12 +13,13 @@ from uuid import UUID
 import asyncpg
 
 from eventstore.schema import StoreNames
-from projections.audit.rows import AuditRow, Scope, audit_rows
+from projections.audit.rows import AuditRow, Labels, Scope, audit_rows
 from projections.engine.events import Change
 from projections.engine.read_model import BulkContext, index_name, table
 
 TABLE = "rm_audit"
 SCOPE = "rm_audit_scope"  # aggregate -> project and portfolio, for rows of later events
+LABELS = "rm_audit_labels"  # change request, sign-off, condition -> what names it
 COLUMNS = (
     "position",
     "at",
@@ -31,6 +32,7 @@ COLUMNS = (
     "portfolio_id",
     "correlation_id",
     "summary",
+    "rationale",
 )
 COPY_ROWS = 20_000  # rows per COPY while rebuilding
 # Actor and type are found through integer hashes of the text (generated columns):
@@ -43,6 +45,8 @@ INDEXES = (
     "actor_key, position, at",
     "type_key, position",
     "at",
+    "on_behalf_of, position",
+    "portfolio_id, position",
 )
 _KEYS = {"actor": "actor_key = hashtextextended({p}, 0)", "type": "type_key = hashtext({p})"}
 
@@ -54,6 +58,7 @@ class AuditBulk:
     head: int
     pool: asyncpg.Pool
     scope: Scope = field(default_factory=dict)
+    labels: Labels = field(default_factory=dict)
     rows: list[AuditRow] = field(default_factory=list)
     copying: asyncio.Task[Any] | None = None
     writer: asyncpg.Connection | None = None  # COPY connection, timestamps as integers
@@ -78,10 +83,12 @@ class AuditTrail:
     """Projection ``audit``: append-only rows, one per event (``projections.audit.rows``)."""
 
     name = "audit"
-    tables = (TABLE, SCOPE)
+    tables = (TABLE, SCOPE, LABELS)
     # 2: rows computed in Python, actor/type hash keys, change requests and sign-offs
     # scoped to their project (rm_audit_scope replaced rm_audit_projects).
-    version = 2
+    # 3: the rationale column; lines name the condition, sign-off or change request
+    # (rm_audit_labels); on_behalf_of and portfolio_id indexes.
+    version = 3
     retired = ("rm_audit_projects",)
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:
@@ -89,10 +96,13 @@ class AuditTrail:
         return [
             f"CREATE TABLE IF NOT EXISTS {table(names, SCOPE, suffix)} (aggregate_id uuid "
             "PRIMARY KEY, project_id uuid, portfolio_id uuid)",
+            f"CREATE TABLE IF NOT EXISTS {table(names, LABELS, suffix)} (id uuid PRIMARY KEY, "
+            "label text NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {t} (position bigint PRIMARY KEY, at timestamptz "
             'NOT NULL, aggregate_id uuid NOT NULL, aggregate_type text COLLATE "C" NOT NULL, '
             'type text COLLATE "C" NOT NULL, actor text COLLATE "C", on_behalf_of text, '
             "project_id uuid, portfolio_id uuid, correlation_id text, summary text NOT NULL, "
+            "rationale text, "
             "actor_key bigint GENERATED ALWAYS AS (hashtextextended(actor, 0)) STORED, "
             "type_key int GENERATED ALWAYS AS (hashtext(type)) STORED)",
             *(
@@ -114,7 +124,16 @@ class AuditTrail:
         )
         scope: Scope = {r[0]: (r[1], r[2]) for r in found}
         known = set(scope)
-        rows = audit_rows(changes, scope)
+        labels = await _labels(conn, table(names, LABELS, suffix), changes)
+        before = dict(labels)
+        rows = audit_rows(changes, scope, labels)
+        named = [(k, v) for k, v in labels.items() if before.get(k) != v]
+        if named:
+            await conn.executemany(
+                f"INSERT INTO {table(names, LABELS, suffix)} VALUES ($1, $2) "
+                "ON CONFLICT (id) DO UPDATE SET label = EXCLUDED.label",
+                named,
+            )
         learnt = [(k, *v) for k, v in scope.items() if k not in known]
         if learnt:
             await conn.executemany(
@@ -141,11 +160,11 @@ class AuditTrail:
             state.writer = await _writer(state.pool)
         failed: list[tuple[Change, Exception]] = []
         try:
-            state.rows += audit_rows(changes, state.scope)
+            state.rows += audit_rows(changes, state.scope, state.labels)
         except Exception:
             for change in changes:
                 try:
-                    state.rows += audit_rows([change], state.scope)
+                    state.rows += audit_rows([change], state.scope, state.labels)
                 except Exception as exc:
                     failed.append((change, exc))
         if len(state.rows) >= COPY_ROWS:
@@ -180,6 +199,21 @@ class AuditTrail:
             await conn.copy_records_to_table(
                 SCOPE + suffix, records=scope, schema_name=names.schema
             )
+        if state.labels:
+            await conn.copy_records_to_table(
+                LABELS + suffix, records=list(state.labels.items()), schema_name=names.schema
+            )
+
+
+async def _labels(conn: asyncpg.Connection, labels: str, changes: Sequence[Change]) -> Labels:
+    """The known labels of what ``changes`` act on (their aggregates, closed conditions)."""
+    ids = {c.aggregate_id for c in changes}
+    ids |= {c.data.get("condition_id") for c in changes if c.key == "Project.ConditionClosed"}
+    ids.discard(None)
+    found = await conn.fetch(
+        f"SELECT id, label FROM {labels} WHERE id = ANY($1::uuid[])", list(ids)
+    )
+    return {r[0]: r[1] for r in found}
 
 
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -222,7 +256,9 @@ async def _copy(
 @dataclass(frozen=True)
 class AuditFilter:
     project_id: UUID | None = None
-    actor: str | None = None
+    portfolio_id: UUID | None = None
+    actor: str | None = None  # who acted, or for whom (on_behalf_of)
+    on_behalf_of: str | None = None
     type: str | None = None
     start: datetime | None = None
     end: datetime | None = None
@@ -232,9 +268,16 @@ class AuditFilter:
 def _where(f: AuditFilter) -> tuple[str, list[Any]]:
     clauses: list[str] = ["position > $1"]
     params: list[Any] = [f.after]
+    if f.actor is not None:
+        params.append(f.actor)
+        p = f"${len(params)}"
+        clauses.append(
+            f"({_KEYS['actor'].format(p=p + '::text')} AND actor = {p} OR on_behalf_of = {p})"
+        )
     for column, value, op in (
         ("project_id", f.project_id, "="),
-        ("actor", f.actor, "="),
+        ("portfolio_id", f.portfolio_id, "="),
+        ("on_behalf_of", f.on_behalf_of, "="),
         ("type", f.type, "="),
         ("at", f.start, ">="),
         ("at", f.end, "<"),

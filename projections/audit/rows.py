@@ -19,10 +19,26 @@ from asyncpg.pgproto.pgproto import UUID as _DbUUID
 from projections.engine.events import Change
 
 AuditRow = tuple[
-    int, datetime, UUID, str, str, str | None, str | None, UUID | None, UUID | None, str | None, str
+    int,
+    datetime,
+    UUID,
+    str,
+    str,
+    str | None,
+    str | None,
+    UUID | None,
+    UUID | None,
+    str | None,
+    str,
+    str | None,
 ]
 # aggregate id -> (project id, portfolio id)
 Scope = dict[UUID, tuple[UUID | None, UUID | None]]
+# change request, sign-off or condition id -> what names it in a line
+# ("'More licences'", "'Plan' v2", "'Fix the risk log'")
+Labels = dict[UUID, str]
+# The data attributes that say why, in order: the first non-empty one is the row's.
+WHY = ("rationale", "comment", "reason", "note")
 
 
 def _t(value: Any) -> str:
@@ -71,7 +87,6 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {
         lambda d: f"changed their {_t(d.get('gate'))} vote to {_t(d.get('vote'))}"
     ),
     "Project.GateDecided": (lambda d: f"decided {_t(d.get('decision'))} at {_t(d.get('gate'))}"),
-    "Project.ConditionClosed": lambda d: "closed a condition",
     "Project.Cancelled": lambda d: f"cancelled the project: {_t(d.get('reason'))}",
     "Project.PutOnHold": lambda d: "put the project on hold",
     "Project.Resumed": lambda d: "resumed the project",
@@ -94,20 +109,13 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {
         lambda d: f"amended change request '{_t(getattr(d.get('impact'), 'title', None))}'"
     ),
     "ChangeRequest.Assessed": lambda d: "assessed the change request",
-    "ChangeRequest.VoteCast": lambda d: f"voted {_t(d.get('vote'))} on a change request",
-    "ChangeRequest.VoteChanged": (
-        lambda d: f"changed their vote on a change request to {_t(d.get('vote'))}"
-    ),
     "ChangeRequest.Withdrawn": lambda d: f"withdrew the change request: {_t(d.get('reason'))}",
     "ChangeRequest.Implemented": lambda d: "marked the change request implemented",
-    "ChangeRequest.Decided": lambda d: f"decided {_t(d.get('decision'))} on a change request",
     "ChangeRequest.Escalated": _escalated,
     "SignOff.Requested": (
         lambda d: f"requested sign-off of '{_t(d.get('deliverable'))}' v{_t(d.get('version'))}"
     ),
-    "SignOff.Signed": lambda d: "signed off",
     "SignOff.Superseded": lambda d: "superseded the sign-off request with a newer version",
-    "SignOff.Declined": lambda d: f"declined to sign off: {_t(d.get('comment'))}",
     "SignOff.Escalated": _escalated,
     "Delegation.Delegated": (
         lambda d: f"delegated authority to {_t(getattr(d.get('delegation'), 'delegate', None))}"
@@ -116,8 +124,25 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {
     "Delegation.Revoked": lambda d: "revoked a delegation",
 }
 
+# key -> what follows "<who> ", given the label of what it acted on
+LABELLED: dict[str, Callable[[Any, str], str]] = {
+    "Project.ConditionClosed": lambda d, what: f"closed condition {what}",
+    "ChangeRequest.VoteCast": lambda d, what: f"voted {_t(d.get('vote'))} on change request {what}",
+    "ChangeRequest.VoteChanged": (
+        lambda d, what: f"changed their vote on change request {what} to {_t(d.get('vote'))}"
+    ),
+    "ChangeRequest.Decided": (
+        lambda d, what: f"decided {_t(d.get('decision'))} on change request {what}"
+    ),
+    "SignOff.Signed": lambda d, what: f"signed off {what}",
+    "SignOff.Declined": lambda d, what: f"declined to sign off {what}: {_t(d.get('comment'))}",
+}
+
 _WORDS = re.compile(r"([a-z])([A-Z])")
 # Events whose first appearance names the project and portfolio of their aggregate.
+LEARNING = frozenset(
+    {"ChangeRequest.Created", "ChangeRequest.Amended", "SignOff.Requested", "Project.GateDecided"}
+)
 SCOPING = ("Project.Created", "ChangeRequest.Created", "SignOff.Requested")
 
 
@@ -130,6 +155,8 @@ def who(c: Change) -> str:
 def summary(c: Change) -> str:
     """The readable line of one event, e.g. ``erin voted approve on G0``."""
     text = SUMMARIES.get(c.key)
+    if text is None and c.key in LABELLED:
+        return f"{who(c)} {LABELLED[c.key](c.data, '(unknown)')}"
     if text is None:
         words = _WORDS.sub(r"\1 \2", c.event).lower()
         return f"{who(c)}: {c.aggregate} {words}"
@@ -157,8 +184,38 @@ def _db_uuid(value: UUID | None) -> UUID | None:
     return None if value is None else _DbUUID(value.bytes)
 
 
-def audit_rows(changes: Iterable[Change], scope: Scope) -> list[AuditRow]:
-    """The audit rows of ``changes`` (in order), updating ``scope`` as they go.
+def learn_labels(c: Change, labels: Labels) -> None:
+    """Remember what names the change requests, sign-offs and conditions ``c`` creates
+    or renames, for the lines of later acts on them."""
+    d = c.data
+    if c.key in ("ChangeRequest.Created", "ChangeRequest.Amended"):
+        labels[c.aggregate_id] = f"'{_t(getattr(d.get('impact'), 'title', None))}'"
+    elif c.key == "SignOff.Requested":
+        labels[c.aggregate_id] = f"'{_t(d.get('deliverable'))}' v{_t(d.get('version'))}"
+    elif c.key == "Project.GateDecided":
+        for spec in d.get("conditions") or ():
+            labels[spec.id] = f"'{_t(spec.description)}'"
+
+
+def _labelled(c: Change, labels: Labels, person: str) -> str:
+    d = c.data
+    target = d.get("condition_id") if c.key == "Project.ConditionClosed" else c.aggregate_id
+    return f"{person} {LABELLED[c.key](d, labels.get(target, '(unknown)'))}"
+
+
+def why(c: Change) -> str | None:
+    """The rationale, comment, reason or note of the act, if it has one."""
+    d = c.data
+    for name in WHY:
+        value = d.get(name)
+        if value:
+            return str(value)
+    return None
+
+
+def audit_rows(changes: Iterable[Change], scope: Scope, labels: Labels) -> list[AuditRow]:
+    """The audit rows of ``changes`` (in order), updating ``scope`` and ``labels`` as
+    they go.
 
     (``who``, ``summary`` and ``scope_of`` written out inline: a rebuild runs this once
     per event.)"""
@@ -172,6 +229,12 @@ def audit_rows(changes: Iterable[Change], scope: Scope) -> list[AuditRow]:
         if c.on_behalf_of is not None:
             person = f"{person} for {c.on_behalf_of}"
         text = texts(c.key)
+        if c.key in LEARNING:
+            learn_labels(c, labels)
+        if text is not None:
+            line = f"{person} {text(c.data)}"
+        else:
+            line = _labelled(c, labels, person) if c.key in LABELLED else summary(c)
         append(
             (
                 c.position,
@@ -184,7 +247,8 @@ def audit_rows(changes: Iterable[Change], scope: Scope) -> list[AuditRow]:
                 where[0],
                 where[1],
                 c.correlation_id,
-                f"{person} {text(c.data)}" if text is not None else summary(c),
+                line,
+                why(c),
             )
         )
     return rows

@@ -79,10 +79,12 @@ class _Gate(_Envelope):
 class _Vote(_Envelope):
     vote: _Text
     gate: str | None = None  # change-request votes name no gate
+    rationale: str | None = None
 
 
 class _Condition(_Envelope):
     condition_id: _Text
+    note: str | None = None
 
 
 class _VoteRecordFields(msgspec.Struct):
@@ -128,11 +130,14 @@ def _gate(e: Any) -> dict[str, Any]:
 
 
 def _vote(e: Any) -> dict[str, Any]:
-    return {"vote": e.vote.v} if e.gate is None else {"vote": e.vote.v, "gate": e.gate}
+    fields = {"vote": e.vote.v, "rationale": e.rationale}
+    if e.gate is not None:
+        fields["gate"] = e.gate
+    return fields
 
 
 def _condition(e: Any) -> dict[str, Any]:
-    return {"condition_id": UUID(e.condition_id.v)}
+    return {"condition_id": UUID(e.condition_id.v), "note": e.note}
 
 
 _FAST: dict[str, tuple[type[_Envelope], Callable[[Any], dict[str, Any]]]] = {

@@ -145,11 +145,11 @@ async def test_audit_rows_say_who_did_what_where(projected: Store) -> None:
     assert [r["summary"] for r in rows] == [
         "paula drafted change request 'Change 500'",
         "paula submitted the change request, routed to the board",
-        "dave voted approve on a change request",
-        "dave changed their vote on a change request to reject",
-        "erin voted approve on a change request",
-        "sam voted approve on a change request",
-        "carol decided approve on a change request",
+        "dave voted approve on change request 'Change 500'",
+        "dave changed their vote on change request 'Change 500' to reject",
+        "erin voted approve on change request 'Change 500'",
+        "sam voted approve on change request 'Change 500'",
+        "carol decided approve on change request 'Change 500'",
     ]
     summaries = [r["summary"] for r in lines]
     for expected in (
@@ -159,7 +159,7 @@ async def test_audit_rows_say_who_did_what_where(projected: Store) -> None:
         "dave voted reject on G0",
         "dave changed their G0 vote to approve",
         "carol decided CONDITIONAL_GO at G0",
-        "paula closed a condition",
+        "paula closed condition 'DPIA'",
         "sam re-baselined the project after an approved change (+50 EUR, +0 days)",
         "carol re-baselined the project after an approved change (+500 EUR, +10 days)",
         "paula recorded a sign-off request for 'Design' v1",

@@ -76,10 +76,10 @@ def poison_audit(monkeypatch: pytest.MonkeyPatch, position: int) -> None:
     """The audit trail's row builder raises for any batch holding ``position``."""
     real = audit_trail.audit_rows
 
-    def poisoned(changes: list[Change], scope: Any) -> list[Any]:
+    def poisoned(changes: list[Change], scope: Any, labels: Any) -> list[Any]:
         if any(c.position == position for c in changes):
             raise RuntimeError(f"poisoned audit row at {position}")
-        return real(changes, scope)
+        return real(changes, scope, labels)
 
     monkeypatch.setattr(audit_trail, "audit_rows", poisoned)
 
