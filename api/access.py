@@ -129,6 +129,7 @@ POLICIES: dict[str, Policy] = {
     "listProjects": signed_in("anyone signed in; lists what they see", listed="project"),
     "getProject": sees("project", "project_id"),
     "getProjectHistory": sees("project", "project_id", bucket="expensive"),
+    "getPortfolioHistory": sees("portfolio", "portfolio_id", bucket="expensive"),
     "cancelProject": global_role("pmo_admin", "pmo_admin", bucket="command", project="project_id"),
     # the PMO's administration of governance (api/controllers/administration.py)
     "changeBoard": global_role(
@@ -155,6 +156,7 @@ POLICIES: dict[str, Policy] = {
     "draftChangeRequest": acts("project", "project_id", "the project's PM"),
     "listChangeRequests": sees("project", "project_id"),
     "getChangeRequest": sees("change_request", "change_request_id"),
+    "getChangeRequestHistory": sees("change_request", "change_request_id", bucket="expensive"),
     "submitChangeRequest": acts("change_request", "change_request_id", "the submitter"),
     "amendChangeRequest": acts("change_request", "change_request_id", "the submitter"),
     "withdrawChangeRequest": acts("change_request", "change_request_id", "the submitter"),
@@ -176,6 +178,7 @@ POLICIES: dict[str, Policy] = {
     "requestSignOff": acts("project", "project_id", "the project's PM"),
     "listSignOffs": sees("project", "project_id"),
     "getSignOff": sees("signoff", "signoff_id"),
+    "getSignOffHistory": sees("signoff", "signoff_id", bucket="expensive"),
     "signSignOff": acts("signoff", "signoff_id", "a named signatory"),
     "declineSignOff": acts("signoff", "signoff_id", "a named signatory"),
     # delegations and the inbox: about the caller themselves

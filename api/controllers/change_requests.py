@@ -6,9 +6,10 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 
-from api.answers import ChangeRequest, ChangeRequestPage, typed
+from api.answers import ChangeRequest, ChangeRequestPage, HistoryPage, typed
 from api.auth import Principal, require_role
 from api.commands import Command, answer
+from api.controllers.projects import history_page
 from api.reads import (
     Cursor,
     Limit,
@@ -102,6 +103,13 @@ class ChangeRequestController(Controller):
         return Response(
             typed(found, ChangeRequest), headers=await set_aside_note(store, change_request_id)
         )
+
+    @get("/history", operation_id="getChangeRequestHistory", summary="Event history")
+    async def history(
+        self, change_request_id: UUID, store: Store, after: str = Cursor, limit: int = Limit
+    ) -> HistoryPage:
+        """The change request's events in order, a page at a time (``next``: the last version)."""
+        return await history_page(store, change_request_id, after, limit)
 
     @post(
         "/submit",

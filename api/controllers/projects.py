@@ -93,14 +93,7 @@ class ProjectController(Controller):
         limit: int = Limit,
     ) -> HistoryPage:
         """The project's events in order, a page at a time (``next``: the last version)."""
-        notes = await store.events.select_originator_notifications(
-            project_id, after_version=parse_cursor(after), limit=limit + 1
-        )
-        page = [history_entry(store, n) for n in notes[:limit]]
-        more = len(notes) > limit
-        return typed(
-            {"items": page, "next": str(page[-1]["version"]) if more else None}, HistoryPage
-        )
+        return await history_page(store, project_id, after, limit)
 
     @post(
         "/{project_id:uuid}/cancel",
@@ -124,6 +117,17 @@ class ProjectController(Controller):
             options=command.options,
         )
         return answer(result)
+
+
+async def history_page(store: Store, aggregate_id: UUID, after: str | None, limit: int) -> Any:
+    """One page of an aggregate's events in order (``next``: the last version), as
+    ``HistoryPage``: the history of a project, change request, sign-off or portfolio."""
+    notes = await store.events.select_originator_notifications(
+        aggregate_id, after_version=parse_cursor(after), limit=limit + 1
+    )
+    page = [history_entry(store, n) for n in notes[:limit]]
+    more = len(notes) > limit
+    return typed({"items": page, "next": str(page[-1]["version"]) if more else None}, HistoryPage)
 
 
 def history_entry(store: Store, note: Any) -> dict[str, Any]:

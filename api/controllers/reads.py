@@ -8,8 +8,9 @@ from litestar import Controller, Request, Response, get
 from litestar.params import Parameter
 
 from api.access import Viewer
-from api.answers import Inbox, PortfolioPage, PortfolioView, ProjectPage, paged, typed
+from api.answers import HistoryPage, Inbox, PortfolioPage, PortfolioView, ProjectPage, paged, typed
 from api.auth import Principal
+from api.controllers.projects import history_page
 from api.reads import (
     Cursor,
     Limit,
@@ -58,6 +59,15 @@ class PortfolioReads(Controller):
             limit=limit,
         )
         return paged(PortfolioPage, items, cursor)
+
+    @get(
+        "/{portfolio_id:uuid}/history", operation_id="getPortfolioHistory", summary="Event history"
+    )
+    async def history(
+        self, portfolio_id: UUID, store: Store, after: str = Cursor, limit: int = Limit
+    ) -> HistoryPage:
+        """The portfolio's events in order, a page at a time (``next``: the last version)."""
+        return await history_page(store, portfolio_id, after, limit)
 
     @get("/{portfolio_id:uuid}", operation_id="getPortfolio", summary="The portfolio view")
     async def read(

@@ -6,9 +6,10 @@ from uuid import UUID
 
 from litestar import Controller, Request, Response, get, post
 
-from api.answers import SignOff, SignOffPage, paged, typed
+from api.answers import HistoryPage, SignOff, SignOffPage, paged, typed
 from api.auth import Principal
 from api.commands import Command, answer
+from api.controllers.projects import history_page
 from api.reads import (
     Cursor,
     Limit,
@@ -89,6 +90,13 @@ class SignOffController(Controller):
             raise await missing(store, "sign-off", signoff_id)
         note = await set_aside_note(store, signoff_id)
         return Response(typed(found, SignOff), headers=note)
+
+    @get("/history", operation_id="getSignOffHistory", summary="Event history")
+    async def history(
+        self, signoff_id: UUID, store: Store, after: str = Cursor, limit: int = Limit
+    ) -> HistoryPage:
+        """The sign-off request's events in order, a page at a time (``next``: the last version)."""
+        return await history_page(store, signoff_id, after, limit)
 
     @post("/sign", operation_id="signSignOff", summary="A signatory signs", status_code=200)
     async def sign(

@@ -113,3 +113,34 @@ async def test_filters_find_acts_for_a_person_and_a_portfolios_requests(api: Api
     assert [msgspec.json.decode(x)["project_id"] for x in r.content.splitlines()] == [elsewhere]
     ledger = await api.get(f"/audit/export?format=ledger&portfolio_id={other}")
     assert ledger.status_code == 422
+
+
+async def test_change_requests_signoffs_and_portfolios_have_a_paged_history(api: Api) -> None:
+    portfolio = await api.portfolio()
+    project = await api.project(portfolio)
+    cr = await raise_cr(api, project, "1000.00", 0)
+    r = await api.post(f"/change-requests/{cr}/withdraw", "paula", {"reason": "no longer"})
+    assert r.status_code == 200, r.text
+    body = {"deliverable": "Plan", "version": "2", "content_hash": "sha256:1"}
+    r = await api.post(f"/projects/{project}/signoffs", "paula", {**body, "signatories": ["sam"]})
+    signoff = r.json()["id"]
+    assert (await api.post(f"/signoffs/{signoff}/decline", "sam", {"comment": "thin"})).is_success
+    for path, types in (
+        (
+            f"/change-requests/{cr}",
+            ["ChangeRequest.Created", "ChangeRequest.Submitted", "ChangeRequest.Withdrawn"],
+        ),
+        (f"/signoffs/{signoff}", ["SignOff.Requested", "SignOff.Declined"]),
+        (f"/portfolios/{portfolio}", ["Portfolio.Created"]),
+    ):
+        first = (await api.get(f"{path}/history?limit=1")).json()
+        items = first["items"]
+        if first["next"] is not None:
+            rest = (await api.get(f"{path}/history?after={first['next']}")).json()
+            assert rest["next"] is None
+            items += rest["items"]
+        assert [i["type"] for i in items] == types, path
+    withdrawn = (await api.get(f"/change-requests/{cr}/history")).json()["items"][-1]
+    assert (withdrawn["actor"], withdrawn["data"]["reason"]) == ("paula", "no longer")
+    outsider = await api.client.get(f"/signoffs/{signoff}/history", headers=api.auth("mallory"))
+    assert outsider.status_code == 404
