@@ -152,6 +152,7 @@ POLICIES: dict[str, Policy] = {
     "castGateVote": acts("project", "project_id", "a board member, or their active delegate"),
     "decideGate": acts("project", "project_id", "the board's chair, or their active delegate"),
     "closeCondition": acts("project", "project_id", "the condition's owner or the PM"),
+    "getGateDecision": sees("project", "project_id", bucket="expensive"),
     # change requests
     "draftChangeRequest": acts("project", "project_id", "the project's PM"),
     "listChangeRequests": sees("project", "project_id"),

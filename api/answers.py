@@ -183,6 +183,59 @@ class HistoryPage(Answer):
     next: str | None
 
 
+class EvidenceItem(Answer):
+    title: str
+    link: str
+    content_hash: str
+
+
+class CastVote(Answer):
+    voter: str  # whose vote
+    cast_by: str  # who cast it (their delegate, if not themselves)
+    vote: VoteValue
+    rationale: str
+    evidence: list[EvidenceItem]
+    cast_at: datetime
+
+
+class ReviewSeen(Answer):
+    gate: str
+    requested_by: ActorRef
+    requested_at: datetime
+    due: date
+    evidence: list[EvidenceItem]
+    votes: list[CastVote]
+
+
+class ConditionSet(Answer):
+    description: str
+    owner: str
+    due: date
+
+
+class DecisionTaken(Answer):
+    decision: GateDecision
+    rationale: str
+    decided_by: ActorRef
+    decided_at: datetime
+    position: int
+    seen_position: int | None  # what the decider said they had seen
+    conditions: list[ConditionSet]
+
+
+class DecisionContext(Answer):
+    """What the deciders saw: the decision, the review it closed (its evidence and every
+    vote with its rationale), and the project as it stood at the decider's
+    ``seen_position`` (or just before the decision, if none was given)."""
+
+    project_id: UUID
+    gate: str
+    n: int  # the n-th decision on this gate, from 1
+    decision: DecisionTaken
+    review: ReviewSeen
+    project: ProjectDetail | None  # None: the seen position came before the project
+
+
 # --- portfolios -------------------------------------------------------------------------
 
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Response, post
+from litestar import Controller, Response, get, post
 from litestar.params import Parameter
 
+from api.answers import DecisionContext, typed
 from api.commands import Command, answer
 from api.schemas import CastVote, CloseCondition, CommandAnswer, DecideGate, RequestReview
 from domain.gate_review import Decision, Vote
 from eventstore.database import Store
+from projections.projects.decisions import decision_context
 from workflows import gates
+from workflows.errors import UnknownAggregate
 
 Gate = Parameter(max_length=50, description="gate name, e.g. G1")
 
@@ -143,3 +146,24 @@ class GateController(Controller):
             options=command.options,
         )
         return answer(result)
+
+    @get(
+        "/gates/{gate:str}/decisions/{n:int}",
+        operation_id="getGateDecision",
+        summary="What the deciders saw",
+    )
+    async def decision(
+        self,
+        project_id: UUID,
+        gate: str,
+        n: int,
+        store: Store,
+    ) -> DecisionContext:
+        """The ``n``-th decision on a gate (from 1): the decision, the review it closed with
+        its evidence and every vote's rationale, and the project as the decider saw it."""
+        if not 1 <= n <= 10_000 or len(gate) > 50:
+            raise UnknownAggregate(f"no decision {n} on gate {gate!r} of project {project_id}")
+        found = await decision_context(store, project_id, gate, n)
+        if found is None:
+            raise UnknownAggregate(f"no decision {n} on gate {gate!r} of project {project_id}")
+        return typed(found, DecisionContext)

@@ -1,0 +1,102 @@
+"""What the deciders saw: a gate decision with the review it closed (evidence, every
+vote with its rationale and evidence) and the project as it stood when it was taken.
+
+Read from the log itself (the project's events up to the decision), not from a read
+model, so it answers the same whenever it is asked.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import msgspec
+
+from domain.gate_review import DecisionRecord, Review
+from domain.project import Project
+from eventstore.database import Store
+from projections.projects.queries import project_detail_as_of
+
+
+async def decision_context(
+    store: Store, project_id: UUID, gate: str, n: int
+) -> dict[str, Any] | None:
+    """The ``n``-th decision (from 1) on ``gate``, or None if there is none."""
+    notes = await store.events.select_originator_notifications(project_id)
+    decided = [
+        note
+        for note in notes
+        if store.mapper.names.canonical(note.topic) == "Project.GateDecided"
+        and _gate_of(store, note) == gate
+    ]
+    if not 1 <= n <= len(decided):
+        return None
+    position = decided[n - 1].id
+    before: Any = None
+    project: Any = None
+    for note in notes:
+        if note.id > position:
+            break
+        event = store.mapper.to_domain_event(note)
+        if note.id < position:
+            before = event.mutate(before)
+        project = event.mutate(project)
+    assert isinstance(before, Project) and isinstance(project, Project)
+    record: DecisionRecord = project.decisions[-1]
+    review = before.review
+    assert review is not None and review.gate == gate
+    seen = record.seen_position if record.seen_position is not None else position - 1
+    state = await project_detail_as_of(store, project_id, position=min(seen, position - 1))
+    return {
+        "project_id": str(project_id),
+        "gate": gate,
+        "n": n,
+        "decision": {
+            "decision": record.decision.value,
+            "rationale": record.rationale,
+            "decided_by": _actor(record.decided_by),
+            "decided_at": record.timestamp,
+            "position": position,
+            "seen_position": record.seen_position,
+            "conditions": [
+                {"description": c.description, "owner": c.owner, "due": c.due}
+                for c in record.conditions
+            ],
+        },
+        "review": _review(review),
+        "project": state,
+    }
+
+
+def _gate_of(store: Store, note: Any) -> str | None:
+    data = msgspec.json.decode(note.state)
+    gate = data.get("gate") if isinstance(data, dict) else None
+    return gate if isinstance(gate, str) else None
+
+
+def _actor(actor: Any) -> dict[str, Any]:
+    return {"person": actor.person, "on_behalf_of": actor.on_behalf_of}
+
+
+def _review(review: Review) -> dict[str, Any]:
+    def evidence(items: Any) -> list[dict[str, str]]:
+        return [{"title": e.title, "link": e.link, "content_hash": e.content_hash} for e in items]
+
+    return {
+        "gate": review.gate,
+        "requested_by": _actor(review.requested_by),
+        "requested_at": review.requested_at,
+        "due": review.due,
+        "evidence": evidence(review.evidence),
+        "votes": [
+            {
+                "voter": v.voter,
+                "cast_by": v.cast_by,
+                "vote": v.vote.value,
+                "rationale": v.rationale,
+                "evidence": evidence(v.evidence),
+                "cast_at": v.cast_at,
+            }
+            for v in review.votes
+        ],
+    }
