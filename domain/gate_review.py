@@ -194,9 +194,13 @@ def check_conditions(
         raise InvalidValue("condition ids must be new and unique")
 
 
-def check_seen_position(seen_position: int | None, log_head: int | None = None) -> None:
+def check_seen_position(
+    seen_position: int | None, log_head: int | None = None, requested_at: int | None = None
+) -> None:
     """A position in the log: 0 .. a bigint, and never past ``log_head`` (the last
-    position written, when the caller knows it): nobody saw a state not yet recorded."""
+    position written, when the caller knows it): nobody saw a state not yet recorded.
+    Nor before ``requested_at`` (the position of the review's request, when known): the
+    deciders saw the review they decide."""
     if seen_position is None:
         return
     if isinstance(seen_position, bool) or not isinstance(seen_position, int):
@@ -208,6 +212,11 @@ def check_seen_position(seen_position: int | None, log_head: int | None = None) 
         raise InvalidValue(
             f"seen_position: {seen_position} is past the log's head {log_head} "
             "(a decision records a state that was recorded)"
+        )
+    if requested_at is not None and seen_position < requested_at:
+        raise InvalidValue(
+            f"seen_position: {seen_position} is before the review's request at "
+            f"{requested_at} (the deciders saw the review they decide)"
         )
 
 

@@ -452,9 +452,13 @@ class Project(TimedAggregate):
         seen_position: int | None = None,
         configured_by: tuple[str, ...] = (),
         log_head: int | None = None,
+        requested_at: int | None = None,
     ) -> None:
         """``configured_by`` as for ``cast_vote``; their votes do not count either.
-        ``log_head``: the log's last position (a ``seen_position`` past it is refused)."""
+        ``log_head``: the log's last position (a ``seen_position`` past it is refused; with
+        none given, the decision records the head). ``requested_at``: the position of the
+        review's request (a ``seen_position`` before it is refused). Both are checked here
+        only: the event records the position, so replay takes it as recorded."""
         review = self._open_review(gate)
         decision = parse_enum(Decision, decision)
         policy = self.gate_definition(gate).policy
@@ -465,7 +469,9 @@ class Project(TimedAggregate):
         require_text(rationale, "decision rationale")
         conditions = as_tuple(conditions, "conditions")
         check_conditions(decision, conditions, {c.id for c in self.conditions})
-        check_seen_position(seen_position, log_head)
+        if seen_position is None:
+            seen_position = log_head
+        check_seen_position(seen_position, log_head, requested_at)
         if decision.advances:
             holders, voters = self.role_holders(board), self._voters(gate, board)
             check_approvals(decision, policy, review.votes, holders, voters, barred)

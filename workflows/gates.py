@@ -113,15 +113,31 @@ async def decide_gate(
         portfolio = await uow.get(Portfolio, project.portfolio_id)
         await authorise(uow, by, at, portfolio_id=portfolio.id, project_id=project.id)
         board, barred = portfolio.board, portfolio.configured_by
-        head = None
-        if seen_position is not None:  # nobody saw a position not yet written
-            head = await store.events.max_notification_id() or 0
+        head = await store.events.max_notification_id() or 0  # none given: what was there
+        requested = await _review_requested_at(store, project_id)
         project.decide(
-            gate, decision, rationale, by, board, specs, seen_position, barred, log_head=head
+            gate,
+            decision,
+            rationale,
+            by,
+            board,
+            specs,
+            seen_position,
+            barred,
+            log_head=head,
+            requested_at=requested,
         )
         return project, {"condition_ids": [str(s.id) for s in specs]}
 
     return await run_command(store, use_case, options)
+
+
+async def _review_requested_at(store: Store, project_id: UUID) -> int | None:
+    """The position of the project's latest review request (the open review's), if any."""
+    notes = await store.events.select_originator_notifications(project_id)
+    names = store.mapper.names
+    requests = [n.id for n in notes if names.canonical(n.topic) == "Project.ReviewRequested"]
+    return requests[-1] if requests else None
 
 
 async def close_condition(
