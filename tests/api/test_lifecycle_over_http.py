@@ -134,7 +134,7 @@ async def test_a_declined_signoff_leaves_the_inbox_and_blocks_the_gate(api: Api)
     assert blocked.status_code == 409 and "sign-off" in blocked.json()["detail"]
 
 
-CUSTOM = {
+CUSTOM: dict[str, Any] = {
     "name": "Strict",
     "version": 1,
     "gates": [
