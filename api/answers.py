@@ -192,6 +192,7 @@ class EvidenceItem(Answer):
 class CastVote(Answer):
     voter: str  # whose vote
     cast_by: str  # who cast it (their delegate, if not themselves)
+    on_behalf_of: str | None  # the voter, when their delegate cast it; None: in person
     vote: VoteValue
     rationale: str
     evidence: list[EvidenceItem]
@@ -234,6 +235,18 @@ class DecisionContext(Answer):
     decision: DecisionTaken
     review: ReviewSeen
     project: ProjectDetail | None  # None: the seen position came before the project
+    open_conditions: list[Condition]  # the project's conditions open when it was decided
+    portfolio: PortfolioTotals | None  # the portfolio at the seen position
+
+
+class PortfolioTotals(Answer):
+    """The portfolio's totals as of a position: its projects counted and its budget."""
+
+    id: UUID
+    name: str
+    as_of_position: int | None
+    projects: ProjectCounts
+    budget: Budget
 
 
 # --- portfolios -------------------------------------------------------------------------

@@ -12,9 +12,10 @@ from uuid import UUID
 
 import msgspec
 
-from domain.gate_review import DecisionRecord, Review
+from domain.gate_review import Condition, DecisionRecord, Review
 from domain.project import Project
 from eventstore.database import Store
+from projections.portfolios.as_of import portfolio_view_as_of
 from projections.projects.queries import project_detail_as_of
 
 
@@ -46,7 +47,9 @@ async def decision_context(
     review = before.review
     assert review is not None and review.gate == gate
     seen = record.seen_position if record.seen_position is not None else position - 1
-    state = await project_detail_as_of(store, project_id, position=min(seen, position - 1))
+    seen = min(seen, position - 1)
+    state = await project_detail_as_of(store, project_id, position=seen)
+    portfolio = await portfolio_view_as_of(store, before.portfolio_id, position=seen)
     return {
         "project_id": str(project_id),
         "gate": gate,
@@ -65,7 +68,25 @@ async def decision_context(
         },
         "review": _review(review),
         "project": state,
+        "open_conditions": [_condition(c) for c in before.conditions if c.is_open],
+        "portfolio": _totals(portfolio) if portfolio is not None else None,
     }
+
+
+def _condition(c: Condition) -> dict[str, Any]:
+    return {
+        "id": str(c.id),
+        "gate": c.gate,
+        "description": c.description,
+        "owner": c.owner,
+        "due": c.due,
+        "closed": c.closed,
+    }
+
+
+def _totals(view: dict[str, Any]) -> dict[str, Any]:
+    keys = ("id", "name", "as_of_position", "projects", "budget")
+    return {k: view[k] for k in keys}
 
 
 def _gate_of(store: Store, note: Any) -> str | None:
@@ -92,6 +113,7 @@ def _review(review: Review) -> dict[str, Any]:
             {
                 "voter": v.voter,
                 "cast_by": v.cast_by,
+                "on_behalf_of": v.voter if v.cast_by != v.voter else None,
                 "vote": v.vote.value,
                 "rationale": v.rationale,
                 "evidence": evidence(v.evidence),

@@ -3,6 +3,7 @@ closed, its evidence, every vote's rationale, and the project as the decider saw
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -63,3 +64,33 @@ async def test_a_decision_shows_the_evidence_votes_and_the_project_the_decider_s
         r = await api.get(f"/projects/{project}/gates/{missing}")
         assert r.status_code == 404, (missing, r.text)
         assert r.headers["content-type"].startswith("application/problem+json")
+
+
+async def test_a_decision_shows_who_voted_for_whom_open_conditions_and_portfolio_totals(
+    api: Api,
+) -> None:
+    portfolio = await api.portfolio()
+    project = await api.project(portfolio)
+    await api.review(project)
+    ends = (datetime.now(UTC) + timedelta(days=7)).isoformat()
+    assert (await api.post("/delegations", "erin", {"delegate": "frank", "ends": ends})).is_success
+    body = {"vote": "approve", "rationale": "for erin", "on_behalf_of": "erin"}
+    r = await api.post(f"/projects/{project}/gates/G0/votes", "frank", body)
+    assert r.status_code == 200, r.text
+    await api.vote(project, "dave")
+    condition = {"description": "Do the DPIA", "owner": "olga", "due": "2027-02-01"}
+    r = await api.decide(project, "CONDITIONAL_GO", conditions=[condition])
+    assert r.status_code == 200, r.text
+
+    body = (await api.get(f"/projects/{project}/gates/G0/decisions/1")).json()
+    votes = {v["voter"]: v for v in body["review"]["votes"]}
+    assert (votes["erin"]["cast_by"], votes["erin"]["on_behalf_of"]) == ("frank", "erin")
+    assert (votes["dave"]["cast_by"], votes["dave"]["on_behalf_of"]) == ("dave", None)
+    # an open condition blocks the next review: none was open when G0 was decided; the
+    # decision's own condition is in the decision
+    assert body["open_conditions"] == []
+    assert [c["owner"] for c in body["decision"]["conditions"]] == ["olga"]
+    totals = body["portfolio"]
+    assert totals["id"] == portfolio and totals["projects"]["total"] == 1
+    assert totals["budget"]["committed"] == {"amount": "250000.00", "currency": "EUR"}
+    assert totals["as_of_position"] <= body["decision"]["seen_position"]
