@@ -25,7 +25,7 @@ CRStatus = Literal[
 CRRoute = Literal["sponsor", "board"]
 CRDecision = Literal["approve", "reject", "defer"]
 SignOffStatus = Literal["open", "complete", "declined", "superseded"]
-InboxKind = Literal["vote", "decision", "cr_vote", "cr_decision", "signoff"]
+InboxKind = Literal["vote", "decision", "cr_vote", "cr_decision", "signoff", "condition"]
 
 
 class Answer(msgspec.Struct, kw_only=True):

@@ -25,6 +25,7 @@ AGGREGATE_OF_KIND = {
     "cr_vote": "change_request",
     "cr_decision": "change_request",
     "signoff": "signoff",
+    "condition": "project",  # a row per condition: the project is the aggregate
 }
 
 
@@ -33,8 +34,13 @@ async def escalate_once(store: Store, now: datetime) -> int:
     inbox marks the ones that were, so a pass never reloads them)."""
     rows = await overdue_items(store.pool, store.names, now.date())
     items = [
-        OverdueItem(subject_id, AGGREGATE_OF_KIND[kind], escalation_item(kind, person), due)
-        for subject_id, person, kind, due in rows
+        OverdueItem(
+            project_id if kind == "condition" else subject_id,
+            AGGREGATE_OF_KIND[kind],
+            escalation_item(kind, person, subject_id),
+            due,
+        )
+        for subject_id, person, kind, due, project_id in rows
         if kind in AGGREGATE_OF_KIND
     ]
     return await escalate_overdue(store, items, clock=lambda: now) if items else 0

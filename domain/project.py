@@ -62,6 +62,7 @@ from domain.project_rules import (
     changed_baseline,
     check_approvals,
     check_condition_closing,
+    check_condition_escalation,
     check_decider,
     check_new_project,
     check_rebaseline,
@@ -682,9 +683,10 @@ class Project(TimedAggregate):
 
     def escalate(self, item: str, due: date, by: Actor) -> None:
         """Recorded once per (item, due); the escalation job names items "vote:dave",
-        "decision:carol" (kind and person)."""
+        "decision:carol" (kind and person), an open condition "condition:dave:<id>"."""
         require_new_escalation(self.escalations, item, due)
         self._require_not_terminal("escalated")
+        check_condition_escalation(item, self.status in TERMINAL, self.conditions)
         self._escalated(item=item, due=due, by=by)
 
     @event(Escalated)

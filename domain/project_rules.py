@@ -29,7 +29,7 @@ from domain.policy import (
     Role,
     Tolerances,
 )
-from domain.seats import Seats, board_seats, gate_holders
+from domain.seats import Seats, board_seats, condition_item, gate_holders, owed_conditions
 
 
 class ProjectStatus(StrEnum):
@@ -261,3 +261,13 @@ def changed_baseline(baseline: Baseline, cost_delta: Money, schedule_delta_days:
         baseline.end + timedelta(days=days),
         baseline.scope,
     )
+
+
+def check_condition_escalation(item: str, ended: bool, conditions: Iterable[Condition]) -> None:
+    """A condition is escalated only while its owner still owes it (``domain.seats``)."""
+    if not item.startswith("condition:"):
+        return
+    rows = ((str(c.id), c.owner, c.due, not c.is_open) for c in conditions)
+    owed = {condition_item(cid, owner) for cid, owner, _ in owed_conditions(ended, rows)}
+    if item not in owed:
+        raise RuleViolation(f"{item} is not an open condition of this project")

@@ -8,6 +8,7 @@ with what it keeps, and gets the same answer the aggregate acts on.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import NamedTuple
 
 from domain.gate_review import resolve_voters
@@ -93,3 +94,19 @@ def owed_signatures(signatories: Iterable[str], signed: Iterable[str]) -> list[s
     """The named signatories who have not signed yet, in the order named."""
     done = set(signed)
     return [p for p in signatories if p not in done]
+
+
+def owed_conditions(
+    ended: bool, conditions: Iterable[tuple[str, str, date, bool]]
+) -> list[tuple[str, str, date]]:
+    """The open conditions of a project that has not ended, as (condition id, owner,
+    due): each owner owes the work by its due date. ``conditions`` are (id, owner, due,
+    closed); a closed or cancelled project owes nothing more."""
+    if ended:
+        return []
+    return [(cid, owner, due) for cid, owner, due, closed in conditions if not closed]
+
+
+def condition_item(condition_id: object, owner: str) -> str:
+    """How the escalation job names an open condition: "condition:<owner>:<id>"."""
+    return f"condition:{owner}:{condition_id}"

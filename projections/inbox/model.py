@@ -1,5 +1,6 @@
 """Read model ``inbox``: what each person owes (``rm_inbox``: one row per person and
-item: a vote, a decision, a sign-off), with due dates and whether it was escalated.
+item: a vote, a decision, a sign-off, an open condition), with due dates and whether
+it was escalated.
 
 Who owes what depends on every document of a portfolio, its projects and their change
 and sign-off requests (boards, roles, open reviews, votes), so the inbox keeps its own
@@ -45,7 +46,8 @@ class Inbox(FoldedModel):
     tables = (INBOX, DOCS)
     # 5: a read model of its own with its own documents (was part of "governance" v4:
     # inbox rows follow boards and roles, say whether escalated, and follow domain.seats)
-    version = 5
+    # 6: open conditions in their owners' inboxes (kind "condition", by condition id)
+    version = 6
     aggregates = frozenset({"Portfolio", "Project", "ChangeRequest", "SignOff"})
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:
@@ -65,6 +67,7 @@ class Inbox(FoldedModel):
             "PRIMARY KEY (subject_id, person, kind))",
             ix(INBOX, ib, "person, due"),
             ix(INBOX, ib, "portfolio_id, due"),
+            ix(INBOX, ib, "project_id"),
         ]
 
     async def load(
@@ -125,7 +128,8 @@ class Inbox(FoldedModel):
             return
         if not fresh:
             await conn.execute(
-                f"DELETE FROM {table(names, INBOX, suffix)} WHERE subject_id = ANY($1::uuid[])",
+                f"DELETE FROM {table(names, INBOX, suffix)} WHERE subject_id = ANY($1::uuid[]) "
+                "OR (kind = 'condition' AND project_id = ANY($1::uuid[]))",
                 touched,
             )
         items = [item for sid in touched for item in inbox_items(batch, sid)]

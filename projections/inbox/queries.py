@@ -46,17 +46,17 @@ async def inbox_for(
 
 async def overdue_items(
     pool: asyncpg.Pool, names: StoreNames, today: date, limit: int = 1000
-) -> list[tuple[Any, str, str, date]]:
-    """(subject_id, person, kind, due) of pending items past their due date and not
-    escalated for it yet, oldest first."""
+) -> list[tuple[Any, str, str, date, Any]]:
+    """(subject_id, person, kind, due, project_id) of pending items past their due date
+    and not escalated for it yet, oldest first."""
     async with pool.acquire() as conn:
         rows = await conn.fetch(
-            f"SELECT subject_id, person, kind, due FROM {table(names, INBOX)} "
+            f"SELECT subject_id, person, kind, due, project_id FROM {table(names, INBOX)} "
             "WHERE due < $1 AND NOT escalated ORDER BY due LIMIT $2",
             today,
             limit,
         )
-    return [(r[0], r[1], r[2], r[3]) for r in rows]
+    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
 def inbox_sql(names: StoreNames) -> str:

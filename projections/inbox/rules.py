@@ -9,7 +9,14 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from domain.seats import board_seats, change_request_seats, gate_holders, owed_signatures
+from domain.seats import (
+    board_seats,
+    change_request_seats,
+    condition_item,
+    gate_holders,
+    owed_conditions,
+    owed_signatures,
+)
 from projections.folds.documents import Batch, Doc, _gate
 from projections.folds.requests import OPEN_CR
 
@@ -27,11 +34,14 @@ def inbox_items(batch: Batch, subject_id: UUID) -> list[tuple[Any, ...]]:
     if not rows:
         return []
     done = {(e["item"], e["due"]) for e in doc.get("escalations", ())} if doc else set()
-    return [(*r, (escalation_item(r[2], r[1]), str(r[6])) in done) for r in rows]
+    return [(*r, (escalation_item(r[2], r[1], r[0]), str(r[6])) in done) for r in rows]
 
 
-def escalation_item(kind: str, person: str) -> str:
-    """How the escalation job names an inbox item in its Escalated event."""
+def escalation_item(kind: str, person: str, subject_id: object = None) -> str:
+    """How the escalation job names an inbox item in its Escalated event (a condition
+    by its id too: one owner may owe several)."""
+    if kind == "condition":
+        return condition_item(subject_id, person)
     return f"{kind}:{person}"
 
 
@@ -49,7 +59,37 @@ def holders_of(doc: Doc, board: Doc) -> dict[str, tuple[str, ...]]:
 
 def project_inbox(batch: Batch, pid: UUID) -> list[InboxRow]:
     doc = batch.projects.get(pid)
-    if doc is None or doc["review"] is None:
+    if doc is None:
+        return []
+    return [*review_inbox(batch, pid, doc), *condition_inbox(pid, doc)]
+
+
+def condition_inbox(pid: UUID, doc: Doc) -> list[InboxRow]:
+    """Each open condition in its owner's inbox, by its own id (``domain.seats``)."""
+    ended = doc["status"] in ("closed", "cancelled")
+    conds = {c["id"]: c for c in doc.get("conditions", ())}
+    rows = (
+        (c["id"], c["owner"], date.fromisoformat(c["due"]), c["closed"]) for c in conds.values()
+    )
+    since = datetime.fromisoformat(doc["modified_at"])
+    portfolio_id = UUID(doc["portfolio_id"])
+    return [
+        (
+            UUID(cid),
+            owner,
+            "condition",
+            pid,
+            portfolio_id,
+            f"{doc['name']}: condition of {conds[cid]['gate']}: {conds[cid]['description']}",
+            due,
+            since,
+        )
+        for cid, owner, due in owed_conditions(ended, rows)
+    ]
+
+
+def review_inbox(batch: Batch, pid: UUID, doc: Doc) -> list[InboxRow]:
+    if doc["review"] is None:
         return []
     review = doc["review"]
     portfolio_id = UUID(doc["portfolio_id"])
