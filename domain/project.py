@@ -12,6 +12,7 @@ No ``from __future__ import annotations`` here: eventsourcing makes the event cl
 frozen dataclasses from their annotations, which must be real types.
 """
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -77,10 +78,12 @@ from domain.project_rules import (
     with_condition_closed,
 )
 from domain.project_signoffs import (
+    check_signed_evidence,
     completed_deliverables,
     new_signoff,
     open_signoff_id,
     require_open_signoff,
+    signed_deliverables,
     with_signoff_status,
 )
 from domain.signoff import SignOffStatus, SignOffSummary
@@ -355,6 +358,12 @@ class Project(TimedAggregate):
         holders = self.role_holders()
         return completed_deliverables(self.gate_definition(gate), self.signoffs, holders)
 
+    def signed_deliverables(self, gate: str) -> dict[str, UUID]:
+        """Each completed required deliverable of ``gate`` and the sign-off that completed
+        it: evidence for it must carry that sign-off's content hash."""
+        holders = self.role_holders()
+        return signed_deliverables(self.gate_definition(gate), self.signoffs, holders)
+
     def open_signoff_for(self, deliverable: str) -> UUID | None:
         """The open request a new version of ``deliverable`` supersedes, if any."""
         return open_signoff_id(self.signoffs, deliverable)
@@ -367,7 +376,10 @@ class Project(TimedAggregate):
         evidence: tuple[Evidence, ...],
         by: Actor,
         completed_signoffs: frozenset[str] = frozenset(),
+        signed_hashes: Mapping[str, str] | None = None,
     ) -> None:
+        """``signed_hashes``: the content hash each completed deliverable was signed off
+        with; evidence naming one must carry it."""
         evidence = evidence_tuple(evidence)
         self._require_pm(by, "request a gate review")
         if self.status not in REVIEWABLE:
@@ -379,6 +391,7 @@ class Project(TimedAggregate):
             raise RuleViolation(f"the review of gate {self.review.gate} is still open")
         check_no_open_conditions(self.conditions)
         check_required_signoffs(definition, completed_signoffs)
+        check_signed_evidence(evidence, signed_hashes or {})
         self._review_requested(
             gate=gate, evidence=evidence, signoffs=tuple(sorted(completed_signoffs)), by=by
         )
@@ -395,10 +408,17 @@ class Project(TimedAggregate):
             due=self._vote_due(gate),
         )
 
-    def amend_evidence(self, gate: str, evidence: tuple[Evidence, ...], by: Actor) -> None:
+    def amend_evidence(
+        self,
+        gate: str,
+        evidence: tuple[Evidence, ...],
+        by: Actor,
+        signed_hashes: Mapping[str, str] | None = None,
+    ) -> None:
         evidence = evidence_tuple(evidence)
         self._require_pm(by, "amend gate evidence")
         self._open_review(gate)
+        check_signed_evidence(evidence, signed_hashes or {})
         self._evidence_amended(gate=gate, evidence=evidence, by=by)
 
     @event(EvidenceAmended)

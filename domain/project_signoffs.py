@@ -13,8 +13,8 @@ from dataclasses import replace
 from uuid import UUID
 
 from domain.checks import require_text
-from domain.errors import NotFound, RuleViolation
-from domain.gate_review import resolve_voters
+from domain.errors import InvalidValue, NotFound, RuleViolation
+from domain.gate_review import Evidence, resolve_voters
 from domain.policy import GateDefinition
 from domain.signoff import SignOffStatus, SignOffSummary, signatory_tuple
 
@@ -82,3 +82,28 @@ def with_signoff_status(
     signoffs: tuple[SignOffSummary, ...], signoff_id: UUID, status: SignOffStatus
 ) -> tuple[SignOffSummary, ...]:
     return tuple(replace(s, status=status) if s.id == signoff_id else s for s in signoffs)
+
+
+def signed_deliverables(
+    definition: GateDefinition,
+    signoffs: tuple[SignOffSummary, ...],
+    holders: Mapping[str, tuple[str, ...]],
+) -> dict[str, UUID]:
+    """The gate's completed required deliverables and the sign-off that completed each
+    (its latest request), whose content hash evidence for it must carry."""
+    done = completed_deliverables(definition, signoffs, holders)
+    found = {d: latest_signoff(signoffs, d) for d in sorted(done)}
+    return {d: s.id for d, s in found.items() if s is not None}
+
+
+def check_signed_evidence(evidence: Iterable[Evidence], signed_hashes: Mapping[str, str]) -> None:
+    """Evidence naming a signed-off deliverable (its title is the deliverable's name,
+    ignoring case and surrounding spaces) carries the content hash that was signed off."""
+    expected = {d.strip().casefold(): (d, h) for d, h in signed_hashes.items()}
+    for item in evidence:
+        found = expected.get(item.title.strip().casefold())
+        if found is not None and item.content_hash != found[1]:
+            raise InvalidValue(
+                f"evidence {item.title!r}: {found[0]!r} was signed off with content hash "
+                f"{found[1]!r}, not {item.content_hash or 'none'!r}"
+            )

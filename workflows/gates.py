@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
+from domain.errors import DomainError
 from domain.gate_review import ConditionSpec, Decision, Evidence, Vote
 from domain.policy import Actor
 from domain.portfolio import Portfolio
 from domain.project import Project
+from domain.signoff import SignOff
 from eventstore.database import Store
 from workflows.authority import authorise
 from workflows.uow import CommandOptions, CommandResult, UnitOfWork, run_command
@@ -19,6 +21,16 @@ async def _project(uow: UnitOfWork, project_id: UUID) -> Project:
     project = await uow.get(Project, project_id)
     uow.expect(project)
     return project
+
+
+async def _signed_hashes(uow: UnitOfWork, project: Project, gate: str) -> dict[str, str]:
+    """The content hash each completed required deliverable of ``gate`` was signed off
+    with (read from its sign-off); an unknown gate is the project's to refuse."""
+    try:
+        signed = project.signed_deliverables(gate)
+    except DomainError:
+        return {}
+    return {d: (await uow.get(SignOff, i)).content_hash for d, i in signed.items()}
 
 
 async def request_review(
@@ -36,7 +48,10 @@ async def request_review(
     async def use_case(uow: UnitOfWork) -> Project:
         project = await _project(uow, project_id)
         done = project.completed_deliverables(gate)
-        project.request_review(gate, tuple(evidence), by, completed_signoffs=done)
+        signed = await _signed_hashes(uow, project, gate)
+        project.request_review(
+            gate, tuple(evidence), by, completed_signoffs=done, signed_hashes=signed
+        )
         return project
 
     return await run_command(store, use_case, options)
@@ -55,7 +70,8 @@ async def amend_evidence(
 
     async def use_case(uow: UnitOfWork) -> Project:
         project = await _project(uow, project_id)
-        project.amend_evidence(gate, tuple(evidence), by)
+        signed = await _signed_hashes(uow, project, gate)
+        project.amend_evidence(gate, tuple(evidence), by, signed_hashes=signed)
         return project
 
     return await run_command(store, use_case, options)

@@ -8,7 +8,7 @@ from uuid import UUID
 
 import pytest
 
-from domain.errors import NotAllowed, RuleViolation
+from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.gate_review import Evidence
 from domain.signoff import SignOffStatus
 from eventstore.database import Store
@@ -26,7 +26,8 @@ from tests.workflows.given import (
 )
 from workflows import gates, signoffs
 
-EVIDENCE = [Evidence("Business case", "https://docs/bc", "sha256:bc")]
+# the hash the helper signs "v1" off with: evidence for a signed deliverable must carry it
+EVIDENCE = [Evidence("Business case", "https://docs/bc", "sha256:v1")]
 
 
 async def sign(store: Store, signoff_id: UUID, person: str) -> None:
@@ -137,3 +138,30 @@ async def test_a_signoff_by_someone_else_than_the_required_signer_does_not_open_
     await sign(store, signoff_id, "stan")
     with pytest.raises(RuleViolation, match="Business case"):
         await request_g1(store, project.id)
+
+
+async def test_evidence_for_a_signed_deliverable_must_carry_the_signed_off_hash(
+    store: Store,
+) -> None:
+    # Given a project past G0 whose "Business case" v1 the sponsor signed off
+    project = await new_project(store)
+    await pass_gate(store, project.id)
+    await sign(
+        store, await request_signoff(store, project.id, "Business case", "v1", [SPONSOR]), SPONSOR
+    )
+    before = (await project_of(store, project.id)).version
+    # When the PM requests G1 with evidence of another hash, then it is refused, naming both
+    wrong = [Evidence("business case ", "https://docs/bc", "sha256:other")]
+    with pytest.raises(InvalidValue, match="'Business case'.*'sha256:v1'"):
+        await gates.request_review(
+            store, project_id=project.id, gate="G1", evidence=wrong, by=by(PM), options=OPTS
+        )
+    assert (await project_of(store, project.id)).version == before
+    # And with the signed hash it opens; amending to another hash is refused too
+    await request_g1(store, project.id)
+    with pytest.raises(InvalidValue, match="sha256:v1"):
+        await gates.amend_evidence(
+            store, project_id=project.id, gate="G1", evidence=wrong, by=by(PM), options=OPTS
+        )
+    review = (await project_of(store, project.id)).review
+    assert review is not None and review.evidence == tuple(EVIDENCE)
