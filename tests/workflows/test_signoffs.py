@@ -152,7 +152,7 @@ async def test_evidence_for_a_signed_deliverable_must_carry_the_signed_off_hash(
     before = (await project_of(store, project.id)).version
     # When the PM requests G1 with evidence of another hash, then it is refused, naming both
     wrong = [Evidence("business case ", "https://docs/bc", "sha256:other")]
-    with pytest.raises(InvalidValue, match="'Business case'.*'sha256:v1'"):
+    with pytest.raises(InvalidValue, match=r"'Business case'.*'sha256:v1'"):
         await gates.request_review(
             store, project_id=project.id, gate="G1", evidence=wrong, by=by(PM), options=OPTS
         )
