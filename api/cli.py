@@ -8,7 +8,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -226,25 +226,31 @@ def project() -> None:
 STALL_S = 60.0  # export gives up when the audit trail has not moved for this long
 
 
-async def _caught_up(store: Store, stall: float | None = None) -> None:
-    """Bring the audit trail to the end of the log before exporting it: a projector in
-    this process does the work unless another worker holds it (a running server), whose
-    progress is then awaited. Shows progress; fails when nothing moves for ``stall`` s."""
+async def _caught_up(
+    store: Store, stall: float | None = None, models: list[Any] | None = None
+) -> None:
+    """Bring read models (the audit trail by default) to the end of the log before
+    reading them: a projector in this process does the work unless another worker holds
+    it (a running server), whose progress is then awaited. Shows progress; fails when
+    nothing moves for ``stall`` s."""
     from projections.audit.model import AuditTrail
     from projections.engine.projector import Projector
     from projections.engine.tracking import read_position
 
+    models = models or [AuditTrail()]
+
     async def position() -> int:
-        return await read_position(store.pool, store.names, AuditTrail.name)
+        return min([await read_position(store.pool, store.names, m.name) for m in models])
 
     stall = STALL_S if stall is None else stall
     head = await store.events.max_notification_id() or 0
     reached = await position()
     if reached >= head:
         return
-    err.print(f"audit trail at position {reached:,}, log at {head:,}: catching up first")
+    what = ", ".join(m.name for m in models)
+    err.print(f"{what} at position {reached:,}, log at {head:,}: catching up first")
     stop = asyncio.Event()
-    worker = asyncio.create_task(Projector(store, [AuditTrail()]).run(stop))
+    worker = asyncio.create_task(Projector(store, models).run(stop))
     try:
         moved, shown = time.monotonic(), time.monotonic()
         while reached < head:
@@ -254,7 +260,7 @@ async def _caught_up(store: Store, stall: float | None = None) -> None:
                 moved = now
             elif now - moved > stall:
                 err.print(
-                    f"[red]error:[/] the audit trail has stayed at position {reached:,} for "
+                    f"[red]error:[/] {what} has stayed at position {reached:,} for "
                     f"{stall:.0f}s (log at {head:,}); see the projector's errors above"
                 )
                 raise typer.Exit(1)

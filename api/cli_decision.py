@@ -26,9 +26,15 @@ async def _context(settings: Any, project_id: UUID, gate: str, n: int) -> Decisi
     """The answer, or exit 1 naming what does not exist (the project, or its decision)."""
     from api.answers import DecisionContext, typed
     from api.bootstrap import opened_store
+    from api.cli import _caught_up
     from projections.projects.decisions import decision_context
+    from projections.projects.model import Projects
+    from projections.requests.model import Requests
 
     async with opened_store(settings) as store:
+        # the portfolio totals are found through the projects and requests read models:
+        # bring them to the end of the log first (a running server's are awaited)
+        await _caught_up(store, models=[Projects(), Requests()])
         found = await decision_context(store, project_id, gate, n)
         if found is None:
             known = await store.events.select_originator_notifications(project_id, limit=1)

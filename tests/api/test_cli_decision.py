@@ -42,9 +42,11 @@ def test_decision_prints_what_the_deciders_saw(
     assert code == 0, out
     body = json.loads(out)
     assert (body["project_id"], body["gate"], body["n"]) == (project, "G0", 1)
-    assert body["decision"]["seen_position"] is not None or body["decision"]["position"]
+    assert 0 < body["decision"]["seen_position"] < body["decision"]["position"]
     assert body["review"]["votes"] and "on_behalf_of" in body["review"]["votes"][0]
     assert "open_conditions" in body and body["portfolio"]["budget"]["envelope"]
+    # the totals come from the read models, brought to the log's end first
+    assert body["portfolio"]["projects"]["total"] > 0
     code, out, _ = run("decision", project, "G0", "1")
     assert code == 0
     assert out.startswith(f"decision 1 on G0 of project {project}: ")
