@@ -25,7 +25,9 @@ CRStatus = Literal[
 CRRoute = Literal["sponsor", "board"]
 CRDecision = Literal["approve", "reject", "defer"]
 SignOffStatus = Literal["open", "complete", "declined", "superseded"]
-InboxKind = Literal["vote", "decision", "cr_vote", "cr_decision", "signoff", "condition"]
+InboxKind = Literal[
+    "vote", "decision", "cr_vote", "cr_decision", "signoff", "condition", "escalated"
+]
 
 
 class Answer(msgspec.Struct, kw_only=True):

@@ -28,7 +28,7 @@ from domain.change_rules import (
     require_due,
     route_for,
 )
-from domain.checks import parse_enum, require_new_escalation, require_text
+from domain.checks import parse_enum, require_new_escalation, require_recipient, require_text
 from domain.duties import refuse_configurers
 from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.gate_review import Vote, VoteRecord, same_vote
@@ -95,6 +95,14 @@ class ChangeRequest(TimedAggregate):
     class Escalated(Event):
         item: str  # what is overdue and whose: "vote:dave", "decision:carol"
         due: date
+        by: Actor
+
+    class EscalatedTo(Event):
+        """An escalation that names whom it goes to (the chair, or the portfolio's PMO)."""
+
+        item: str
+        due: date
+        to: str
         by: Actor
 
     # --- state and commands --------------------------------------------------------
@@ -308,12 +316,19 @@ class ChangeRequest(TimedAggregate):
     def _implemented(self, by: Actor) -> None:
         self.status = CRStatus.IMPLEMENTED
 
-    def escalate(self, item: str, due: date, by: Actor) -> None:
+    def escalate(self, item: str, due: date, by: Actor, to: str = "") -> None:
         """Recorded once per (item, due), only while the CR awaits a decision."""
         require_new_escalation(self.escalations, item, due)
         if self.status not in DECIDABLE:
             raise RuleViolation(f"a {self.status.value} change request awaits no decision")
-        self._escalated(item=item, due=due, by=by)
+        if to:
+            self._escalated_to(item=item, due=due, to=require_recipient(to), by=by)
+        else:  # as recorded before escalations named their recipient
+            self._escalated(item=item, due=due, by=by)
+
+    @event(EscalatedTo)
+    def _escalated_to(self, item: str, due: date, to: str, by: Actor) -> None:
+        self.escalations = (*self.escalations, (item, due))
 
     @event(Escalated)
     def _escalated(self, item: str, due: date, by: Actor) -> None:

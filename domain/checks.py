@@ -108,6 +108,12 @@ def require_days(value: object, what: str, low: int = -MAX_DAYS) -> int:
     return require_whole(value, what, low, MAX_DAYS)
 
 
+def require_recipient(to: str) -> str:
+    """Whom an escalation goes to: a person."""
+    require_person(to, "escalation recipient")
+    return to
+
+
 def require_new_escalation(escalations: tuple[tuple[str, date], ...], item: str, due: date) -> None:
     """An item is escalated once per deadline: a repeat for the same (item, due) is refused."""
     require_text(item, "escalated item")

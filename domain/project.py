@@ -24,6 +24,7 @@ from domain.checks import (
     parse_enum,
     require_new_escalation,
     require_person,
+    require_recipient,
     require_text,
 )
 from domain.duties import refuse_configurers
@@ -214,6 +215,14 @@ class Project(TimedAggregate):
     class Escalated(Event):
         item: str  # what is overdue and whose: "vote:dave", "decision:carol"
         due: date
+        by: Actor
+
+    class EscalatedTo(Event):
+        """An escalation that names whom it goes to (the chair, or the portfolio's PMO)."""
+
+        item: str
+        due: date
+        to: str
         by: Actor
 
     # --- state ---------------------------------------------------------------------
@@ -701,13 +710,20 @@ class Project(TimedAggregate):
 
     # --- escalation ----------------------------------------------------------------
 
-    def escalate(self, item: str, due: date, by: Actor) -> None:
+    def escalate(self, item: str, due: date, by: Actor, to: str = "") -> None:
         """Recorded once per (item, due); the escalation job names items "vote:dave",
         "decision:carol" (kind and person), an open condition "condition:dave:<id>"."""
         require_new_escalation(self.escalations, item, due)
         self._require_not_terminal("escalated")
         check_condition_escalation(item, self.status in TERMINAL, self.conditions)
-        self._escalated(item=item, due=due, by=by)
+        if to:
+            self._escalated_to(item=item, due=due, to=require_recipient(to), by=by)
+        else:  # as recorded before escalations named their recipient
+            self._escalated(item=item, due=due, by=by)
+
+    @event(EscalatedTo)
+    def _escalated_to(self, item: str, due: date, to: str, by: Actor) -> None:
+        self.escalations = (*self.escalations, (item, due))
 
     @event(Escalated)
     def _escalated(self, item: str, due: date, by: Actor) -> None:

@@ -110,3 +110,11 @@ def owed_conditions(
 def condition_item(condition_id: object, owner: str) -> str:
     """How the escalation job names an open condition: "condition:<owner>:<id>"."""
     return f"condition:{owner}:{condition_id}"
+
+
+def escalation_recipient(item: str, chair: str | None, pmo: str) -> str:
+    """Whom an overdue item escalates to: the board's chair, or, for the chair's own item
+    (or a board without a chair), the portfolio's PMO (who created the portfolio).
+    ``item`` names its owner second: "vote:dave", "condition:dave:<id>"."""
+    owner = item.split(":")[1] if item.count(":") >= 1 else ""
+    return pmo if not chair or owner == chair else chair

@@ -20,6 +20,7 @@ from domain.checks import (
     require_new_escalation,
     require_note,
     require_person,
+    require_recipient,
     require_text,
 )
 from domain.errors import InvalidValue, NotAllowed, RuleViolation
@@ -101,6 +102,14 @@ class SignOff(TimedAggregate):
     class Escalated(Event):
         item: str
         due: date
+        by: Actor
+
+    class EscalatedTo(Event):
+        """An escalation that names whom it goes to (the chair, or the portfolio's PMO)."""
+
+        item: str
+        due: date
+        to: str
         by: Actor
 
     # --- state and commands --------------------------------------------------------
@@ -224,11 +233,18 @@ class SignOff(TimedAggregate):
         self.status = SignOffStatus.SUPERSEDED
         self.superseded_by = by_request
 
-    def escalate(self, item: str, due: date, by: Actor) -> None:
+    def escalate(self, item: str, due: date, by: Actor, to: str = "") -> None:
         """Recorded once per (item, due), only while the sign-off is open."""
         require_new_escalation(self.escalations, item, due)
         self._require_open("escalated")
-        self._escalated(item=item, due=due, by=by)
+        if to:
+            self._escalated_to(item=item, due=due, to=require_recipient(to), by=by)
+        else:  # as recorded before escalations named their recipient
+            self._escalated(item=item, due=due, by=by)
+
+    @event(EscalatedTo)
+    def _escalated_to(self, item: str, due: date, to: str, by: Actor) -> None:
+        self.escalations = (*self.escalations, (item, due))
 
     @event(Escalated)
     def _escalated(self, item: str, due: date, by: Actor) -> None:

@@ -22,7 +22,9 @@ from uuid import UUID, uuid4
 from domain.change_request import ChangeRequest
 from domain.errors import InvalidValue, RuleViolation
 from domain.policy import Actor
+from domain.portfolio import Portfolio
 from domain.project import Project
+from domain.seats import escalation_recipient
 from domain.signoff import SignOff
 from eventstore.database import Store
 from workflows.uow import CommandOptions, UnitOfWork, run_command
@@ -80,7 +82,10 @@ async def escalate_overdue(
 async def _escalate_one(store: Store, overdue: OverdueItem, by: Actor) -> int:
     async def use_case(uow: UnitOfWork) -> Any:
         aggregate = await uow.get(KINDS[overdue.kind], overdue.aggregate_id)
-        aggregate.escalate(overdue.item, overdue.due, by)
+        portfolio = await uow.get(Portfolio, aggregate.portfolio_id)
+        pmo = portfolio.created_by.acting_as
+        to = escalation_recipient(overdue.item, portfolio.chair, pmo)
+        aggregate.escalate(overdue.item, overdue.due, by, to=to)
         return aggregate
 
     try:

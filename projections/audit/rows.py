@@ -69,7 +69,8 @@ def _signoff_recorded(s: Any) -> str:
 
 
 def _escalated(d: Any) -> str:
-    return f"escalated overdue {_t(d.get('item'))}"
+    to = f" to {_t(d['to'])}" if d.get("to") else ""
+    return f"escalated overdue {_t(d.get('item'))}{to}"
 
 
 # key -> what follows "<who> "
@@ -93,6 +94,7 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {
     "Project.Rebaselined": lambda d: "re-baselined the project",
     "Project.ChangeApplied": _change_applied,
     "Project.Escalated": _escalated,
+    "Project.EscalatedTo": _escalated,
     "Project.SignOffRequested": lambda d: _signoff_recorded(d.get("signoff")),
     "Project.SignOffCompleted": lambda d: "recorded a completed sign-off",
     "Project.SignOffDeclined": lambda d: "recorded a declined sign-off",
@@ -112,11 +114,13 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {
     "ChangeRequest.Withdrawn": lambda d: f"withdrew the change request: {_t(d.get('reason'))}",
     "ChangeRequest.Implemented": lambda d: "marked the change request implemented",
     "ChangeRequest.Escalated": _escalated,
+    "ChangeRequest.EscalatedTo": _escalated,
     "SignOff.Requested": (
         lambda d: f"requested sign-off of '{_t(d.get('deliverable'))}' v{_t(d.get('version'))}"
     ),
     "SignOff.Superseded": lambda d: "superseded the sign-off request with a newer version",
     "SignOff.Escalated": _escalated,
+    "SignOff.EscalatedTo": _escalated,
     "Delegation.Delegated": (
         lambda d: f"delegated authority to {_t(getattr(d.get('delegation'), 'delegate', None))}"
     ),

@@ -370,6 +370,8 @@ def note_escalation(doc: Doc | None, c: Change) -> None:
     shows it and the escalation job does not pick the row up again."""
     if doc is not None:
         entry = {"item": c.data["item"], "due": str(c.data["due"])}
+        if c.data.get("to"):  # EscalatedTo: whom it went to
+            entry["to"] = c.data["to"]
         doc["escalations"] = [*doc.get("escalations", ()), entry]
 
 
@@ -402,4 +404,5 @@ STATE_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
     "Project.SignOffDeclined": signoff_recorded("declined"),
     "Project.SignOffSuperseded": signoff_recorded("superseded"),
     "Project.Escalated": project_escalated,
+    "Project.EscalatedTo": project_escalated,
 }

@@ -158,9 +158,11 @@ SUBJECT_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
     "ChangeRequest.Withdrawn": status_is("withdrawn"),
     "ChangeRequest.Implemented": status_is("implemented"),
     "ChangeRequest.Escalated": subject_escalated,
+    "ChangeRequest.EscalatedTo": subject_escalated,
     "SignOff.Requested": signoff_requested,
     "SignOff.Signed": signoff_signed,
     "SignOff.Declined": signoff_declined,
     "SignOff.Superseded": status_is("superseded"),
     "SignOff.Escalated": subject_escalated,
+    "SignOff.EscalatedTo": subject_escalated,
 }

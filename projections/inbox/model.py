@@ -47,7 +47,8 @@ class Inbox(FoldedModel):
     # 5: a read model of its own with its own documents (was part of "governance" v4:
     # inbox rows follow boards and roles, say whether escalated, and follow domain.seats)
     # 6: open conditions in their owners' inboxes (kind "condition", by condition id)
-    version = 6
+    # 7: escalated items in their recipient's inbox (kind "escalated")
+    version = 7
     aggregates = frozenset({"Portfolio", "Project", "ChangeRequest", "SignOff"})
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:

@@ -33,8 +33,41 @@ def inbox_items(batch: Batch, subject_id: UUID) -> list[tuple[Any, ...]]:
         rows = build(batch, doc, subject_id) if build and doc is not None else []
     if not rows:
         return []
-    done = {(e["item"], e["due"]) for e in doc.get("escalations", ())} if doc else set()
-    return [(*r, (escalation_item(r[2], r[1], r[0]), str(r[6])) in done) for r in rows]
+    escalations = doc.get("escalations", ()) if doc else ()
+    done = {(e["item"], e["due"]): e.get("to") for e in escalations}
+    keys = [(escalation_item(r[2], r[1], r[0]), str(r[6])) for r in rows]
+    items = [(*r, k in done) for r, k in zip(rows, keys, strict=True)]
+    return items + escalated_rows(rows, [done.get(k) for k in keys])
+
+
+def escalated_rows(rows: list[InboxRow], recipients: list[str | None]) -> list[tuple[Any, ...]]:
+    """An escalated item still owed shows in its recipient's inbox too (kind
+    "escalated"): one row per recipient and subject, naming whose items are overdue."""
+    owed: dict[tuple[UUID, str], list[InboxRow]] = {}
+    for row, to in zip(rows, recipients, strict=True):
+        # a condition's row is its own; the escalation shows on its project's
+        subject = row[3] if row[2] == "condition" and row[3] else row[0]
+        if to:
+            owed.setdefault((subject, to), []).append(row)
+    return [
+        (
+            sid,
+            to,
+            "escalated",
+            r[0][3],
+            r[0][4],
+            _escalated_title(r),
+            min(x[6] for x in r if x[6]),
+            r[0][7],
+            True,
+        )
+        for (sid, to), r in owed.items()
+    ]
+
+
+def _escalated_title(rows: list[InboxRow]) -> str:
+    whose = ", ".join(sorted({f"{r[2]} of {r[1]}" for r in rows}))
+    return f"Escalated: {rows[0][5]} (overdue: {whose})"
 
 
 def escalation_item(kind: str, person: str, subject_id: object = None) -> str:

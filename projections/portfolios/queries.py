@@ -30,7 +30,7 @@ def portfolio_sql(names: StoreNames) -> str:
         f"FROM {pr} WHERE portfolio_id = $1 GROUP BY stage, status) g) AS groups "
         f"FROM {table(names, PORTFOLIOS)} p CROSS JOIN LATERAL ("
         f"SELECT count(*) AS pending, count(*) FILTER (WHERE due < $2) AS overdue "
-        f"FROM {ib} WHERE portfolio_id = $1 AND kind <> 'condition') i "
+        f"FROM {ib} WHERE portfolio_id = $1 AND kind NOT IN ('condition', 'escalated')) i "
         "WHERE p.portfolio_id = $1"
     )
 

@@ -166,7 +166,7 @@ async def test_a_year_of_governance(api: Api, store: Store) -> None:
         "Project.PutOnHold",
         "Project.Resumed",
         "Project.Rebaselined",
-        "Project.Escalated",
+        "Project.EscalatedTo",
     ):
         assert done in kinds, done
     # and each decision's context answers what its deciders saw

@@ -9,6 +9,7 @@ import pytest
 from domain.change_request import CRDecision
 from domain.errors import InvalidValue, RuleViolation
 from domain.policy import Actor
+from domain.seats import escalation_recipient
 from tests.domain.domain_given import (
     ADMIN,
     DUE,
@@ -86,3 +87,10 @@ def test_a_cancelled_project_is_not_escalated() -> None:
     project.cancel("Stopped", by=ADMIN)
     with pytest.raises(RuleViolation):
         project.escalate("decision:G0", DUE, by=PM)
+
+
+def test_an_escalation_goes_to_the_chair_or_for_the_chairs_own_item_to_the_pmo() -> None:
+    assert escalation_recipient("vote:dave", "carol", "ada") == "carol"
+    assert escalation_recipient("decision:carol", "carol", "ada") == "ada"
+    assert escalation_recipient("condition:carol:1234", "carol", "ada") == "ada"
+    assert escalation_recipient("vote:dave", None, "ada") == "ada"

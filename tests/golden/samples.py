@@ -122,6 +122,18 @@ def _envelope() -> Portfolio:
     return p
 
 
+def _escalations_to() -> list[Aggregate]:
+    """Added last (as ``_envelope``): escalations that name their recipient."""
+    scheduler = Actor("gateledger-scheduler")
+    project = g.new_project(portfolio_id=UUID(int=1000))
+    project.escalate("vote:gus", date(2025, 3, 10), scheduler, to="cora")
+    cr = g.submitted_cr()
+    cr.escalate("decision:sam", g.DUE, scheduler, to="cora")
+    signoff = g.new_signoff()
+    signoff.escalate("signature:sam", g.DUE, scheduler, to="cora")
+    return [project, cr, signoff]
+
+
 def stored_forms() -> dict[str, dict[str, str]]:
     """Stored name -> {"topic", "state"} of the first sample of each event type, and
     ``Snapshot:<aggregate>`` of one snapshot per aggregate type."""
@@ -132,6 +144,7 @@ def stored_forms() -> dict[str, dict[str, str]]:
         events: list[object] = [e for a in aggregates for e in a.collect_events()]
         events += [Snapshot.take(a) for a in aggregates]
         events += _envelope().collect_events()  # after, so earlier samples stay as they were
+        events += [e for a in _escalations_to() for e in a.collect_events()]
     for event in events:
         stored = mapper.to_stored_event(event)
         key = stored.topic

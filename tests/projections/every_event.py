@@ -28,7 +28,7 @@ from tests.workflows import given
 from tests.workflows.given import CHAIR, GATEKEEPER, GATEKEEPER_2, OPTS, PM, SPONSOR, by
 from workflows import change_requests as crs
 from workflows import delegations, gates, portfolios, signoffs
-from workflows.escalation import OverdueItem, escalate_overdue
+from workflows.escalation import KINDS, SCHEDULER, OverdueItem, escalate_overdue
 from workflows.uow import UnitOfWork, run_command
 
 ADMIN = by("admin")
@@ -78,6 +78,7 @@ async def every_event_log(store: Store) -> None:
         store, delegation_id=revoked, reason="back early", by=by(CHAIR), options=OPTS
     )
 
+    await _legacy_escalations(store, overdue)
     written = await escalate_overdue(store, overdue, clock=lambda: ESCALATION_TIME)
     assert written == len(overdue), (written, overdue)
 
@@ -86,6 +87,18 @@ async def every_event_log(store: Store) -> None:
     # (erin's escalated ones go), a new sponsor the change requests' decisions and votes.
     await _act(store, Portfolio, portfolio_id, lambda p: p.change_board(LAST_BOARD, ADMIN))
     await _act(store, Project, first.id, lambda p: p.assign_role("sally", Role.SPONSOR, ADMIN))
+
+
+async def _legacy_escalations(store: Store, overdue: list[OverdueItem]) -> None:
+    """One ``Escalated`` per kind as recorded before escalations named their recipient
+    (the job now records ``EscalatedTo``), a day earlier than the job's deadline."""
+    firsts = {item.kind: item for item in reversed(overdue)}
+    for item in firsts.values():
+
+        def legacy(aggregate: Any, i: OverdueItem = item) -> None:
+            aggregate.escalate(i.item, i.due - timedelta(days=1), SCHEDULER)
+
+        await _act(store, KINDS[item.kind], item.aggregate_id, legacy)
 
 
 async def _act(

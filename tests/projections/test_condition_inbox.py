@@ -85,3 +85,29 @@ async def test_overdue_condition_escalates_once_and_closing_it_clears_the_inbox(
     )
     await drain(store)
     assert await inbox_for(store.pool, store.names, "olga", LATER.date(), LATER) == []
+
+
+async def test_an_escalation_reaches_the_chair_or_for_the_chairs_own_item_the_pmo(
+    store: Store,
+) -> None:
+    # Given a condition owned by olga and one owned by carol, the chair, both overdue
+    _, project = await conditional_go(store, ["olga", "carol"])
+    assert await escalate_once(store, LATER) == 2
+    events = [store.mapper.to_domain_event(e) for e in await store.events.select_events(project)]
+    sent = {e.item.split(":")[1]: e.to for e in events if type(e).__name__ == "EscalatedTo"}
+    # Then olga's goes to the chair, carol's own to the portfolio's PMO (its creator)
+    assert sent == {"olga": "carol", "carol": "admin"}
+    await drain(store)
+    (chair,) = [
+        i
+        for i in await inbox_for(store.pool, store.names, "carol", LATER.date(), LATER)
+        if i["kind"] == "escalated"
+    ]
+    assert (chair["subject_id"], chair["escalated"], chair["due"]) == (
+        str(project),
+        True,
+        "2027-02-01",
+    )
+    assert "condition of olga" in chair["title"]
+    (pmo,) = await inbox_for(store.pool, store.names, "admin", LATER.date(), LATER)
+    assert pmo["kind"] == "escalated" and "condition of carol" in pmo["title"]

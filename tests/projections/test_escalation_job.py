@@ -35,14 +35,14 @@ async def test_overdue_votes_escalate_once_even_with_two_runners(store: Store) -
     assert sum(written) == 4  # carol, dave, erin's votes and carol's decision
     assert await escalate_once(store, later) == 0
     events = await store.events.select_events(project)
-    escalated = [e for e in events if e.topic.endswith("Escalated")]
+    escalated = [e for e in events if e.topic.endswith("EscalatedTo")]
     assert len(escalated) == 4
     assert all(store.mapper.to_domain_event(e).by.correlation_id for e in escalated)
     await drain(store)
     async with store.pool.acquire() as conn:
         summaries = await conn.fetch(
             f"SELECT actor, summary FROM {store.names.q('rm_audit')} "
-            "WHERE type = 'Project.Escalated'"
+            "WHERE type = 'Project.EscalatedTo'"
         )
     assert {r["actor"] for r in summaries} == {"gateledger-scheduler"}
     assert any("vote:dave" in r["summary"] for r in summaries)

@@ -21,7 +21,7 @@ LATER = datetime.now(UTC) + timedelta(days=30)  # the fixed clock: every vote is
 
 async def _escalated(store: Store, project: object) -> int:
     events = await store.events.select_events(project)  # type: ignore[arg-type]
-    return sum(1 for e in events if e.topic.endswith("Escalated"))
+    return sum(1 for e in events if e.topic.endswith("EscalatedTo"))
 
 
 async def test_the_loop_escalates_survives_a_failing_pass_and_stops_promptly(

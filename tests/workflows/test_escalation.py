@@ -51,7 +51,7 @@ async def overdue_items(store: Store) -> list[OverdueItem]:
 
 
 async def escalations(store: Store, aggregate_id: UUID) -> list[tuple[str, date]]:
-    return [(e.item, e.due) for e in await events_of(store, aggregate_id, "Escalated")]
+    return [(e.item, e.due) for e in await events_of(store, aggregate_id, "EscalatedTo")]
 
 
 async def test_two_runners_racing_write_exactly_one_escalation_per_item(store: Store) -> None:
@@ -101,7 +101,7 @@ async def test_an_item_not_yet_overdue_is_left_alone(store: Store) -> None:
 async def test_the_escalation_is_recorded_by_the_scheduler(store: Store) -> None:
     items = await overdue_items(store)
     await escalate_overdue(store, items[:1], clock=clock)
-    (event,) = await events_of(store, items[0].aggregate_id, "Escalated")
+    (event,) = await events_of(store, items[0].aggregate_id, "EscalatedTo")
     assert event.by.person == "gateledger-scheduler"
 
 
