@@ -1,5 +1,6 @@
-"""The scheduled escalation job: record one ``Escalated`` event per overdue item and
-deadline.
+"""The scheduled escalation job: record one ``EscalatedTo`` event per overdue item and
+deadline, naming whom it goes to (``domain.seats.escalation_recipient``: the chair, or
+for the chair's own item the portfolio's PMO).
 
 The list of overdue items comes from the read side (the API wires the projections to
 this function); this module queries nothing. Each item is one command: load the
