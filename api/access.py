@@ -184,7 +184,7 @@ POLICIES: dict[str, Policy] = {
     "declineSignOff": acts("signoff", "signoff_id", "a named signatory"),
     # delegations and the inbox: about the caller themselves
     "delegate": signed_in("anyone signed in, their own authority", bucket="command"),
-    "revokeDelegation": signed_in("the delegator", bucket="command"),
+    "revokeDelegation": signed_in("the delegator, or a pmo_admin", bucket="command"),
     "listDelegations": signed_in("anyone signed in; their own, given or received"),
     "getInbox": signed_in("anyone signed in; their own inbox"),
     # the audit trail and the ledger

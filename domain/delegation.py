@@ -144,8 +144,14 @@ class DelegationBook(TimedAggregate):
     def _delegated(self, delegation: Delegation, by: Actor) -> None:
         self.delegations = (*self.delegations, delegation)
 
-    def revoke(self, delegation_id: UUID, reason: str, by: Actor) -> None:
-        _require_delegator(self.delegator, by)
+    def revoke(self, delegation_id: UUID, reason: str, by: Actor, as_pmo: bool = False) -> None:
+        """The delegator revokes, in person; or the PMO (``as_pmo``: the caller holds
+        ``pmo_admin``, which the workflow checked), also in person, with a reason."""
+        if as_pmo:
+            if len(by.people) > 1:
+                raise NotAllowed("the PMO revokes a delegation in person")
+        else:
+            _require_delegator(self.delegator, by)
         require_text(reason, "reason")
         if self.delegation(delegation_id).revoked:
             raise RuleViolation(f"delegation {delegation_id} is already revoked")

@@ -104,17 +104,25 @@ async def delegate_authority(
 
 
 async def revoke_delegation(
-    store: Store, *, delegation_id: UUID, reason: str, by: Actor, options: CommandOptions
+    store: Store,
+    *,
+    delegation_id: UUID,
+    reason: str,
+    by: Actor,
+    options: CommandOptions,
+    pmo_for: str | None = None,
 ) -> CommandResult:
-    """The delegator revokes one of their own delegations, with a reason."""
+    """The delegator revokes one of their own delegations, with a reason; or, with
+    ``pmo_for`` (the delegator, for a caller holding ``pmo_admin``), the PMO revokes one
+    of that person's."""
 
     async def use_case(uow: UnitOfWork) -> tuple[DelegationBook, dict[str, object]]:
         try:
-            book = await uow.get(DelegationBook, delegation_book_id(by.person))
+            book = await uow.get(DelegationBook, delegation_book_id(pmo_for or by.person))
         except UnknownAggregate:
             raise NotFound(f"delegation {delegation_id} does not exist") from None
         uow.expect(book)
-        book.revoke(delegation_id, reason, by)
+        book.revoke(delegation_id, reason, by, as_pmo=pmo_for is not None)
         return book, {"delegation_id": str(delegation_id)}
 
     return await run_command(store, use_case, options)

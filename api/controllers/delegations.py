@@ -88,11 +88,20 @@ class DelegationController(Controller):
         store: Store,
         reason: str = Parameter(default="revoked by the delegator", max_length=500),
     ) -> Response[CommandAnswer]:
+        """The delegator revokes one of their own; a ``pmo_admin`` may revoke anyone's."""
+        pmo_for = None
+        if command.principal.has("pmo_admin"):
+            delegator = await queries.delegator_of(store.pool, store.names, delegation_id)
+            if delegator is not None and delegator != command.principal.sub:
+                pmo_for = delegator
+                if reason == "revoked by the delegator":  # the default
+                    reason = "revoked by the PMO"
         result = await delegations.revoke_delegation(
             store,
             delegation_id=delegation_id,
             reason=reason,
             by=command.by(),
             options=command.options,
+            pmo_for=pmo_for,
         )
         return answer(result)

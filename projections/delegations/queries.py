@@ -57,3 +57,12 @@ def _item(r: asyncpg.Record, now: datetime) -> dict[str, Any]:
         "status": status,
         "position": r["position"],
     }
+
+
+async def delegator_of(pool: asyncpg.Pool, names: StoreNames, delegation_id: Any) -> str | None:
+    """Who gave the delegation, or None if there is no such delegation."""
+    found: str | None = await pool.fetchval(
+        f"SELECT delegator FROM {table(names, DELEGATIONS)} WHERE delegation_id = $1",
+        delegation_id,
+    )
+    return found

@@ -321,7 +321,7 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, se
             None,
             anyone,  # their own authority, whatever it is (a delegate sees what they see)
         ),
-        ("revokeDelegation", "DELETE", f"/delegations/{ids['DL']}", None, None, {"dave"}),
+        ("revokeDelegation", "DELETE", f"/delegations/{ids['DL']}", None, None, {"dave", "adam"}),
         ("listDelegations", "GET", "/delegations?direction=received", None, None, anyone),
         *administration(ids),
     ]

@@ -190,3 +190,17 @@ def test_a_delegate_who_requested_the_gate_review_cannot_vote_or_decide(
         under_review.cast_vote("G0", Vote.APPROVE, "ok", by=pat_for_cora, board=BOARD)
     with pytest.raises(NotAllowed, match="requester"):
         under_review.decide("G0", Decision.KILL, "x", by=pat_for_cora, board=BOARD)
+
+
+def test_the_pmo_revokes_in_person_and_the_revocation_replays() -> None:
+    book = new_book()
+    delegation_id = delegate(book, "dora")
+    with pytest.raises(NotAllowed, match="in person"):
+        book.revoke(delegation_id, "left", by=Actor("ada", on_behalf_of="otto"), as_pmo=True)
+    book.revoke(delegation_id, "left the company", by=Actor("ada"), as_pmo=True)
+    assert book.grants("dora", T0, None, None) is None
+    replayed: Any = None
+    for event in book.collect_events():
+        replayed = event.mutate(replayed)
+    (d,) = replayed.delegations
+    assert (d.revoked, d.revoked_reason) == (True, "left the company")
