@@ -9,13 +9,14 @@ writes its part of the result; rebuilt alone, a read model folds by itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
+from uuid import UUID
 
 import asyncpg
 
 from eventstore.schema import StoreNames
 from projections.engine.events import Change
-from projections.engine.read_model import BulkContext
+from projections.engine.read_model import BulkContext, table
 from projections.folds import aggregate_of, apply_changes
 from projections.folds.documents import Batch
 
@@ -116,6 +117,66 @@ class FoldedModel:
     ) -> None:
         async with conn.transaction():
             await self.write(conn, names, suffix, state.batch, fresh=True)
+
+
+DocKind = Literal["portfolios", "projects", "subjects"]
+
+
+class DocumentTable(FoldedModel):
+    """A folded read model kept in one table, one row per document: the documents of
+    ``kind`` in a Batch, keyed by the table's first column (``columns[0]``), each row
+    made by ``row`` (the document itself and the typed columns queries filter by).
+    Subclasses declare ``name``, ``version``, ``aggregates``, ``table_name``,
+    ``columns``, ``kind``, ``row`` and ``ddl``."""
+
+    table_name: str
+    columns: tuple[str, ...]
+    kind: DocKind
+
+    @property
+    def tables(self) -> tuple[str, ...]:  # type: ignore[override]
+        return (self.table_name,)
+
+    def row(self, object_id: UUID, doc: dict[str, Any]) -> tuple[Any, ...]:
+        raise NotImplementedError
+
+    async def load(
+        self,
+        conn: asyncpg.Connection,
+        names: StoreNames,
+        suffix: str,
+        changes: Sequence[Change],
+        batch: Batch,
+    ) -> None:
+        docs: dict[UUID, Any] = getattr(batch, self.kind)
+        ids = {c.aggregate_id for c in changes}
+        t = table(names, self.table_name, suffix)
+        for r in await fetch_docs(conn, t, self.columns[0], ids):
+            docs[r[0]] = r[1]
+
+    async def write(
+        self,
+        conn: asyncpg.Connection,
+        names: StoreNames,
+        suffix: str,
+        batch: Batch,
+        *,
+        fresh: bool = False,
+    ) -> None:
+        docs: dict[UUID, Any] = getattr(batch, self.kind)
+        dirty: set[UUID] = getattr(batch, f"dirty_{self.kind}")
+        rows = [self.row(i, d) for i, d in docs.items() if fresh or i in dirty]
+        if fresh:
+            await copy_rows(conn, names, self.table_name, suffix, rows, self.columns)
+        elif rows:
+            key, cols = self.columns[0], ", ".join(self.columns)
+            values = ", ".join(f"${i}" for i in range(1, len(self.columns) + 1))
+            updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in self.columns[1:])
+            await conn.executemany(
+                f"INSERT INTO {table(names, self.table_name, suffix)} ({cols}) "
+                f"VALUES ({values}) ON CONFLICT ({key}) DO UPDATE SET {updates}",
+                rows,
+            )
 
 
 async def fetch_docs(

@@ -5,22 +5,20 @@ read models' rows at read time."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import asyncpg
+from typing import Any
+from uuid import UUID
 
 from eventstore.schema import StoreNames
-from projections.engine.events import Change
 from projections.engine.read_model import table
-from projections.folds.documents import Batch
-from projections.folds.model import FoldedModel, copy_rows, fetch_docs
+from projections.folds.model import DocumentTable
 
 PORTFOLIOS = "rm_portfolios"
 
 
-class Portfolios(FoldedModel):
+class Portfolios(DocumentTable):
     name = "portfolios"
-    tables = (PORTFOLIOS,)
+    table_name, kind = PORTFOLIOS, "portfolios"
+    columns = ("portfolio_id", "name", "version", "doc")
     # 5: a read model of its own (was part of "governance", version 4)
     version = 5
     aggregates = frozenset({"Portfolio"})
@@ -31,39 +29,5 @@ class Portfolios(FoldedModel):
             "PRIMARY KEY, name text NOT NULL, version int NOT NULL, doc jsonb NOT NULL)"
         ]
 
-    async def load(
-        self,
-        conn: asyncpg.Connection,
-        names: StoreNames,
-        suffix: str,
-        changes: Sequence[Change],
-        batch: Batch,
-    ) -> None:
-        ids = {c.aggregate_id for c in changes}
-        for r in await fetch_docs(conn, table(names, PORTFOLIOS, suffix), "portfolio_id", ids):
-            batch.portfolios[r[0]] = r[1]
-
-    async def write(
-        self,
-        conn: asyncpg.Connection,
-        names: StoreNames,
-        suffix: str,
-        batch: Batch,
-        *,
-        fresh: bool = False,
-    ) -> None:
-        rows = [
-            (pid, d["name"], d["version"], d)
-            for pid, d in batch.portfolios.items()
-            if fresh or pid in batch.dirty_portfolios
-        ]
-        if fresh:
-            columns = ("portfolio_id", "name", "version", "doc")
-            await copy_rows(conn, names, PORTFOLIOS, suffix, rows, columns)
-        elif rows:
-            await conn.executemany(
-                f"INSERT INTO {table(names, PORTFOLIOS, suffix)} VALUES ($1, $2, $3, $4) "
-                "ON CONFLICT (portfolio_id) DO UPDATE SET name = EXCLUDED.name, "
-                "version = EXCLUDED.version, doc = EXCLUDED.doc",
-                rows,
-            )
+    def row(self, pid: UUID, d: dict[str, Any]) -> tuple[Any, ...]:
+        return (pid, d["name"], d["version"], d)

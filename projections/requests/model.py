@@ -4,25 +4,20 @@ and SignOff events only."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-import asyncpg
-
 from eventstore.schema import StoreNames
-from projections.engine.events import Change
 from projections.engine.read_model import index_name, table
-from projections.folds.documents import Batch
-from projections.folds.model import FoldedModel, copy_rows, fetch_docs
+from projections.folds.model import DocumentTable
 
 SUBJECTS = "rm_subjects"
 COLUMNS = ("subject_id", "kind", "project_id", "portfolio_id", "version", "doc")
 
 
-class Requests(FoldedModel):
+class Requests(DocumentTable):
     name = "requests"
-    tables = (SUBJECTS,)
+    table_name, columns, kind = SUBJECTS, COLUMNS, "subjects"
     # 5: a read model of its own (was part of "governance", version 4)
     version = 5
     aggregates = frozenset({"ChangeRequest", "SignOff"})
@@ -38,40 +33,7 @@ class Requests(FoldedModel):
             f"ON {t} (portfolio_id)",
         ]
 
-    async def load(
-        self,
-        conn: asyncpg.Connection,
-        names: StoreNames,
-        suffix: str,
-        changes: Sequence[Change],
-        batch: Batch,
-    ) -> None:
-        ids = {c.aggregate_id for c in changes}
-        for r in await fetch_docs(conn, table(names, SUBJECTS, suffix), "subject_id", ids):
-            batch.subjects[r[0]] = r[1]
-
-    async def write(
-        self,
-        conn: asyncpg.Connection,
-        names: StoreNames,
-        suffix: str,
-        batch: Batch,
-        *,
-        fresh: bool = False,
-    ) -> None:
-        if fresh:
-            rows = [row(s, d) for s, d in batch.subjects.items()]
-            await copy_rows(conn, names, SUBJECTS, suffix, rows, COLUMNS)
-        elif batch.dirty_subjects:
-            await conn.executemany(
-                f"INSERT INTO {table(names, SUBJECTS, suffix)} VALUES ($1, $2, $3, $4, $5, $6) "
-                "ON CONFLICT (subject_id) DO UPDATE SET version = EXCLUDED.version, "
-                "doc = EXCLUDED.doc",
-                [row(sid, batch.subjects[sid]) for sid in batch.dirty_subjects],
-            )
-
-
-def row(sid: UUID, d: dict[str, Any]) -> tuple[Any, ...]:
-    project = UUID(d["project_id"]) if d.get("project_id") else None
-    portfolio = UUID(d["portfolio_id"]) if d.get("portfolio_id") else None
-    return (sid, d["kind"], project, portfolio, d["version"], d)
+    def row(self, sid: UUID, d: dict[str, Any]) -> tuple[Any, ...]:
+        project = UUID(d["project_id"]) if d.get("project_id") else None
+        portfolio = UUID(d["portfolio_id"]) if d.get("portfolio_id") else None
+        return (sid, d["kind"], project, portfolio, d["version"], d)
