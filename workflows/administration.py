@@ -4,7 +4,6 @@ its actor (and reason, where the event has one); the domain checks the rules."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Literal
 from uuid import UUID
 
@@ -13,7 +12,7 @@ from domain.policy import Actor, Baseline, Board, Role
 from domain.portfolio import Portfolio
 from domain.project import Project
 from eventstore.database import Store
-from workflows.uow import CommandOptions, CommandResult, UnitOfWork, run_command
+from workflows.uow import CommandOptions, CommandResult, act_on
 
 RoleAction = Literal["assign", "revoke"]
 
@@ -22,7 +21,9 @@ async def change_board(
     store: Store, *, portfolio_id: UUID, board: Board, by: Actor, options: CommandOptions
 ) -> CommandResult:
     """New members and chair of a portfolio's board; open reviews count the new board."""
-    return await _on_portfolio(store, portfolio_id, options, lambda p: p.change_board(board, by))
+    return await act_on(
+        store, Portfolio, portfolio_id, lambda p: p.change_board(board, by), options
+    )
 
 
 async def change_envelope(
@@ -39,7 +40,7 @@ async def change_envelope(
     def act(portfolio: Portfolio) -> None:
         portfolio.change_envelope(envelope, reason, by)
 
-    return await _on_portfolio(store, portfolio_id, options, act)
+    return await act_on(store, Portfolio, portfolio_id, act, options)
 
 
 async def change_project_role(
@@ -60,21 +61,21 @@ async def change_project_role(
         else:
             project.revoke_role(person, role, by)
 
-    return await _on_project(store, project_id, options, act)
+    return await act_on(store, Project, project_id, act, options)
 
 
 async def hold_project(
     store: Store, *, project_id: UUID, reason: str, by: Actor, options: CommandOptions
 ) -> CommandResult:
     """Put a project on hold by the PMO's decision, outside a gate."""
-    return await _on_project(store, project_id, options, lambda p: p.put_on_hold(reason, by))
+    return await act_on(store, Project, project_id, lambda p: p.put_on_hold(reason, by), options)
 
 
 async def resume_project(
     store: Store, *, project_id: UUID, reason: str, by: Actor, options: CommandOptions
 ) -> CommandResult:
     """Resume a project on hold (after a gate's HOLD or the PMO's)."""
-    return await _on_project(store, project_id, options, lambda p: p.resume(reason, by))
+    return await act_on(store, Project, project_id, lambda p: p.resume(reason, by), options)
 
 
 async def rebaseline_project(
@@ -92,28 +93,4 @@ async def rebaseline_project(
     def act(project: Project) -> None:
         project.rebaseline(baseline, reason, by)
 
-    return await _on_project(store, project_id, options, act)
-
-
-async def _on_portfolio(
-    store: Store, portfolio_id: UUID, options: CommandOptions, act: Callable[[Portfolio], None]
-) -> CommandResult:
-    async def use_case(uow: UnitOfWork) -> Portfolio:
-        portfolio = await uow.get(Portfolio, portfolio_id)
-        uow.expect(portfolio)
-        act(portfolio)
-        return portfolio
-
-    return await run_command(store, use_case, options)
-
-
-async def _on_project(
-    store: Store, project_id: UUID, options: CommandOptions, act: Callable[[Project], None]
-) -> CommandResult:
-    async def use_case(uow: UnitOfWork) -> Project:
-        project = await uow.get(Project, project_id)
-        uow.expect(project)
-        act(project)
-        return project
-
-    return await run_command(store, use_case, options)
+    return await act_on(store, Project, project_id, act, options)

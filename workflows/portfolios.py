@@ -9,7 +9,7 @@ from domain.policy import Actor, Baseline, Board, GovernanceTemplate, Tolerances
 from domain.portfolio import Portfolio
 from domain.project import Project
 from eventstore.database import Store
-from workflows.uow import CommandOptions, CommandResult, UnitOfWork, run_command
+from workflows.uow import CommandOptions, CommandResult, UnitOfWork, act_on, run_command
 
 
 async def create_portfolio(
@@ -75,11 +75,4 @@ async def cancel_project(
     store: Store, *, project_id: UUID, reason: str, by: Actor, options: CommandOptions
 ) -> CommandResult:
     """Cancel a project by administrative decision (pmo_admin), with a reason."""
-
-    async def use_case(uow: UnitOfWork) -> Project:
-        project = await uow.get(Project, project_id)
-        uow.expect(project)
-        project.cancel(reason, by)
-        return project
-
-    return await run_command(store, use_case, options)
+    return await act_on(store, Project, project_id, lambda p: p.cancel(reason, by), options)

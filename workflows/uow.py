@@ -130,6 +130,25 @@ async def run_command(store: Store, use_case: UseCase, options: CommandOptions) 
         return result
 
 
+async def act_on(
+    store: Store,
+    cls: type[A],
+    aggregate_id: UUID,
+    act: Callable[[A], None],
+    options: CommandOptions,
+) -> CommandResult:
+    """The common command: load the aggregate the caller names, check If-Match, let
+    ``act`` call its command method, save (``run_command`` does the rest)."""
+
+    async def use_case(uow: UnitOfWork) -> A:
+        aggregate = await uow.get(cls, aggregate_id)
+        uow.expect(aggregate)
+        act(aggregate)
+        return aggregate
+
+    return await run_command(store, use_case, options)
+
+
 async def _attempt(
     store: Store, idem: IdempotencyStore, use_case: UseCase, options: CommandOptions
 ) -> CommandResult:
