@@ -5,9 +5,13 @@ to say who owes what) each keep their own, folded by the same handlers."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
 
-from projections.engine.events import Change
+from eventstore.database import Store
+from projections.engine.events import Change, to_change
 from projections.folds.documents import STATE_HANDLERS, Batch
 from projections.folds.requests import SUBJECT_HANDLERS
 
@@ -42,3 +46,26 @@ def apply_changes(
             handler(batch, change)
         except Exception as exc:
             failed.append((change, exc))
+
+
+async def fold_as_of(
+    store: Store,
+    aggregate_ids: Iterable[UUID],
+    *,
+    position: int | None = None,
+    at: datetime | None = None,
+) -> tuple[Batch, list[Change]]:
+    """The documents of these aggregates as they stood at a position or a time: their
+    events up to then, in log order, folded in memory (nothing is written); and those
+    events."""
+    notes: list[Any] = []
+    for aggregate_id in aggregate_ids:
+        notes += await store.events.select_originator_notifications(
+            aggregate_id, lte_position=position
+        )
+    changes = sorted((to_change(n) for n in notes), key=lambda c: c.position)
+    if at is not None:
+        changes = [c for c in changes if c.at <= at]
+    batch = Batch()
+    apply_changes(batch, changes)
+    return batch, changes

@@ -8,21 +8,17 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
 from eventstore.database import Store
-from projections.engine.events import to_change
 from projections.engine.read_model import table
-from projections.folds import apply_changes
+from projections.folds import fold_as_of
 from projections.folds.documents import Batch
 from projections.inbox.rules import inbox_items
 from projections.portfolios.queries import Group, shape
 from projections.projects.model import PROJECTS
 from projections.requests.model import SUBJECTS
-
-if TYPE_CHECKING:
-    from eventsourcing.persistence import Notification
 
 
 async def portfolio_view_as_of(
@@ -39,16 +35,8 @@ async def portfolio_view_as_of(
                 portfolio_id,
             )
         ]
-    notes: list[Notification] = []
-    for aggregate_id in (portfolio_id, *project_ids):
-        notes += await store.events.select_originator_notifications(
-            aggregate_id, lte_position=position
-        )
-    changes = sorted((to_change(n) for n in notes), key=lambda c: c.position)
-    if at is not None:
-        changes = [c for c in changes if c.at <= at]
-    batch = Batch()
-    apply_changes(batch, changes)
+    ids = (portfolio_id, *project_ids)
+    batch, changes = await fold_as_of(store, ids, position=position, at=at)
     doc = batch.portfolios.get(portfolio_id)
     if doc is None:
         return None

@@ -15,10 +15,8 @@ from domain.policy import Tolerances
 from eventstore.database import Store
 from eventstore.schema import StoreNames
 from projections.access import visible_ids_sql
-from projections.engine.events import to_change
 from projections.engine.read_model import table
-from projections.folds import apply_changes
-from projections.folds.documents import Batch
+from projections.folds import fold_as_of
 from projections.projects.model import PROJECTS
 
 
@@ -128,12 +126,7 @@ async def project_detail_as_of(
     """The project as it stood at a position or time: its events up to then, applied in
     memory by this read model's own handlers (nothing is written), shaped as ``detail``.
     None when it did not exist then."""
-    notes = await store.events.select_originator_notifications(project_id, lte_position=position)
-    changes = [to_change(n) for n in notes]
-    if at is not None:
-        changes = [c for c in changes if c.at <= at]
-    batch = Batch()
-    apply_changes(batch, changes)
+    batch, changes = await fold_as_of(store, [project_id], position=position, at=at)
     doc = batch.projects.get(project_id)
     if doc is None:
         return None
