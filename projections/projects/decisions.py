@@ -28,7 +28,7 @@ async def decision_context(
         note
         for note in notes
         if store.mapper.names.canonical(note.topic) == "Project.GateDecided"
-        and _gate_of(store, note) == gate
+        and _gate_of(note) == gate
     ]
     if not 1 <= n <= len(decided):
         return None
@@ -89,7 +89,7 @@ def _totals(view: dict[str, Any]) -> dict[str, Any]:
     return {k: view[k] for k in keys}
 
 
-def _gate_of(store: Store, note: Any) -> str | None:
+def _gate_of(note: Any) -> str | None:
     data = msgspec.json.decode(note.state)
     gate = data.get("gate") if isinstance(data, dict) else None
     return gate if isinstance(gate, str) else None

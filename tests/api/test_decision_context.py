@@ -31,7 +31,6 @@ async def test_a_decision_shows_the_evidence_votes_and_the_project_the_decider_s
     assert r.status_code == 200, r.text
     await api.vote(project, "dave")  # changed their mind: the current vote counts
     await api.vote(project, "erin")
-    seen = api.last_position
     r = await api.decide(project, "HOLD", seen_position=review["position"])
     assert r.status_code == 200, r.text
     held_at = r.json()["position"]
@@ -54,7 +53,6 @@ async def test_a_decision_shows_the_evidence_votes_and_the_project_the_decider_s
     # the project as the decider said they saw it: at the review's request, before votes
     assert body["project"]["as_of_position"] == review["position"]
     assert body["project"]["review"]["votes"] == []
-    assert seen < held_at
 
     second = (await api.get(f"/projects/{project}/gates/G0/decisions/2")).json()
     assert second["decision"]["decision"] == "GO"

@@ -43,9 +43,8 @@ async def test_hold_and_recycle_close_the_review_and_show_in_the_read_models(api
     state = await api.state(recycled)
     assert (state["stage"], state["review"], state["next_gate"]) == ("Proposal", None, "G0")
     # the gate is reviewed again from scratch: a new review, fresh votes
-    again = await api.review(recycled)
+    await api.review(recycled)
     assert (await api.state(recycled))["review"]["votes"] == []
-    assert again["position"] > state["decisions"][0]["position"]
     listed = (await api.get(f"/projects?status=on_hold&min_position={api.last_position}")).json()
     assert [p["id"] for p in listed["items"]] == [held]
 
