@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-import msgspec
-
 from domain.gate_review import Condition, DecisionRecord, Review
 from domain.project import Project
 from eventstore.database import Store
+from projections.engine.events import to_change
 from projections.portfolios.as_of import portfolio_view_as_of
 from projections.projects.queries import project_detail_as_of
 
@@ -25,14 +24,13 @@ async def decision_context(
     """The ``n``-th decision (from 1) on ``gate``, or None if there is none."""
     notes = await store.events.select_originator_notifications(project_id)
     decided = [
-        note
-        for note in notes
-        if store.mapper.names.canonical(note.topic) == "Project.GateDecided"
-        and _gate_of(note) == gate
+        c.position
+        for c in map(to_change, notes)
+        if c.key == "Project.GateDecided" and c.data["gate"] == gate
     ]
     if not 1 <= n <= len(decided):
         return None
-    position = decided[n - 1].id
+    position = decided[n - 1]
     before: Any = None
     project: Any = None
     for note in notes:
@@ -87,12 +85,6 @@ def _condition(c: Condition) -> dict[str, Any]:
 def _totals(view: dict[str, Any]) -> dict[str, Any]:
     keys = ("id", "name", "as_of_position", "projects", "budget")
     return {k: view[k] for k in keys}
-
-
-def _gate_of(note: Any) -> str | None:
-    data = msgspec.json.decode(note.state)
-    gate = data.get("gate") if isinstance(data, dict) else None
-    return gate if isinstance(gate, str) else None
 
 
 def _actor(actor: Any) -> dict[str, Any]:
