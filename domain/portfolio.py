@@ -15,7 +15,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.board_sanity import require_passable
 from domain.checks import as_tuple, require_person, require_text
 from domain.duties import require_board_without
-from domain.errors import InvalidValue, RuleViolation
+from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.money import Money, require_money_in
 from domain.policy import Actor, Board, GovernanceTemplate, Role, RoleAssignment
 
@@ -60,6 +60,15 @@ class Portfolio(Aggregate):
     class RoleRevoked(Event):
         person: str
         role: Role
+        by: Actor
+
+    class TemplateChanged(Event):
+        """The template its NEW projects follow (existing ones keep theirs)."""
+
+        previous_name: str
+        previous_version: int
+        template: GovernanceTemplate
+        reason: str
         by: Actor
 
     # --- state and commands --------------------------------------------------------
@@ -120,7 +129,7 @@ class Portfolio(Aggregate):
         self.template = template
         self.roles: tuple[RoleAssignment, ...] = ()
         self.created_by = by
-        self.board_changers: tuple[str, ...] = ()  # who changed the board since
+        self.board_changers: tuple[str, ...] = ()  # who changed the board (or template) since
 
     # --- queries ---------------------------------------------------------------
 
@@ -137,8 +146,8 @@ class Portfolio(Aggregate):
     @property
     def configured_by(self) -> tuple[str, ...]:
         """Who configured this portfolio's governance and so never votes or decides
-        under it: its creator and everyone who changed its board (both people, where
-        one acted for another), in that order, each once."""
+        under it: its creator and everyone who changed its board or its template (both
+        people, where one acted for another), in that order, each once."""
         return tuple(dict.fromkeys((*self.created_by.people, *self.board_changers)))
 
     def is_gatekeeper(self, person: str) -> bool:
@@ -185,6 +194,44 @@ class Portfolio(Aggregate):
     @event(EnvelopeChanged)
     def _envelope_changed(self, previous: Money, envelope: Money, reason: str, by: Actor) -> None:
         self.envelope = envelope
+
+    def change_template(self, template: GovernanceTemplate, reason: str, by: Actor) -> None:
+        """The template new projects of this portfolio follow, with the reason; its
+        quorums must be reachable by the board. Whoever changes it configured this
+        governance (a configurer, as a board changer is)."""
+        if not isinstance(template, GovernanceTemplate):
+            raise InvalidValue("template must be a GovernanceTemplate")
+        require_text(reason, "reason")
+        current = self.template
+        if (template.name, template.version) == (current.name, current.version):
+            raise RuleViolation(
+                f"the portfolio already follows {template.name} v{template.version}"
+            )
+        if by.involves_any(self.board.members):
+            raise NotAllowed(
+                "a member of the board cannot change the template it decides under "
+                "(who configures governance does not decide under it)"
+            )
+        require_passable(template, self.board)
+        self._template_changed(
+            previous_name=current.name,
+            previous_version=current.version,
+            template=template,
+            reason=reason,
+            by=by,
+        )
+
+    @event(TemplateChanged)
+    def _template_changed(
+        self,
+        previous_name: str,
+        previous_version: int,
+        template: GovernanceTemplate,
+        reason: str,
+        by: Actor,
+    ) -> None:
+        self.template = template
+        self.board_changers = (*self.board_changers, *by.people)
 
     def assign_role(self, person: str, role: Role, by: Actor) -> None:
         require_person(person, "person")

@@ -19,6 +19,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.board_sanity import require_passable
 from domain.checks import (
     as_tuple,
     parse_enum,
@@ -28,7 +29,7 @@ from domain.checks import (
     require_text,
 )
 from domain.duties import refuse_configurers
-from domain.errors import NotAllowed, RuleViolation
+from domain.errors import InvalidValue, NotAllowed, RuleViolation
 from domain.gate_review import (
     Condition,
     ConditionSpec,
@@ -88,6 +89,7 @@ from domain.project_signoffs import (
     with_signoff_status,
 )
 from domain.signoff import SignOffStatus, SignOffSummary
+from domain.template_migration import check_migration
 from domain.timed import TimedAggregate
 
 __all__ = ["CLOSED_STAGE", "Project", "ProjectStatus"]
@@ -223,6 +225,15 @@ class Project(TimedAggregate):
         item: str
         due: date
         to: str
+        by: Actor
+
+    class TemplateMigrated(Event):
+        """The PMO moved the project to another template version (its past kept)."""
+
+        previous_name: str
+        previous_version: int
+        template: GovernanceTemplate
+        reason: str
         by: Actor
 
     # --- state ---------------------------------------------------------------------
@@ -624,6 +635,42 @@ class Project(TimedAggregate):
     @event(Rebaselined)
     def _rebaselined(self, previous: Baseline, baseline: Baseline, reason: str, by: Actor) -> None:
         self.baseline = baseline
+
+    def migrate_template(
+        self, template: GovernanceTemplate, reason: str, by: Actor, board: Board
+    ) -> None:
+        """Follow ``template`` from now on (``domain.template_migration``: the project's
+        progress must map onto it; ``board``, the portfolio's, must reach its quorums).
+        A member of the board cannot change the rules it decides under."""
+        require_text(reason, "reason")
+        if not isinstance(template, GovernanceTemplate):
+            raise InvalidValue("template must be a GovernanceTemplate")
+        open_review = self.review.gate if self.review is not None else None
+        terminal = self.status in TERMINAL
+        check_migration(
+            self.template, template, self.gates_passed, terminal=terminal, open_review=open_review
+        )
+        if by.involves_any(board.members):
+            raise NotAllowed("a member of the board cannot change the template it decides under")
+        require_passable(template, board)
+        self._template_migrated(
+            previous_name=self.template.name,
+            previous_version=self.template.version,
+            template=template,
+            reason=reason,
+            by=by,
+        )
+
+    @event(TemplateMigrated)
+    def _template_migrated(
+        self,
+        previous_name: str,
+        previous_version: int,
+        template: GovernanceTemplate,
+        reason: str,
+        by: Actor,
+    ) -> None:
+        self.template = template
 
     # --- change requests -----------------------------------------------------------
 

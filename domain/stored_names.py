@@ -48,6 +48,7 @@ from domain.portfolio import Portfolio
 from domain.project import Project, ProjectStatus
 from domain.signoff import Signature, SignOff, SignOffStatus, SignOffSummary
 from domain.stored_names_v1 import TOPICS_V1
+from domain.template_series import TemplateSeries
 
 AGGREGATES: dict[str, type] = {
     "Portfolio": Portfolio,
@@ -55,6 +56,7 @@ AGGREGATES: dict[str, type] = {
     "ChangeRequest": ChangeRequest,
     "SignOff": SignOff,
     "DelegationBook": DelegationBook,
+    "TemplateSeries": TemplateSeries,
     "Snapshot": Snapshot,  # eventsourcing's snapshot of any aggregate
 }
 
@@ -64,6 +66,7 @@ EVENTS: dict[str, type] = {
     "Portfolio.RoleAssigned": Portfolio.RoleAssigned,
     "Portfolio.RoleRevoked": Portfolio.RoleRevoked,
     "Portfolio.EnvelopeChanged": Portfolio.EnvelopeChanged,
+    "Portfolio.TemplateChanged": Portfolio.TemplateChanged,
     "Project.Created": Project.Created,
     "Project.ReviewRequested": Project.ReviewRequested,
     "Project.EvidenceAmended": Project.EvidenceAmended,
@@ -84,6 +87,7 @@ EVENTS: dict[str, type] = {
     "Project.SignOffSuperseded": Project.SignOffSuperseded,
     "Project.Escalated": Project.Escalated,
     "Project.EscalatedTo": Project.EscalatedTo,
+    "Project.TemplateMigrated": Project.TemplateMigrated,
     "ChangeRequest.Created": ChangeRequest.Created,
     "ChangeRequest.Amended": ChangeRequest.Amended,
     "ChangeRequest.Submitted": ChangeRequest.Submitted,
@@ -104,6 +108,8 @@ EVENTS: dict[str, type] = {
     "Delegation.Created": DelegationBook.Created,
     "Delegation.Delegated": DelegationBook.Delegated,
     "Delegation.Revoked": DelegationBook.Revoked,
+    "Template.Created": TemplateSeries.Created,
+    "Template.Published": TemplateSeries.Published,
 }
 
 VALUES: dict[str, type] = {

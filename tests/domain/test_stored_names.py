@@ -63,6 +63,11 @@ SINCE_V1 = {
     "Project.EscalatedTo",
     "ChangeRequest.EscalatedTo",
     "SignOff.EscalatedTo",
+    "Portfolio.TemplateChanged",
+    "Project.TemplateMigrated",
+    "TemplateSeries",
+    "Template.Created",
+    "Template.Published",
 }
 
 

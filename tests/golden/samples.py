@@ -12,6 +12,7 @@ import itertools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,9 +23,10 @@ from eventsourcing.domain import Aggregate, Snapshot
 
 from domain.change_request import CRDecision, Route
 from domain.gate_review import Decision, Evidence, Vote
-from domain.policy import Actor, Baseline, Board, Role, default_template
+from domain.policy import Actor, Baseline, Board, DecisionPolicy, Role, default_template
 from domain.portfolio import Portfolio
 from domain.stored_names import STORED_NAMES
+from domain.template_series import TemplateSeries
 from eventstore.mapper import new_mapper
 from eventstore.names import TypeNames
 from tests.domain import domain_given as g
@@ -134,6 +136,21 @@ def _escalations_to() -> list[Aggregate]:
     return [project, cr, signoff]
 
 
+def _templates() -> list[Aggregate]:
+    """Added last (as ``_escalations_to``): the template library, a portfolio's switch
+    of template and a project's migration."""
+    series = TemplateSeries.create("Lean", default_template(), "Our usual gates", g.ADMIN)
+    lighter = replace(default_template(), change_policy=DecisionPolicy(quorum=1))
+    series.publish(lighter, "Lighter change decisions", g.ADMIN)
+    portfolio = Portfolio.create(
+        UUID(int=1002), "Ops", ("o",), g.eur("400000"), g.BOARD, series.versions[0], g.ADMIN
+    )
+    portfolio.change_template(series.latest, "Lean v2 for new projects", g.ADMIN)
+    project = g.new_project(portfolio_id=UUID(int=1002), template=series.versions[0])
+    project.migrate_template(series.latest, "Lean v2 for all", g.ADMIN, g.BOARD)
+    return [series, portfolio, project]
+
+
 def stored_forms() -> dict[str, dict[str, str]]:
     """Stored name -> {"topic", "state"} of the first sample of each event type, and
     ``Snapshot:<aggregate>`` of one snapshot per aggregate type."""
@@ -145,6 +162,9 @@ def stored_forms() -> dict[str, dict[str, str]]:
         events += [Snapshot.take(a) for a in aggregates]
         events += _envelope().collect_events()  # after, so earlier samples stay as they were
         events += [e for a in _escalations_to() for e in a.collect_events()]
+        templates = _templates()
+        events += [e for a in templates for e in a.collect_events()]
+        events += [Snapshot.take(templates[0])]
     for event in events:
         stored = mapper.to_stored_event(event)
         key = stored.topic
