@@ -227,6 +227,7 @@ class Delegate(Request, frozen=True):
 
 class ChangeBoard(Request, frozen=True):
     board: BoardBody
+    reason: Text
 
 
 class ChangeEnvelope(Request, frozen=True):
@@ -240,6 +241,7 @@ class ChangeProjectRole(Request, frozen=True):
     action: Literal["assign", "revoke"]
     role: Literal["pm", "sponsor", "stakeholder"]
     person: Person
+    reason: Text
 
 
 class RebaselineProject(Request, frozen=True):

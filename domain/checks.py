@@ -16,9 +16,15 @@ def require_text(value: object, what: str, limit: int = MAX_TEXT) -> str:
     """Return ``value`` if it is a non-blank string of at most ``limit`` characters, else
     raise InvalidValue (also for a NUL character or a lone surrogate, which no record of
     the act could keep)."""
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str) or is_blank(value):
         raise InvalidValue(f"{what} is required")
     return require_note(value, what, limit)
+
+
+def is_blank(value: str) -> bool:
+    """True when nothing in ``value`` would show: only whitespace and hidden characters
+    (a zero-width space, a byte-order mark, a Hangul filler) say nothing as a reason."""
+    return all(c.isspace() or _is_hidden(c) for c in value)
 
 
 def require_note(value: object, what: str, limit: int = MAX_TEXT) -> str:

@@ -45,6 +45,7 @@ class Portfolio(Aggregate):
         previous: Board
         board: Board
         by: Actor
+        reason: str = ""  # absent (read as "") in changes recorded before it was asked
 
     class RoleAssigned(Event):
         person: str
@@ -163,17 +164,20 @@ class Portfolio(Aggregate):
 
     # --- commands --------------------------------------------------------------
 
-    def change_board(self, board: Board, by: Actor) -> None:
+    def change_board(self, board: Board, by: Actor, reason: str = "") -> None:
+        """New members and chair, with the reason (the API and the CLI require one)."""
+        if reason:
+            require_text(reason, "reason")
         if not isinstance(board, Board):
             raise InvalidValue("board must be a Board")
         if board == self.board:
             raise RuleViolation("the board is unchanged")
         require_board_without(board, (*self.configured_by, *by.people))
         require_passable(self.template, board, "board.members")
-        self._board_changed(previous=self.board, board=board, by=by)
+        self._board_changed(previous=self.board, board=board, by=by, reason=reason)
 
     @event(BoardChanged)
-    def _board_changed(self, previous: Board, board: Board, by: Actor) -> None:
+    def _board_changed(self, previous: Board, board: Board, by: Actor, reason: str = "") -> None:
         self.board = board
         self.board_changers = (*self.board_changers, *by.people)
 

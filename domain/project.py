@@ -165,11 +165,13 @@ class Project(TimedAggregate):
         person: str
         role: Role
         by: Actor
+        reason: str = ""  # absent (read as "") in changes recorded before it was asked
 
     class RoleRevoked(Event):
         person: str
         role: Role
         by: Actor
+        reason: str = ""  # absent (read as "") in changes recorded before it was asked
 
     class Cancelled(Event):
         reason: str
@@ -569,15 +571,18 @@ class Project(TimedAggregate):
 
     # --- roles ---------------------------------------------------------------------
 
-    def assign_role(self, person: str, role: Role, by: Actor) -> None:
-        """PM and sponsor have one holder each (the new one replaces the old one)."""
+    def assign_role(self, person: str, role: Role, by: Actor, reason: str = "") -> None:
+        """PM and sponsor have one holder each (the new one replaces the old one); the
+        reason is required by the API and the CLI."""
         require_person(person, "person")
+        if reason:
+            require_text(reason, "reason")
         role = project_role(role)
         check_role_assignment(person, role, self.roles_of(person), self.pm, self.sponsor, by)
-        self._role_assigned(person=person, role=role, by=by)
+        self._role_assigned(person=person, role=role, by=by, reason=reason)
 
     @event(RoleAssigned)
-    def _role_assigned(self, person: str, role: Role, by: Actor) -> None:
+    def _role_assigned(self, person: str, role: Role, by: Actor, reason: str = "") -> None:
         if role is Role.PM:
             self.pm = person
         elif role is Role.SPONSOR:
@@ -585,13 +590,15 @@ class Project(TimedAggregate):
         else:
             self.stakeholders = (*self.stakeholders, person)
 
-    def revoke_role(self, person: str, role: Role, by: Actor) -> None:
+    def revoke_role(self, person: str, role: Role, by: Actor, reason: str = "") -> None:
+        if reason:
+            require_text(reason, "reason")
         role = project_role(role)
         check_role_revocation(person, role, self.roles_of(person))
-        self._role_revoked(person=person, role=role, by=by)
+        self._role_revoked(person=person, role=role, by=by, reason=reason)
 
     @event(RoleRevoked)
-    def _role_revoked(self, person: str, role: Role, by: Actor) -> None:
+    def _role_revoked(self, person: str, role: Role, by: Actor, reason: str = "") -> None:
         self.stakeholders = tuple(p for p in self.stakeholders if p != person)
 
     # --- administrative lifecycle --------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
+from domain.checks import require_text
 from domain.money import Money
 from domain.policy import Actor, Baseline, Board, Role
 from domain.portfolio import Portfolio
@@ -18,11 +19,19 @@ RoleAction = Literal["assign", "revoke"]
 
 
 async def change_board(
-    store: Store, *, portfolio_id: UUID, board: Board, by: Actor, options: CommandOptions
+    store: Store,
+    *,
+    portfolio_id: UUID,
+    board: Board,
+    reason: str,
+    by: Actor,
+    options: CommandOptions,
 ) -> CommandResult:
-    """New members and chair of a portfolio's board; open reviews count the new board."""
+    """New members and chair of a portfolio's board, with the reason; open reviews count
+    the new board."""
+    require_text(reason, "reason")
     return await act_on(
-        store, Portfolio, portfolio_id, lambda p: p.change_board(board, by), options
+        store, Portfolio, portfolio_id, lambda p: p.change_board(board, by, reason), options
     )
 
 
@@ -50,16 +59,19 @@ async def change_project_role(
     action: RoleAction,
     role: Role,
     person: str,
+    reason: str,
     by: Actor,
     options: CommandOptions,
 ) -> CommandResult:
-    """Assign (a new PM or sponsor replaces the old one) or revoke (stakeholders) a role."""
+    """Assign (a new PM or sponsor replaces the old one) or revoke (stakeholders) a role,
+    with the reason."""
+    require_text(reason, "reason")
 
     def act(project: Project) -> None:
         if action == "assign":
-            project.assign_role(person, role, by)
+            project.assign_role(person, role, by, reason)
         else:
-            project.revoke_role(person, role, by)
+            project.revoke_role(person, role, by, reason)
 
     return await act_on(store, Project, project_id, act, options)
 

@@ -40,6 +40,7 @@ class PortfolioAdministration(Controller):
             store,
             portfolio_id=portfolio_id,
             board=Board(tuple(data.board.members), data.board.chair),
+            reason=data.reason,
             by=command.by(),
             options=command.options,
         )
@@ -87,6 +88,7 @@ class ProjectAdministration(Controller):
             action=data.action,
             role=Role(data.role),
             person=data.person,
+            reason=data.reason,
             by=command.by(),
             options=command.options,
         )

@@ -68,10 +68,14 @@ async def test_a_year_of_governance(api: Api, store: Store) -> None:
 
     # February: the board changes (fay leaves, gus joins)
     board2 = {"members": ["carol", "dave", "erin", "gus"], "chair": "carol"}
-    await admin(api, f"/portfolios/{portfolio}/board", {"board": board2})
+    await admin(api, f"/portfolios/{portfolio}/board", {"board": board2, "reason": "new year"})
 
     # March: paula hands CRM over to pia
-    await admin(api, f"/projects/{crm}/roles", {"action": "assign", "role": "pm", "person": "pia"})
+    await admin(
+        api,
+        f"/projects/{crm}/roles",
+        {"action": "assign", "role": "pm", "person": "pia", "reason": "paula left"},
+    )
     head = await store.events.max_notification_id()
     signoff = {
         "deliverable": "Plan",
@@ -122,7 +126,7 @@ async def test_a_year_of_governance(api: Api, store: Store) -> None:
 
     # June: the board's chair passes to dave
     board3 = {"members": ["carol", "dave", "erin", "gus"], "chair": "dave"}
-    await admin(api, f"/portfolios/{portfolio}/board", {"board": board3})
+    await admin(api, f"/portfolios/{portfolio}/board", {"board": board3, "reason": "merger"})
 
     # July: olga closes the DPIA; CRM's G1 (the sponsor signs the business case first)
     state = await api.state(crm)

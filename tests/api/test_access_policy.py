@@ -330,9 +330,12 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, se
 def administration(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, set[str]]]:
     """The PMO's administration of governance (pmo_admin only): last, as it changes A and P2."""
     a, p2 = ids["A"], ids["P2"]
-    board = {"board": {"members": ["carol", "dave", "erin", "fay"], "chair": "carol"}}
+    board = {
+        "board": {"members": ["carol", "dave", "erin", "fay"], "chair": "carol"},
+        "reason": "r",
+    }
     envelope = {"envelope": {"amount": "2000000.00", "currency": "EUR"}, "reason": "more"}
-    role = {"action": "assign", "role": "stakeholder", "person": "stan"}
+    role = {"action": "assign", "role": "stakeholder", "person": "stan", "reason": "joins"}
     baseline = {
         "baseline": {
             "budget": {"amount": "300000.00", "currency": "EUR"},

@@ -48,7 +48,7 @@ async def portfolio_view(api: Api, portfolio_id: str) -> dict[str, Any]:
     return r.json()
 
 
-NEW_BOARD = {"board": {"members": ["dave", "erin", "fay"], "chair": "fay"}}
+NEW_BOARD = {"board": {"members": ["dave", "erin", "fay"], "chair": "fay"}, "reason": "reorganised"}
 
 
 # --- board -----------------------------------------------------------------------------
@@ -91,7 +91,7 @@ async def test_only_pmo_admin_changes_a_board(api: Api) -> None:
 
 async def test_a_board_too_small_for_the_quorum_is_refused(api: Api) -> None:
     portfolio = await api.portfolio()
-    small = {"board": {"members": ["carol"], "chair": "carol"}}
+    small = {"board": {"members": ["carol"], "chair": "carol"}, "reason": "cut"}
     problem = await refused(api, f"/portfolios/{portfolio}/board", small, 422, "admin", "pmo_admin")
     assert "board.members" in problem["detail"] and "quorum" in problem["detail"]
     assert (await portfolio_view(api, portfolio))["board"] == BOARD
@@ -100,10 +100,11 @@ async def test_a_board_too_small_for_the_quorum_is_refused(api: Api) -> None:
 async def test_a_board_seating_its_configurer_or_unchanged_is_refused(api: Api) -> None:
     portfolio = await api.portfolio()
     path = f"/portfolios/{portfolio}/board"
-    seated = {"board": {"members": ["carol", "admin"], "chair": "carol"}}
+    seated = {"board": {"members": ["carol", "admin"], "chair": "carol"}, "reason": "me"}
     assert "board" in (await refused(api, path, seated, 422, "admin", "pmo_admin"))["detail"]
-    await refused(api, path, {"board": BOARD}, 409, "admin", "pmo_admin")
-    await refused(api, path, {"board": {"members": [], "chair": "x"}}, 422, "admin", "pmo_admin")
+    await refused(api, path, {"board": BOARD, "reason": "same"}, 409, "admin", "pmo_admin")
+    empty = {"board": {"members": [], "chair": "x"}, "reason": "none"}
+    await refused(api, path, empty, 422, "admin", "pmo_admin")
 
 
 async def test_a_template_whose_quorum_exceeds_its_board_is_refused_at_creation(
@@ -167,7 +168,7 @@ async def test_a_stakeholder_assigned_sees_the_project_and_loses_it_when_revoked
 ) -> None:
     project = await api.project()
     assert (await read_as(api, f"/projects/{project}", "stan")).status_code == 404
-    body = {"action": "assign", "role": "stakeholder", "person": "stan"}
+    body = {"action": "assign", "role": "stakeholder", "person": "stan", "reason": "r"}
     r = await admin(api, f"/projects/{project}/roles", body)
     assert r.status_code == 200, r.text
     assert (await api.state(project))["stakeholders"] == ["stan"]
@@ -183,7 +184,9 @@ async def test_a_stakeholder_assigned_sees_the_project_and_loses_it_when_revoked
 async def test_a_new_pm_replaces_the_old_one(api: Api) -> None:
     project = await api.project()
     r = await admin(
-        api, f"/projects/{project}/roles", {"action": "assign", "role": "pm", "person": "pete"}
+        api,
+        f"/projects/{project}/roles",
+        {"action": "assign", "role": "pm", "person": "pete", "reason": "r"},
     )
     assert r.status_code == 200, r.text
     assert (await api.state(project))["pm"] == "pete"
@@ -198,31 +201,96 @@ async def test_role_refusals_write_nothing(api: Api) -> None:
     project = await api.project()
     path = f"/projects/{project}/roles"
     await refused(
-        api, path, {"action": "assign", "role": "stakeholder", "person": "x"}, 403, "paula"
+        api,
+        path,
+        {"action": "assign", "role": "stakeholder", "person": "x", "reason": "r"},
+        403,
+        "paula",
     )
     # the PM is never the sponsor too; a PM is replaced, not revoked
     await refused(
         api,
         path,
-        {"action": "assign", "role": "sponsor", "person": "paula"},
+        {"action": "assign", "role": "sponsor", "person": "paula", "reason": "r"},
         409,
         "admin",
         "pmo_admin",
-    )
-    await refused(
-        api, path, {"action": "revoke", "role": "pm", "person": "paula"}, 409, "admin", "pmo_admin"
     )
     await refused(
         api,
         path,
-        {"action": "revoke", "role": "stakeholder", "person": "nobody"},
+        {"action": "revoke", "role": "pm", "person": "paula", "reason": "r"},
         409,
         "admin",
         "pmo_admin",
     )
     await refused(
-        api, path, {"action": "assign", "role": "chair", "person": "x"}, 422, "admin", "pmo_admin"
+        api,
+        path,
+        {"action": "revoke", "role": "stakeholder", "person": "nobody", "reason": "r"},
+        409,
+        "admin",
+        "pmo_admin",
     )
+    await refused(
+        api,
+        path,
+        {"action": "assign", "role": "chair", "person": "x", "reason": "r"},
+        422,
+        "admin",
+        "pmo_admin",
+    )
+    # every administrative act says why: no reason, or a blank one, is refused
+    for reason in (None, "", "   ", "\u200b"):
+        body: dict[str, Any] = {"action": "assign", "role": "stakeholder", "person": "stan"}
+        if reason is not None:
+            body["reason"] = reason
+        problem = await refused(api, path, body, 422, "admin", "pmo_admin")
+        assert "reason" in str(problem), problem
+
+
+async def test_board_and_role_changes_carry_their_reason_into_the_audit_trail(api: Api) -> None:
+    project = await api.project()
+    portfolio = (await api.state(project))["portfolio_id"]
+    assert (await admin(api, f"/portfolios/{portfolio}/board", NEW_BOARD)).status_code == 200
+    body = {"action": "assign", "role": "pm", "person": "pete", "reason": "paula moved to Ops"}
+    assert (await admin(api, f"/projects/{project}/roles", body)).status_code == 200
+    r = await api.get(f"/audit/events?min_position={api.last_position}&limit=200")
+    assert r.status_code == 200, r.text
+    lines = {e["type"]: e for e in r.json()["items"]}
+    assert lines["Portfolio.BoardChanged"]["rationale"] == "reorganised"
+    assert lines["Project.RoleAssigned"]["rationale"] == "paula moved to Ops"
+    assert "pete" in lines["Project.RoleAssigned"]["summary"]
+    no_reason = {"board": {"members": ["gus", "hal", "ivy"], "chair": "gus"}}
+    problem = await refused(
+        api, f"/portfolios/{portfolio}/board", no_reason, 422, "admin", "pmo_admin"
+    )
+    assert "reason" in str(problem)
+
+
+async def test_an_open_review_recounts_its_quorum_against_the_new_board(api: Api) -> None:
+    """Approvals by members who leave the board stop counting; the new members' count."""
+    project = await api.project()
+    portfolio = (await api.state(project))["portfolio_id"]
+    await api.review(project)
+    for voter in ("dave", "erin"):  # the old board reaches the quorum of 2
+        assert (await api.vote(project, voter)).status_code == 200
+    new_board = {"board": {"members": ["fay", "gus", "hal"], "chair": "fay"}, "reason": "r"}
+    assert (await admin(api, f"/portfolios/{portfolio}/board", new_board)).status_code == 200
+    go = {"decision": "GO", "rationale": "the old approvals suffice?"}
+    path = f"/projects/{project}/gates/G0/decision"
+    before = await head(api)
+    r = await api.post(path, "fay", go)
+    assert r.status_code == 409, r.text
+    assert "quorum needs 2 approvals, has 0" in r.json()["detail"]
+    assert await head(api) == before
+    assert (await api.vote(project, "gus")).status_code == 200
+    r = await api.post(path, "fay", go)
+    assert r.status_code == 409 and "has 1" in r.json()["detail"], r.text
+    assert (await api.vote(project, "hal")).status_code == 200
+    r = await api.post(path, "fay", {"decision": "GO", "rationale": "the new board agrees"})
+    assert r.status_code == 200, r.text
+    assert (await api.state(project))["stage"] == "Initiation"
 
 
 # --- hold, resume, re-baseline ---------------------------------------------------------

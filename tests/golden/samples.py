@@ -51,7 +51,7 @@ def _portfolio() -> Portfolio:
     p = Portfolio.create(
         UUID(int=1000), "Digital", ("o",), g.eur("1000000"), g.BOARD, default_template(), g.ADMIN
     )
-    p.change_board(Board(("cora", "gail", "gus", "fay"), "cora"), g.ADMIN)
+    p.change_board(Board(("cora", "gail", "gus", "fay"), "cora"), g.ADMIN, "Reorganised")
     p.assign_role("al", Role.AUDITOR, g.ADMIN)
     p.revoke_role("al", Role.AUDITOR, g.ADMIN)
     return p
@@ -67,8 +67,8 @@ def _project() -> Aggregate:
     spec = g.condition()
     project.decide("G0", Decision.CONDITIONAL_GO, "Ok", g.CHAIR, g.BOARD, conditions=(spec,))
     project.close_condition(spec.id, "Done", g.PM)
-    project.assign_role("olga", Role.STAKEHOLDER, g.ADMIN)
-    project.revoke_role("olga", Role.STAKEHOLDER, g.ADMIN)
+    project.assign_role("olga", Role.STAKEHOLDER, g.ADMIN, "Owns the rollout")
+    project.revoke_role("olga", Role.STAKEHOLDER, g.ADMIN, "Left the company")
     project.put_on_hold("Pause", g.ADMIN)
     project.resume("Go on", g.ADMIN)
     baseline = Baseline(g.eur("110000"), date(2025, 1, 1), date(2026, 1, 31), "More")

@@ -4,7 +4,9 @@ would change: add a new event or an upcaster instead (docs/stored-names.md)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from datetime import date
 from uuid import uuid4
 
@@ -73,3 +75,26 @@ def test_an_event_or_value_without_a_stored_name_is_refused_on_write() -> None:
 class _Registry:
     types: dict[str, type]
     old_topics: dict[str, str] = field(default_factory=dict)
+
+
+OLD_FORMS = json.loads(
+    (Path(__file__).with_name("old") / "role-and-board-events-without-reason.json").read_text()
+)
+
+
+@pytest.mark.parametrize("name", sorted(OLD_FORMS))
+def test_a_change_recorded_before_reasons_reads_with_no_reason_and_keeps_its_bytes(
+    name: str,
+) -> None:
+    """Board and role changes gained a ``reason`` field (added with a default, the way
+    docs/stored-names.md allows): what was pinned before still reads, its reason empty,
+    and writes back byte for byte."""
+    mapper = new_mapper(TypeNames(STORED_NAMES))
+    pinned = OLD_FORMS[name]
+    stored = StoredEvent(uuid4(), 2, pinned["topic"], pinned["state"].encode())
+    event = mapper.to_domain_event(stored)
+    assert event.reason == ""
+    assert b'"reason"' not in stored.state
+    assert FORMS[name]["state"] != pinned["state"]  # the new form does carry a reason
+    again = mapper.to_stored_event(event)
+    assert (again.topic, again.state) == (stored.topic, stored.state)
