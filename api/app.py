@@ -5,6 +5,7 @@ its lifespan, the store and background jobs built by the composition root
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,6 +28,7 @@ from api.controllers.delegations import DelegationController
 from api.controllers.gates import GateController
 from api.controllers.health import health
 from api.controllers.ledger import LedgerController
+from api.controllers.operations import liveness, metrics, readiness
 from api.controllers.portfolios import PortfolioController
 from api.controllers.projects import ProjectController
 from api.controllers.reads import InboxReads, PortfolioReads, ProjectReads
@@ -34,6 +36,8 @@ from api.controllers.signoffs import ProjectSignOffs, SignOffController
 from api.docs import DOCS_PATH, docs_asset, render_plugins
 from api.errors import EXCEPTION_HANDLERS
 from api.limits import prepare as prepare_limits
+from api.metrics import write_snapshot
+from api.observability import observe
 from api.reads import utc_now
 from api.responses import DocumentedResponses
 from api.scheduler import run_scheduler
@@ -60,7 +64,7 @@ def create_app(settings: Settings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         key = load_or_create_key(settings.checkpoint_key_path)
         app.state.checkpoint_key = key
-        async with opened_store(settings) as store:
+        async with opened_store(settings, serving=True) as store:
             app.state.store = store
             await prepare_limits(store)  # the rate limits' table, shared by every process
             async with _background_jobs(settings, store, key):
@@ -70,6 +74,9 @@ def create_app(settings: Settings) -> Litestar:
         path=API_PREFIX,
         route_handlers=[
             health,
+            liveness,
+            readiness,
+            metrics,
             PortfolioController,
             PortfolioReads,
             ProjectController,
@@ -87,7 +94,7 @@ def create_app(settings: Settings) -> Litestar:
             ProjectAdministration,
         ],
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=[api, docs_asset],
         lifespan=[lifespan],
         state=State({"settings": settings}),
@@ -98,6 +105,7 @@ def create_app(settings: Settings) -> Litestar:
             "viewer": Provide(provide_viewer),
         },
         guards=[authorise],  # the one authorisation point (api/access.py)
+        logging_config=None,  # gateledger serve configures logging (api.observability)
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=[]),
@@ -116,6 +124,10 @@ def create_app(settings: Settings) -> Litestar:
             security=[{"bearer": []}],
         ),
     )
+    # request ids in and out, every log line's context, every answer counted and timed
+    # (around litestar's own handler, as its OpenTelemetry plugin wraps it)
+    app.asgi_handler = observe(app.asgi_handler)
+    return app
 
 
 @asynccontextmanager
@@ -141,6 +153,8 @@ async def _background_jobs(
             interval_s=settings.checkpoint_interval_s,
         )
         tasks.append(asyncio.create_task(job, name="checkpoints"))
+    if settings.metrics_dir is not None:  # several processes: each writes its metrics
+        tasks.append(asyncio.create_task(_keep_metrics(settings, stop), name="metrics"))
     try:
         if settings.demo_if_empty and await store.events.max_notification_id() is None:
             from api.demo import load_demo
@@ -155,3 +169,18 @@ async def _background_jobs(
                 await asyncio.wait_for(task, 10)
             except (asyncio.CancelledError, Exception):
                 log.exception("background task %s ended badly", task.get_name())
+
+
+async def _keep_metrics(settings: Settings, stop: asyncio.Event, every_s: float = 5.0) -> None:
+    """This process's counters to GATELEDGER_METRICS_DIR every few seconds and on leaving,
+    for whichever process a scrape reaches (api/metrics.py)."""
+    assert settings.metrics_dir is not None
+    while not stop.is_set():
+        try:
+            write_snapshot(settings.metrics_dir)
+        except OSError as exc:
+            log.warning("cannot write metrics to %s: %s", settings.metrics_dir, exc)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every_s)
+    with contextlib.suppress(OSError):
+        write_snapshot(settings.metrics_dir)

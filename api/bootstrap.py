@@ -16,7 +16,7 @@ from typing import Any
 
 from api.settings import Settings
 from domain.stored_names import STORED_NAMES
-from eventstore.database import Store, open_store
+from eventstore.database import Store, Timeouts, open_store
 from eventstore.embedded import start_embedded
 from eventstore.schema import StoreNames
 from projections.engine.read_model import Projection
@@ -41,8 +41,17 @@ def database_url(settings: Settings) -> str:
     return start_embedded(settings.data_dir)
 
 
+def serving_timeouts(settings: Settings) -> Timeouts:
+    """The bounds a server's pool waits within (GATELEDGER_DB_*)."""
+    return Timeouts(
+        acquire_s=settings.db_acquire_timeout_s,
+        statement_s=settings.db_statement_timeout_s,
+        lock_s=settings.db_lock_timeout_s,
+    )
+
+
 async def open_settings_store(
-    settings: Settings, *, min_size: int = 2, max_size: int = 20
+    settings: Settings, *, min_size: int = 2, max_size: int = 20, timeouts: Timeouts | None = None
 ) -> Store:
     """The store these settings name (as the serving role, if one is configured); the
     caller closes it (``opened_store`` does)."""
@@ -53,6 +62,7 @@ async def open_settings_store(
         serving_role=settings.serving_role,
         min_size=min_size,
         max_size=max_size,
+        timeouts=timeouts,
     )
 
 
@@ -63,11 +73,27 @@ async def opened_store(
     prepare_read_models: bool = True,
     min_size: int = 2,
     max_size: int = 20,
+    serving: bool = False,
 ) -> AsyncIterator[Store]:
     """The store these settings name, closed on leaving. With ``prepare_read_models``
     the read models' tables are created first, and those of an older layout rebuilt
     from the log (``projections.registry.prepare_tables``), as a server does before it
-    serves or projects."""
+    serves or projects. ``serving``: the server's own pool, sized and bounded by the
+    GATELEDGER_DB_* settings (the tables are prepared before, on a connection of their
+    own that no statement or lock timeout cuts short: a rebuild may take minutes)."""
+    if serving:
+        if prepare_read_models:
+            async with opened_store(settings, min_size=1, max_size=2):
+                pass
+        size = settings.db_pool_size
+        store = await open_settings_store(
+            settings, min_size=min(2, size), max_size=size, timeouts=serving_timeouts(settings)
+        )
+        try:
+            yield store
+        finally:
+            await store.close()
+        return
     store = await open_settings_store(settings, min_size=min_size, max_size=max_size)
     try:
         if prepare_read_models:

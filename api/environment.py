@@ -77,6 +77,18 @@ def switch(name: str, value: str) -> bool:
     raise ValueError(f"{name} must be 'on' or 'off', not {value!r}")
 
 
+def choice(*words: str) -> Parser[str]:
+    """One of ``words`` (any case)."""
+
+    def parse(name: str, value: str) -> str:
+        word = value.strip().lower()
+        if word in words:
+            return word
+        raise ValueError(f"{name} must be {' or '.join(repr(w) for w in words)}, not {value!r}")
+
+    return parse
+
+
 def whole(low: int, high: int, *, off: bool = False) -> Parser[int]:
     """A whole number from ``low`` to ``high``; with ``off``, ``off`` means 0."""
     alt = " or 'off'" if off else ""

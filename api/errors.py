@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
+import asyncpg
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from api.metrics import METRICS
 from domain.errors import DomainError, InvalidValue, NotAllowed, NotFound, RuleViolation
-from eventstore.errors import CONNECTION_ERRORS, UNSTORABLE_TEXT, DatabaseUnavailable
+from eventstore.errors import TRANSIENT, UNSTORABLE_TEXT, DatabaseUnavailable
 from workflows.errors import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
@@ -150,10 +152,43 @@ def _problem_error(request: Request, exc: ProblemError) -> Response[dict[str, An
     return problem(request, exc.status, exc.detail, exc.slug, exc.extra, exc.headers)
 
 
+RETRY_AFTER_S = 2  # what a 503 for a database fault asks the client to wait
+
+
+def unavailable_detail(exc: BaseException) -> str:
+    """What a 503 says about a database fault: the kind, never the driver's own text
+    (which may name hosts and roles), except for the store's own messages."""
+    if isinstance(exc, DatabaseUnavailable):
+        return str(exc)
+    if isinstance(exc, asyncpg.QueryCanceledError):
+        return "the database did not answer in time (statement timeout); retry shortly"
+    if isinstance(exc, asyncpg.LockNotAvailableError):
+        return "the database is busy: a lock was held too long (lock timeout); retry shortly"
+    if isinstance(exc, asyncpg.TransactionRollbackError):
+        return "the database broke off the transaction (deadlock or serialization); retry"
+    if isinstance(exc, asyncpg.InsufficientResourcesError):
+        return "the database is out of resources (connections, memory or disk); retry shortly"
+    if isinstance(exc, TimeoutError):
+        return "the database did not answer in time; retry shortly"
+    return "the database is unavailable; retry shortly"
+
+
 def _unavailable(request: Request, exc: Exception) -> Response[dict[str, Any]]:
-    detail = str(exc) if isinstance(exc, DatabaseUnavailable) else "the database is unavailable"
-    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
-    return problem(request, 503, detail, "unavailable", headers={"Retry-After": "5"})
+    METRICS.inc("gateledger_database_faults_total", (("kind", type(exc).__name__),))
+    log.warning(
+        "database unavailable on %s %s: %s: %s",
+        request.method,
+        request.url.path,
+        type(exc).__name__,
+        exc,
+    )
+    return problem(
+        request,
+        503,
+        unavailable_detail(exc),
+        "unavailable",
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def _internal(request: Request, exc: Exception) -> Response[dict[str, Any]]:
@@ -167,8 +202,7 @@ EXCEPTION_HANDLERS: dict[Any, Any] = {
     ValidationException: _validation,
     HTTPException: _http,
     ProblemError: _problem_error,
-    DatabaseUnavailable: _unavailable,
-    **dict.fromkeys(CONNECTION_ERRORS, _unavailable),
+    **dict.fromkeys(TRANSIENT, _unavailable),  # database faults: 503, never 500
     **dict.fromkeys(UNSTORABLE_TEXT, _domain_or_workflow),
     Exception: _internal,
 }

@@ -20,6 +20,7 @@ import math
 import time
 
 from api.errors import ProblemError
+from api.metrics import METRICS
 from api.settings import Settings
 from eventstore.database import Store
 from eventstore.schema import StoreNames
@@ -113,6 +114,7 @@ async def charge(store: Store, settings: Settings, person: str, bucket: str) -> 
     async with store.pool.acquire() as conn:
         wait_s = await conn.fetchval(sql, person, bucket, cost, WINDOW_S)
     if wait_s > 0:
+        METRICS.inc("gateledger_rate_limited_total", (("bucket", bucket),))
         retry = max(1, math.ceil(wait_s))
         raise ProblemError(
             429,

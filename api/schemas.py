@@ -183,6 +183,25 @@ class Health(Response, frozen=True, omit_defaults=True):  # ok: the same three f
     ahead_of_log: list[ReadModelAhead] = []
 
 
+class Liveness(Response, frozen=True):
+    status: Literal["ok"]  # the process serves HTTP (GET /livez asks nothing else)
+
+
+class ReadModelLag(Response, frozen=True):
+    """A read model's position and how many events of the log it has not applied."""
+
+    read_model: str
+    position: int
+    lag: int
+
+
+class Readiness(Response, frozen=True):
+    status: Literal["ready", "not_ready"]  # not_ready: answered with 503
+    database: str  # "reachable", or "unreachable: <kind of error>"
+    position: int | None  # the log's head
+    read_models: list[ReadModelLag]
+
+
 class DraftChangeRequest(Request, frozen=True):
     title: Name
     description: Text

@@ -19,6 +19,7 @@ import uvicorn
 
 from api.app import create_app
 from api.connections import protocol_for
+from api.observability import configure_logging
 from api.settings import Settings
 from eventstore.embedded import Embedded, open_embedded
 
@@ -30,6 +31,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
     """Serve until SIGTERM or SIGINT; returns once everything it started has stopped."""
+    configure_logging(settings.log_format)  # each line with its request's ids
     asked: list[int] = []
     server: uvicorn.Server | None = None
 
@@ -62,6 +64,8 @@ def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
             host=host,
             port=port,
             log_level="info",
+            log_config=None,  # uvicorn's lines go through ours (GATELEDGER_LOG_FORMAT)
+            access_log=False,  # api.observability writes one access line a request
             timeout_graceful_shutdown=GRACE_S,
             http=protocol_for(settings),  # header size and count limits, timeouts
             # uvicorn types it int, but hands it to loop.call_later: decimals work

@@ -18,6 +18,7 @@ from typing import Any
 from api.environment import (
     METADATA_KEY,
     Variable,
+    choice,
     minutes,
     path,
     pem_or_path,
@@ -140,6 +141,38 @@ class Settings:
     )
     body_timeout_s: float = field(
         default=30.0, metadata=variable("GATELEDGER_BODY_TIMEOUT", seconds())
+    )
+    # The server's database pool (docs/deploy.md): its size per process, how long a
+    # request waits for a free connection, and the PostgreSQL statement_timeout and
+    # lock_timeout of its sessions; past any of them a request answers 503 with
+    # Retry-After, never hangs. Command-line tools (rebuild, export) are not bounded.
+    db_pool_size: int = field(
+        default=20, metadata=variable("GATELEDGER_DB_POOL_SIZE", whole(2, 1000))
+    )
+    db_acquire_timeout_s: float = field(
+        default=5.0, metadata=variable("GATELEDGER_DB_ACQUIRE_TIMEOUT", seconds(600))
+    )
+    db_statement_timeout_s: float = field(
+        default=30.0, metadata=variable("GATELEDGER_DB_STATEMENT_TIMEOUT", seconds())
+    )
+    db_lock_timeout_s: float = field(
+        default=5.0, metadata=variable("GATELEDGER_DB_LOCK_TIMEOUT", seconds(600))
+    )
+    # Operations (docs/deploy.md): log lines as JSON objects or text; a bearer token
+    # /metrics then asks for (unset: public); a folder where every server process of
+    # this host keeps its request metrics, so that any one of them answers for all; how
+    # far behind the log a read model may be for /readyz to say ready.
+    log_format: str = field(
+        default="text", metadata=variable("GATELEDGER_LOG_FORMAT", choice("text", "json"))
+    )
+    metrics_token: str | None = field(
+        default=None, metadata=variable("GATELEDGER_METRICS_TOKEN", text)
+    )
+    metrics_dir: Path | None = field(
+        default=None, metadata=variable("GATELEDGER_METRICS_DIR", path)
+    )
+    ready_max_lag: int = field(
+        default=10_000, metadata=variable("GATELEDGER_READY_MAX_LAG", whole(0, 10**9))
     )
 
     @property

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import msgspec
 
-from eventstore.errors import DatabaseUnavailable
+from eventstore.errors import DatabaseUnavailable, PoolExhausted
+from eventstore.loader import AggregateCache
 from eventstore.mapper import NamedMapper, new_mapper
 from eventstore.names import NameRegistry, TypeNames
 from eventstore.recorder import AsyncApplicationRecorder, AsyncSnapshotStore
@@ -27,10 +30,79 @@ class Store:
     events: AsyncApplicationRecorder
     snapshots: AsyncSnapshotStore
     mapper: NamedMapper
+    # this process's loaded aggregates (eventstore.loader): version-checked on every load
+    aggregates: AggregateCache = field(default_factory=AggregateCache)
 
     async def close(self) -> None:
         """Close the pool."""
         await self.pool.close()
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """What a pool's sessions may wait: for a free connection (client side, then
+    ``PoolExhausted``), for one statement and for one lock (PostgreSQL's
+    ``statement_timeout`` and ``lock_timeout``, set at each connection's start, so they
+    survive the pool's reset between uses). ``None``: no bound."""
+
+    acquire_s: float | None = None
+    statement_s: float | None = None
+    lock_s: float | None = None
+
+    def server_settings(self) -> dict[str, str]:
+        out = {}
+        if self.statement_s is not None:
+            out["statement_timeout"] = f"{round(self.statement_s * 1000)}ms"
+        if self.lock_s is not None:
+            out["lock_timeout"] = f"{round(self.lock_s * 1000)}ms"
+        return out
+
+
+class Pool(asyncpg.Pool):  # type: ignore[misc]  # asyncpg ships no types
+    """asyncpg's pool with a default acquire timeout: a request that finds every
+    connection taken waits that long, then gets ``PoolExhausted`` (a 503), never hangs.
+    Broken connections are not reused: asyncpg terminates a connection whose reset fails
+    on release, and opens a new one on the next acquire."""
+
+    acquire_timeout: float | None = None
+
+    def acquire(self, *, timeout: float | None = None) -> Any:
+        wait = self.acquire_timeout if timeout is None else timeout
+        return _Acquire(super().acquire(timeout=wait), wait)
+
+
+class _Acquire:
+    """``pool.acquire()``'s context (or awaitable) turning its timeout into PoolExhausted."""
+
+    def __init__(self, inner: Any, timeout: float | None) -> None:
+        self._inner, self._timeout = inner, timeout
+
+    def _exhausted(self) -> PoolExhausted:
+        return PoolExhausted(
+            f"no database connection came free within {self._timeout:g} s; retry shortly"
+        )
+
+    async def __aenter__(self) -> Any:
+        try:
+            return await self._inner.__aenter__()
+        except TimeoutError:
+            if self._timeout is None:
+                raise
+            raise self._exhausted() from None
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._inner.__aexit__(*exc)
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._wait().__await__()
+
+    async def _wait(self) -> Any:
+        try:
+            return await self._inner
+        except TimeoutError:
+            if self._timeout is None:
+                raise
+            raise self._exhausted() from None
 
 
 _JSONB_VERSION = b"\x01"  # jsonb's binary form: a version byte, then the JSON text
@@ -77,6 +149,7 @@ async def open_store(
     min_size: int = 2,
     max_size: int = 20,
     serving_role: str | None = None,
+    timeouts: Timeouts | None = None,
 ) -> Store:
     """Connect, create the schema idempotently and return the store.
 
@@ -89,7 +162,10 @@ async def open_store(
     (``eventstore.roles``), and the pool connects as that role where PostgreSQL lets it
     log in without the owner's password (the embedded one does); elsewhere each pooled
     connection switches to it with SET ROLE, which guards against the server's own
-    mistakes only (RESET ROLE undoes it)."""
+    mistakes only (RESET ROLE undoes it).
+
+    ``timeouts`` bound the pool's waits (``Timeouts``); none: unbounded, as the
+    command-line tools (a rebuild, an export) want."""
     names = names or StoreNames()
     try:
         owner = await asyncpg.connect(dsn, server_settings={"search_path": "pg_catalog"})
@@ -110,10 +186,24 @@ async def open_store(
             await conn.execute(switch)
         await init_connection(conn)
 
+    timeouts = timeouts or Timeouts()
+    pool = Pool(
+        dsn,
+        min_size=min(min_size, max_size),
+        max_size=max_size,
+        max_queries=50_000,
+        max_inactive_connection_lifetime=300.0,
+        init=init,
+        loop=None,
+        connection_class=asyncpg.Connection,
+        record_class=asyncpg.Record,
+        command_timeout=60,
+        server_settings=timeouts.server_settings(),
+        **login,
+    )
+    pool.acquire_timeout = timeouts.acquire_s
     try:
-        pool = await asyncpg.create_pool(
-            dsn, min_size=min_size, max_size=max_size, command_timeout=60, init=init, **login
-        )
+        await pool
     except (OSError, asyncpg.PostgresError) as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
     return Store(

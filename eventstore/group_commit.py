@@ -9,7 +9,7 @@ a version conflict fails only that writer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import asyncpg
 from eventsourcing.persistence import StoredEvent
@@ -18,6 +18,9 @@ from eventstore.chain import leaves
 from eventstore.errors import VersionConflict
 
 MAX_BATCH_EVENTS = 2000
+
+# Called with (writers, events) after each batch is written (api.metrics counts them).
+BATCH_OBSERVERS: list[Callable[[int, int], None]] = []
 
 # One writer's events, and the future that gets their notification ids.
 _Pending = tuple[Sequence[StoredEvent], asyncio.Future[list[int]]]
@@ -77,6 +80,8 @@ class GroupCommitter:
             if not isinstance(exc, Exception):
                 raise
             return
+        for observe in BATCH_OBSERVERS:
+            observe(len(batch), len(columns[0]))
         ids: dict[int, list[int]] = {}
         conflicts = set()
         for g, nid in rows:

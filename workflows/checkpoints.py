@@ -63,5 +63,7 @@ async def keep_checkpoints(
                 log.error("checkpoint job: %s", exc)
         except UNREACHABLE as exc:
             log.warning("checkpoint job: database unavailable (%s); retrying", exc)
+        except Exception:  # a statement timeout, a busy database: the next pass retries
+            log.exception("checkpoint job: a pass failed; retrying")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), poll_s)

@@ -229,6 +229,9 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, se
         ("listChangeRequests", "GET", f"/projects/{p}/change-requests", None, "P", seen("P")),
         ("getChangeRequest", "GET", f"/change-requests/{cr}", None, "P", seen("P")),
         (
+        ("liveness", "GET", "/livez", None, None, anyone | set(BAD_TOKENS)),
+        ("readiness", "GET", "/readyz", None, None, anyone | set(BAD_TOKENS)),
+        ("metrics", "GET", "/metrics", None, None, anyone | set(BAD_TOKENS)),
             "getChangeRequestHistory",
             "GET",
             f"/change-requests/{cr}/history",
