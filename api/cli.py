@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 
 from api.bootstrap import load_settings, opened_store, read_models
+from api.cli_admin import register as register_admin_commands
 from api.cli_decision import register as register_decision_command
 from api.cli_ledger import register as register_ledger_commands
 from api.cli_set_aside import set_aside_app
@@ -335,6 +336,7 @@ def export(
 
 register_ledger_commands(app, _settings)
 register_decision_command(app, _settings)
+register_admin_commands(app, _settings)
 
 
 def main() -> None:
