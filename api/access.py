@@ -25,7 +25,7 @@ decides alone, so a command never fails because a read model is behind.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal, TypeGuard
 from uuid import UUID
@@ -38,6 +38,7 @@ from litestar.handlers.base import BaseRouteHandler
 from api.auth import Principal, principal_of
 from api.errors import ProblemError
 from api.limits import charge
+from api.pages.sessions import page_principal
 from api.query_params import check_query_params
 from api.raw_input import check_raw_input
 from api.reads import ensure_position, utc_now
@@ -84,6 +85,7 @@ class Policy:
     command: bool = False
     bucket: Bucket | None = None
     listed: Kind | None = None  # a list filtered to what the caller sees
+    page: bool = False  # a web page: signed in by session or bearer token, CSRF on POST
 
 
 def public(rule: str) -> Policy:
@@ -116,6 +118,12 @@ def sees(kind: Kind, param: str, *, bucket: Bucket | None = None) -> Policy:
 
 def acts(kind: Kind, param: str, rule: str) -> Policy:
     return Policy(rule, kind=kind, param=param, command=True, bucket="command")
+
+
+def page(policy: Policy) -> Policy:
+    """The same rule for a web page (``api.pages``): its caller is signed in by the
+    session cookie or a bearer token, and a POST must carry the session's CSRF token."""
+    return replace(policy, page=True)
 
 
 POLICIES: dict[str, Policy] = {
@@ -198,6 +206,21 @@ POLICIES: dict[str, Policy] = {
     "verifyChain": global_role("auditor or pmo_admin", *EVERYTHING, bucket="expensive"),
     "listCheckpoints": global_role("auditor or pmo_admin", *EVERYTHING),
     "takeCheckpoint": global_role("auditor or pmo_admin", *EVERYTHING, bucket="command"),
+    # web pages (api/pages): the same visibility as the API (an outsider gets 404)
+    "pageAsset": public("anyone: the pages' own stylesheet and script"),
+    "pageHome": public("anyone: goes to the inbox"),
+    "pageSignIn": public("anyone: how to get a sign-in link"),
+    "pageSignInLink": public("anyone holding a link: whom it signs in"),
+    "signInByLink": public("anyone holding an unused, unexpired sign-in link"),
+    "signOut": page(signed_in("anyone signed in; their own session")),
+    "pageInbox": page(signed_in("anyone signed in; their own inbox")),
+    "pageGateReview": page(sees("project", "project_id")),
+    "pageCastGateVote": page(
+        acts("project", "project_id", "a board member, or their active delegate")
+    ),
+    "pageDecideGate": page(
+        acts("project", "project_id", "the board's chair, or their active delegate")
+    ),
 }
 
 # Routes litestar adds: the OpenAPI documents and CORS preflight answer anyone.
@@ -239,7 +262,7 @@ async def authorise(connection: ASGIConnection, handler: BaseRouteHandler) -> No
         raise ProblemError(500, "this route has no access policy", slug="no-policy")
     if policy.public:
         return
-    principal = principal_of(connection)
+    principal = await page_principal(connection) if policy.page else principal_of(connection)
     if policy.roles and not any(principal.has(r) for r in policy.roles):
         raise PermissionDeniedException(f"this needs the role {' or '.join(policy.roles)}")
     store: Store = connection.app.state.store

@@ -36,6 +36,8 @@ from api.controllers.signoffs import ProjectSignOffs, SignOffController
 from api.docs import DOCS_PATH, docs_asset, render_plugins
 from api.errors import EXCEPTION_HANDLERS
 from api.limits import prepare as prepare_limits
+from api.pages import pages_router, template_config
+from api.pages.sessions import prepare as prepare_sessions
 from api.metrics import write_snapshot
 from api.observability import observe
 from api.reads import utc_now
@@ -67,6 +69,7 @@ def create_app(settings: Settings) -> Litestar:
         async with opened_store(settings, serving=True) as store:
             app.state.store = store
             await prepare_limits(store)  # the rate limits' table, shared by every process
+            await prepare_sessions(store)  # the pages' sessions and spent sign-in links
             async with _background_jobs(settings, store, key):
                 yield
 
@@ -95,7 +98,7 @@ def create_app(settings: Settings) -> Litestar:
         ],
     )
     app = Litestar(
-        route_handlers=[api, docs_asset],
+        route_handlers=[api, docs_asset, pages_router()],  # pages: api/pages
         lifespan=[lifespan],
         state=State({"settings": settings}),
         dependencies={
@@ -109,6 +112,7 @@ def create_app(settings: Settings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
         cors_config=CORSConfig(allow_origins=[]),
+        template_config=template_config(),  # the pages' Jinja templates
         plugins=[DocumentedResponses()],  # every error documented as problem+json
         openapi_config=OpenAPIConfig(
             title="Gateledger",

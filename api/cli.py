@@ -84,7 +84,23 @@ def serve(
         "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL in {settings.data_dir}"
     )
     err.print(f"[bold]Gateledger[/] on http://{host}:{port} (API /api/v1, docs /docs) - {where}")
+    if settings.demo_if_empty:
+        _print_demo_link(settings, host, port)
     serve_until_stopped(settings, host, port)
+
+
+def _print_demo_link(settings: Settings, host: str, port: int) -> None:
+    """The demo's board chair (carol, api/demo.py), one click from a gate to decide."""
+    from api.demo import BOARD
+    from api.pages.sessions import mint_link
+
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    url = mint_link(settings, f"http://{shown}:{port}", BOARD.chair, ttl_s=3600)
+    err.print(
+        f"Board room (web pages): sign in as {BOARD.chair}, the demo board's chair, "
+        f"with this link (once, within the hour): {url}",
+        soft_wrap=True,  # one line: a wrapped link cannot be copied
+    )
 
 
 @app.command()
@@ -120,6 +136,38 @@ def token(
         raise typer.Exit(2) from None
     err.print(f"token for {person} roles={role or []} valid {ttl}s")
     print(minted)
+
+
+@app.command()
+def link(
+    person: Annotated[str, typer.Argument(help="person id the link signs in")],
+    role: Annotated[
+        list[str] | None,
+        typer.Option("--roles", "--role", help="global role: pmo_admin or auditor (repeatable)"),
+    ] = None,
+    to: Annotated[str, typer.Option("--to", help="page to open once signed in")] = "/inbox",
+    ttl: Annotated[
+        int,
+        typer.Option(min=1, max=7 * 24 * 3600, help="seconds the link stays valid (max 7 days)"),
+    ] = 15 * 60,
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="the server's address as the reader reaches it")
+    ] = "http://127.0.0.1:8000",
+    name: Annotated[str, typer.Option(help="display name")] = "",
+) -> None:
+    """Print a signed, single-use, short-lived sign-in link to the web pages (alone on
+    the last line): send it by e-mail or chat; opening it and pressing Sign in starts a
+    session and opens --to."""
+    from api.pages.sessions import mint_link
+    from domain.errors import InvalidValue
+
+    settings = _settings()
+    try:
+        url = mint_link(settings, base_url, person, role or [], to=to, ttl_s=ttl, name=name)
+    except (ValueError, InvalidValue) as exc:  # a bad person id, role or path
+        _usage_error(str(exc))
+    err.print(f"sign-in link for {person} roles={role or []} to {to}, valid {ttl}s, once")
+    print(url)
 
 
 @app.command()

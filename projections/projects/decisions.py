@@ -64,7 +64,7 @@ async def decision_context(
                 for c in record.conditions
             ],
         },
-        "review": _review(review),
+        "review": review_view(review),
         "project": state,
         "open_conditions": [_condition(c) for c in before.conditions if c.is_open],
         "portfolio": _totals(portfolio) if portfolio is not None else None,
@@ -91,7 +91,10 @@ def _actor(actor: Any) -> dict[str, Any]:
     return {"person": actor.person, "on_behalf_of": actor.on_behalf_of}
 
 
-def _review(review: Review) -> dict[str, Any]:
+def review_view(review: Review) -> dict[str, Any]:
+    """A review as a read shows it: evidence, and each vote with its rationale and who
+    cast it for whom (the decision record's and the gate review page's)."""
+
     def evidence(items: Any) -> list[dict[str, str]]:
         return [{"title": e.title, "link": e.link, "content_hash": e.content_hash} for e in items]
 

@@ -29,6 +29,8 @@ from litestar.testing import AsyncTestClient
 
 from api.access import POLICIES
 from api.app import create_app
+from api.pages.render import asset_url
+from api.pages.sessions import bearer_csrf, mint_link
 from api.settings import Settings
 from eventstore.schema import StoreNames
 from tests.api.conftest import SECRET, app_settings
@@ -443,7 +445,8 @@ async def read_models(w: World) -> dict[str, str]:
 async def test_every_route_by_every_credential(world: World) -> None:
     w = world
     table = routes(w.ids)
-    assert {r[0] for r in table} == set(POLICIES), "the matrix must cover every route"
+    covered = {r[0] for r in table} | {r[0] for r in page_routes(w)}
+    assert covered == set(POLICIES), "the matrix must cover every route"
     refusals = 0
     for operation, method, path, body, obj, allowed in table:
         before_models = await read_models(w)
@@ -467,6 +470,73 @@ async def test_every_route_by_every_credential(world: World) -> None:
                 continue
             r = await w.call(method, path, who, body)
             ok = {200, 201} if method == "GET" else {200, 201, 409}
+            assert r.status_code in ok, (operation, path, who, r.status_code, r.text)
+
+
+# --- the web pages (api/pages): the same rules, answered as pages --------------------------
+
+PAGE = "http://testserver.local"
+
+
+def page_routes(w: World) -> list[tuple[str, str, str, Any, str | None, set[str]]]:
+    """(operation, method, path, form, object it is about, who may call it), as
+    ``routes``; paths from the server's root, forms sent with the caller's CSRF token."""
+    p = w.ids["P"]
+    anyone, everyone = set(PEOPLE), set(PEOPLE) | set(BAD_TOKENS)
+    link = mint_link(w.api.settings, PAGE, "dave").partition("token=")[2]
+    vote = {"gate": "G0", "vote": "approve", "rationale": "fine"}
+    decide = {"gate": "G0", "decision": "HOLD", "rationale": "wait"}
+    return [
+        ("pageAsset", "GET", asset_url("pages.css"), None, None, everyone),
+        ("pageHome", "GET", "/", None, None, everyone),
+        ("pageSignIn", "GET", "/sign-in", None, None, everyone),
+        ("pageSignInLink", "GET", f"/sign-in/link?token={link}", None, None, everyone),
+        ("signInByLink", "POST", "/sign-in/link", {"token": link}, None, everyone),
+        ("pageInbox", "GET", "/inbox", None, None, anyone),
+        ("pageGateReview", "GET", f"/projects/{p}/review", None, "P", seen("P")),
+        ("pageCastGateVote", "POST", f"/projects/{p}/review/vote", vote, "P", {"dave", "carol"}),
+        ("pageDecideGate", "POST", f"/projects/{p}/review/decide", decide, "P", {"carol"}),
+        ("signOut", "POST", "/sign-out", {}, None, anyone),
+    ]
+
+
+async def call_page(w: World, method: str, path: str, who: str, form: Any) -> Any:
+    headers = w.headers(who)
+    if form is not None and who not in BAD_TOKENS:
+        form = {**form, "csrf": bearer_csrf(w.api.settings, who)}
+    return await w.api.client.request(
+        method, PAGE + path, headers=headers, data=form, follow_redirects=False
+    )
+
+
+async def test_every_page_by_every_credential(world: World) -> None:
+    """Pages answer refusals as pages, with the API's status: no sign-in (a GET goes to
+    the sign-in page), a bad token 401, an outsider 404, the domain's rule 403; none
+    writes anything."""
+    w = world
+    refusals = 0
+    for operation, method, path, form, obj, allowed in page_routes(w):
+        before_models = await read_models(w)
+        for who in (*BAD_TOKENS, *PEOPLE):
+            if who in allowed:
+                continue
+            before = await head(w)
+            r = await call_page(w, method, path, who, form)
+            if who == "none" and method == "GET":
+                assert r.status_code == 303, (operation, r.status_code)
+                assert r.headers["location"].startswith("/sign-in?next="), operation
+            else:
+                want = expected_refusal(operation, obj, who)
+                assert r.status_code == want, (operation, path, who, r.status_code, r.text)
+                assert r.headers["content-type"].startswith("text/html"), (operation, who)
+            assert await head(w) == before, (operation, who, "wrote to the log")
+            refusals += 1
+        assert await read_models(w) == before_models, (operation, "changed a read model")
+    assert refusals > 40
+    for operation, method, path, form, _obj, allowed in page_routes(w):
+        for who in sorted(allowed - set(BAD_TOKENS)):
+            r = await call_page(w, method, path, who, form)
+            ok = {200, 303} if method == "GET" else {303, 400, 409}
             assert r.status_code in ok, (operation, path, who, r.status_code, r.text)
 
 

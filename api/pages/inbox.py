@@ -1,0 +1,68 @@
+"""The inbox page: what the signed-in person owes, for themselves and for the people they
+stand in for, overdue first, each item one click from the page where it is done."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar import Controller, Request, get
+from litestar.response import Template
+
+from api.auth import Principal
+from api.pages.render import render
+from api.reads import utc_now
+from eventstore.database import Store
+from projections.inbox import queries as inbox
+
+INBOX_LIMIT = 500
+
+# Where each kind of item is done: a page path from the item (None: no page yet; the
+# item is listed without a link). Add a kind's page here when its page exists.
+PAGE_FOR: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    "vote": lambda item: f"/projects/{item['project_id']}/review",
+    "decision": lambda item: f"/projects/{item['project_id']}/review",
+    "escalated": lambda item: (
+        f"/projects/{item['project_id']}/review"
+        if item["subject_id"] == item["project_id"]
+        else None
+    ),
+}
+
+KIND_WORDS = {
+    "vote": "Vote",
+    "decision": "Decide",
+    "cr_vote": "Vote on a change",
+    "cr_decision": "Decide a change",
+    "signoff": "Sign off",
+    "condition": "Condition",
+    "escalated": "Escalated",
+}
+
+
+def page_for(item: dict[str, Any]) -> str | None:
+    build = PAGE_FOR.get(item["kind"])
+    return build(item) if build is not None and item.get("project_id") else None
+
+
+class InboxPage(Controller):
+    include_in_schema = False
+
+    @get("/inbox", operation_id="pageInbox")
+    async def inbox(self, request: Request, principal: Principal, store: Store) -> Template:
+        now = utc_now()
+        items = await inbox.inbox_for(
+            store.pool, store.names, principal.sub, now.date(), now, limit=INBOX_LIMIT
+        )
+        # overdue first (then escalated), each group by due date as the model orders them
+        items.sort(key=lambda i: (not i["overdue"], not i["escalated"]))
+        for item in items:
+            item["href"] = page_for(item)
+            item["kind_words"] = KIND_WORDS.get(item["kind"], item["kind"])
+        return render(
+            request,
+            "inbox.html",
+            title="Inbox",
+            items=items,
+            overdue=sum(1 for i in items if i["overdue"]),
+        )
