@@ -159,6 +159,18 @@ POLICIES: dict[str, Policy] = {
     "rebaselineProject": global_role(
         "pmo_admin", "pmo_admin", bucket="command", project="project_id"
     ),
+    # the template library (api/controllers/templates.py); governance rules are not secret
+    "createTemplate": global_role("pmo_admin", "pmo_admin", bucket="command"),
+    "publishTemplateVersion": global_role("pmo_admin", "pmo_admin", bucket="command"),
+    "listTemplates": signed_in("anyone signed in"),
+    "getTemplate": signed_in("anyone signed in"),
+    "getTemplateVersion": signed_in("anyone signed in"),
+    "changePortfolioTemplate": global_role(
+        "pmo_admin", "pmo_admin", bucket="command", portfolio="portfolio_id"
+    ),
+    "migrateProjectTemplate": global_role(
+        "pmo_admin", "pmo_admin", bucket="command", project="project_id"
+    ),
     # gates
     "requestGateReview": acts("project", "project_id", "the project's PM"),
     "amendGateEvidence": acts("project", "project_id", "the project's PM"),

@@ -103,6 +103,13 @@ class ChangePolicy(Answer):
     chair_must_confirm: bool
 
 
+class TemplateRef(Answer):
+    """A template version, by its name and version (``Lean`` v2)."""
+
+    name: str
+    version: int
+
+
 class Ballot(Answer):
     voter: str
     vote: VoteValue
@@ -154,6 +161,7 @@ class ProjectDetail(ProjectSummary, kw_only=True):
     tolerances: Tolerances
     approved_changes: ApprovedChanges
     tolerance_left: ToleranceLeft | None = None
+    template: TemplateRef | None = None  # the version it follows (None: not yet projected)
     gates: list[Gate]
     change_policy: ChangePolicy | None = None
     review: Review | None = None
@@ -303,6 +311,61 @@ class PortfolioView(PortfolioSummary, kw_only=True):
     approved_changes: ApprovedChanges
     decisions: PendingDecisions
     as_of_position: int | None = None  # set on a read ?as_of=
+
+
+# --- the template library --------------------------------------------------------------
+
+
+class SignOffRequirement(Answer):
+    deliverable: str
+    signer_role: str | None
+    signer: str | None
+
+
+class TemplateGate(Gate, kw_only=True):
+    required_signoffs: list[SignOffRequirement] = []
+
+
+class TemplateVersion(Answer):
+    """One version of a library template: what it says, and who published it, when, why."""
+
+    name: str
+    version: int
+    gates: list[TemplateGate]
+    change_policy: ChangePolicy
+    cr_decision_days: int
+    signoff_due_days: int
+    reason: str
+    published_by: ActorRef
+    published_at: datetime
+    position: int
+
+
+class TemplateVersions(Answer):
+    name: str
+    latest_version: int
+    versions: list[TemplateVersion]  # oldest first
+
+
+class TemplateSummary(Answer):
+    """A template in the list: its latest version (its gates by name) and who published
+    it, when and why; who created the template, when."""
+
+    name: str
+    latest_version: int
+    gates: list[str]
+    reason: str
+    published_by: ActorRef
+    published_at: datetime
+    position: int
+    created_by: ActorRef
+    created_at: datetime
+    created_position: int  # the list's order and cursor
+
+
+class TemplatePage(Answer):
+    items: list[TemplateSummary]
+    next: str | None
 
 
 # --- change requests and sign-offs --------------------------------------------------------

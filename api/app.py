@@ -33,6 +33,7 @@ from api.controllers.portfolios import PortfolioController
 from api.controllers.projects import ProjectController
 from api.controllers.reads import InboxReads, PortfolioReads, ProjectReads
 from api.controllers.signoffs import ProjectSignOffs, SignOffController
+from api.controllers.templates import PortfolioTemplate, ProjectTemplate, TemplateController
 from api.docs import DOCS_PATH, docs_asset, render_plugins
 from api.errors import EXCEPTION_HANDLERS
 from api.limits import prepare as prepare_limits
@@ -94,6 +95,9 @@ def create_app(settings: Settings) -> Litestar:
             SignOffController,
             DelegationController,
             PortfolioAdministration,
+            TemplateController,
+            PortfolioTemplate,
+            ProjectTemplate,
             ProjectAdministration,
         ],
     )

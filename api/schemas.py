@@ -82,7 +82,8 @@ class CreatePortfolio(Request, frozen=True):
     envelope: MoneyBody
     board: BoardBody
     objectives: Annotated[list[Text], msgspec.Meta(max_length=20)] = []
-    template: TemplateBody | None = None
+    template: TemplateBody | None = None  # inline; or a version of the library:
+    template_ref: TemplateRefBody | None = None
 
 
 class BaselineBody(Request, frozen=True):
@@ -265,4 +266,43 @@ class ChangeProjectRole(Request, frozen=True):
 
 class RebaselineProject(Request, frozen=True):
     baseline: BaselineBody
+    reason: Text
+
+
+# --- the template library ---------------------------------------------------------------
+
+# A library template's name is also its path segment: letters, digits, spaces, . _ -
+TemplateName = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+]
+
+
+class ChangePolicyBody(Request, frozen=True):
+    quorum: Annotated[int, msgspec.Meta(ge=1, le=50)] = 2
+    mandatory_voters: Annotated[list[Person], msgspec.Meta(max_length=20)] = []
+    chair_must_confirm: bool = True
+
+
+class TemplateRules(Request, frozen=True):
+    """What a version of a library template says (its name and version are the library's)."""
+
+    gates: Annotated[list[GateBody], msgspec.Meta(min_length=1, max_length=20)]
+    reason: Text
+    change_policy: ChangePolicyBody | None = None  # None: quorum 2, the sponsor mandatory
+    cr_decision_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 10
+    signoff_due_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 10
+
+
+class CreateTemplate(TemplateRules, frozen=True, kw_only=True):
+    name: TemplateName
+
+
+class TemplateRefBody(Request, frozen=True):
+    """A version of a library template."""
+
+    name: TemplateName
+    version: Annotated[int, msgspec.Meta(ge=1, le=MAX_INT)]
+
+
+class UseTemplate(TemplateRefBody, frozen=True, kw_only=True):
     reason: Text

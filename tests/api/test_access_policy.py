@@ -162,6 +162,13 @@ async def build(api: Api, world: World) -> None:
     )
     assert r.status_code == 201, r.text
     ids["DL"] = r.json()["details"]["delegation_id"]
+    lean = {
+        "name": "Lean",
+        "gates": [{"name": n, "opens_stage": s} for n, s in (("G0", "Initiation"), ("G1", "x"))],
+        "reason": "the library's first",
+    }
+    r = await api.post("/templates", "adam", lean, "pmo_admin")
+    assert r.status_code == 201, r.text
     r = await api.get(f"/projects/{ids['P']}?min_position={api.last_position}")
     assert r.status_code == 200
 
@@ -329,6 +336,7 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, se
         ("revokeDelegation", "DELETE", f"/delegations/{ids['DL']}", None, None, {"dave", "adam"}),
         ("listDelegations", "GET", "/delegations?direction=received", None, None, anyone),
         *administration(ids),
+        *template_library(ids),
     ]
 
 
@@ -360,6 +368,31 @@ def administration(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | 
     ]
 
 
+TEMPLATE = {
+    "gates": [
+        {"name": "G0", "opens_stage": "Initiation", "quorum": 2},
+        {"name": "G1", "opens_stage": "Closed"},
+    ],
+    "reason": "two gates",
+}
+
+
+def template_library(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, set[str]]]:
+    """The template library (build made "Lean" v1): last, as the PMO moves A and P2 to it."""
+    a, p2 = ids["A"], ids["P2"]
+    lean = {"name": "Lean", "version": 1, "reason": "lean for all"}
+    anyone = set(PEOPLE)
+    return [
+        ("listTemplates", "GET", "/templates", None, None, anyone),
+        ("getTemplate", "GET", "/templates/Lean", None, None, anyone),
+        ("getTemplateVersion", "GET", "/templates/Lean/versions/1", None, None, anyone),
+        ("createTemplate", "POST", "/templates", {**TEMPLATE, "name": "Other"}, None, {"adam"}),
+        ("publishTemplateVersion", "POST", "/templates/Lean/versions", TEMPLATE, None, {"adam"}),
+        ("changePortfolioTemplate", "POST", f"/portfolios/{a}/template", lean, "A", {"adam"}),
+        ("migrateProjectTemplate", "POST", f"/projects/{p2}/template", lean, "P2", {"adam"}),
+    ]
+
+
 # Routes that need a global role: refused with 403 before anything is looked up.
 NEEDS_GLOBAL_ROLE = {
     "listAuditEvents",
@@ -377,6 +410,10 @@ NEEDS_GLOBAL_ROLE = {
     "holdProject",
     "resumeProject",
     "rebaselineProject",
+    "createTemplate",
+    "publishTemplateVersion",
+    "changePortfolioTemplate",
+    "migrateProjectTemplate",
 }
 
 
