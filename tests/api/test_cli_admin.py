@@ -106,7 +106,7 @@ def test_each_act_is_one_event_with_its_actor_and_reason(log: Log) -> None:
 def test_a_pmo_rebaseline_from_the_command_line(log: Log) -> None:
     project = log.first("Project.Created")
     before = log.head()
-    code, out, errors = run(
+    code, _, errors = run(
         "rebaseline", project, "--budget", "999000.00", "--currency", "EUR",
         "--start", "2027-01-01", "--end", "2028-06-30", "--scope", "Phase 2 added",
         "--reason", "Board asked for phase 2", "--as", "ada",
