@@ -46,7 +46,12 @@ from api.raw_input import BODY_METHODS
 
 # Commands whose body names an object the command loads (404 when there is none); other
 # ids in bodies (a delegation's scope) are values the domain checks (422).
-LOADS_FROM_BODY = {"createProject": "the portfolio_id names no portfolio"}
+LOADS_FROM_BODY = {
+    "createProject": "the portfolio_id names no portfolio",
+    "createPortfolio": "the template_ref names no version of the template library",
+    "changePortfolioTemplate": "the body names no version of the template library",
+    "migrateProjectTemplate": "the body names no version of the template library",
+}
 
 _BEFORE_THE_APP = (
     "sent by gateledger serve before the app runs (docs/operations.md#limits): "

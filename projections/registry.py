@@ -19,13 +19,23 @@ from projections.inbox.model import Inbox
 from projections.portfolios.model import Portfolios
 from projections.projects.model import Projects
 from projections.requests.model import Requests
+from projections.templates.model import Templates
 
 log = logging.getLogger(__name__)
 
 
 def all_projections() -> list[Projection]:
     """Every read model, each with its own tables, version and position."""
-    return [Portfolios(), Projects(), Requests(), Delegations(), Inbox(), AuditTrail(), Access()]
+    return [
+        Portfolios(),
+        Projects(),
+        Requests(),
+        Delegations(),
+        Inbox(),
+        AuditTrail(),
+        Access(),
+        Templates(),
+    ]
 
 
 def by_name(name: str) -> Projection:

@@ -9,6 +9,7 @@ from domain.policy import Actor, Baseline, Board, GovernanceTemplate, Tolerances
 from domain.portfolio import Portfolio
 from domain.project import Project
 from eventstore.database import Store
+from workflows.templates import TemplateRef, find_template
 from workflows.uow import CommandOptions, CommandResult, UnitOfWork, act_on, run_command
 
 
@@ -19,16 +20,20 @@ async def create_portfolio(
     objectives: tuple[str, ...],
     envelope: Money,
     board: Board,
-    template: GovernanceTemplate,
+    template: GovernanceTemplate | TemplateRef,
     by: Actor,
     options: CommandOptions,
     portfolio_id: UUID | None = None,
 ) -> CommandResult:
-    """Create a portfolio with its board and governance template."""
+    """Create a portfolio with its board and governance template (given inline, or a
+    version of the library by reference: the portfolio keeps a copy of it)."""
     new_id = portfolio_id or uuid4()
 
     async def use_case(uow: UnitOfWork) -> Portfolio:
-        portfolio = Portfolio.create(new_id, name, objectives, envelope, board, template, by)
+        chosen = (
+            await find_template(uow, template) if isinstance(template, TemplateRef) else template
+        )
+        portfolio = Portfolio.create(new_id, name, objectives, envelope, board, chosen, by)
         uow.add(portfolio)
         return portfolio
 

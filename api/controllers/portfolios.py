@@ -7,6 +7,7 @@ from litestar import Controller, Response, post
 from api.auth import require_role
 from api.commands import Command, answer
 from api.schemas import CommandAnswer, CreatePortfolio, TemplateBody
+from domain.errors import InvalidValue
 from domain.policy import (
     Board,
     DecisionPolicy,
@@ -17,6 +18,7 @@ from domain.policy import (
 )
 from eventstore.database import Store
 from workflows import portfolios
+from workflows.templates import TemplateRef
 
 
 def template_from(body: TemplateBody | None) -> GovernanceTemplate:
@@ -47,13 +49,18 @@ class PortfolioController(Controller):
         self, data: CreatePortfolio, command: Command, store: Store
     ) -> Response[CommandAnswer]:
         require_role(command.principal, "pmo_admin")
+        template: GovernanceTemplate | TemplateRef = template_from(data.template)
+        if data.template_ref is not None:
+            if data.template is not None:
+                raise InvalidValue("template_ref: give a template inline or by reference, not both")
+            template = TemplateRef(data.template_ref.name, data.template_ref.version)
         result = await portfolios.create_portfolio(
             store,
             name=data.name,
             objectives=tuple(data.objectives),
             envelope=data.envelope.to_money(),
             board=Board(tuple(data.board.members), data.board.chair),
-            template=template_from(data.template),
+            template=template,
             by=command.by(),
             options=command.options,
         )

@@ -73,6 +73,32 @@ def _escalated(d: Any) -> str:
     return f"escalated overdue {_t(d.get('item'))}{to}"
 
 
+def _version(name: Any, version: Any) -> str:
+    return f"'{_t(name)}' v{_t(version)}"
+
+
+def _template_changed(d: Any) -> str:
+    t = d.get("template")
+    was = _version(d.get("previous_name"), d.get("previous_version"))
+    now = _version(getattr(t, "name", None), getattr(t, "version", None))
+    return f"switched new projects from template {was} to {now}"
+
+
+def _template_migrated(d: Any) -> str:
+    t = d.get("template")
+    was = _version(d.get("previous_name"), d.get("previous_version"))
+    now = _version(getattr(t, "name", None), getattr(t, "version", None))
+    return f"migrated the project from template {was} to {now}"
+
+
+def _template_published(verb: str) -> Callable[[Any], str]:
+    def line(d: Any) -> str:
+        t = d.get("template")
+        return f"{verb} template {_version(getattr(t, 'name', None), getattr(t, 'version', None))}"
+
+    return line
+
+
 # key -> what follows "<who> "
 SUMMARIES: dict[str, Callable[[Any], str]] = {
     "Portfolio.Created": lambda d: f"created portfolio '{_t(d.get('name'))}'",
@@ -80,6 +106,7 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {
     "Portfolio.EnvelopeChanged": lambda d: f"changed the envelope: {_t(d.get('reason'))}",
     "Portfolio.RoleAssigned": _role("assigned"),
     "Portfolio.RoleRevoked": _role("revoked"),
+    "Portfolio.TemplateChanged": _template_changed,
     "Project.Created": lambda d: f"created project '{_t(d.get('name'))}'",
     "Project.ReviewRequested": lambda d: f"requested the {_t(d.get('gate'))} review",
     "Project.EvidenceAmended": lambda d: f"amended the {_t(d.get('gate'))} evidence",
@@ -101,6 +128,7 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {
     "Project.SignOffSuperseded": lambda d: "recorded a superseded sign-off",
     "Project.RoleAssigned": _role("assigned"),
     "Project.RoleRevoked": _role("revoked"),
+    "Project.TemplateMigrated": _template_migrated,
     "ChangeRequest.Created": (
         lambda d: f"drafted change request '{_t(getattr(d.get('impact'), 'title', None))}'"
     ),
@@ -126,6 +154,8 @@ SUMMARIES: dict[str, Callable[[Any], str]] = {
     ),
     "Delegation.Created": lambda d: "opened their delegation book",
     "Delegation.Revoked": lambda d: "revoked a delegation",
+    "Template.Created": _template_published("created"),
+    "Template.Published": _template_published("published"),
 }
 
 # key -> what follows "<who> ", given the label of what it acted on

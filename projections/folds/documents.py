@@ -125,6 +125,17 @@ def envelope_changed(batch: Batch, c: Change) -> None:
         batch.dirty_portfolios.add(c.aggregate_id)
 
 
+def portfolio_template_changed(batch: Batch, c: Change) -> None:
+    """The template new projects follow; whoever changed it is a configurer."""
+    doc = batch.portfolios.get(c.aggregate_id)
+    if doc is not None:
+        t = c.data["template"]
+        doc.update(template=f"{t.name} v{t.version}", version=c.version)
+        doc["configured_by"] = [*doc.get("configured_by", []), *_people(c)]
+        batch.dirty_portfolios.add(c.aggregate_id)
+        batch.touch_related("portfolio_id", c.aggregate_id)
+
+
 def portfolio_touched(batch: Batch, c: Change) -> None:
     doc = batch.portfolios.get(c.aggregate_id)
     if doc is not None:
@@ -177,6 +188,7 @@ def project_created(batch: Batch, c: Change) -> None:
         "schedule_days": t.schedule_days,
         "approved_cost": "0",
         "approved_schedule_days": 0,
+        "template": {"name": d["template"].name, "version": d["template"].version},
         "gates": gates,
         "change_policy": change_policy,
         "signoffs": [],
@@ -191,6 +203,23 @@ def project_created(batch: Batch, c: Change) -> None:
     batch.projects[c.aggregate_id] = doc
     batch.project(c)
     doc["next_gate"] = _next_gate(doc)
+
+
+def template_migrated(batch: Batch, c: Change) -> None:
+    """The project follows another template version: its gates to come and its change
+    policy change; its progress (gates passed, stage) stays."""
+    doc = batch.project(c)
+    if doc is None:
+        return
+    gates, change_policy = _template(c.data)
+    template = c.data["template"]
+    doc.update(
+        template={"name": template.name, "version": template.version},
+        gates=gates,
+        change_policy=change_policy,
+    )
+    doc["next_gate"] = _next_gate(doc)
+    batch.touch_related("project_id", c.aggregate_id)
 
 
 def role_assigned(batch: Batch, c: Change) -> None:
@@ -383,6 +412,7 @@ STATE_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
     "Portfolio.Created": portfolio_created,
     "Portfolio.BoardChanged": board_changed,
     "Portfolio.EnvelopeChanged": envelope_changed,
+    "Portfolio.TemplateChanged": portfolio_template_changed,
     "Portfolio.RoleAssigned": portfolio_touched,
     "Portfolio.RoleRevoked": portfolio_touched,
     "Project.Created": project_created,
@@ -405,4 +435,5 @@ STATE_HANDLERS: dict[str, Callable[[Batch, Change], None]] = {
     "Project.SignOffSuperseded": signoff_recorded("superseded"),
     "Project.Escalated": project_escalated,
     "Project.EscalatedTo": project_escalated,
+    "Project.TemplateMigrated": template_migrated,
 }

@@ -38,7 +38,8 @@ class Projects(DocumentTable):
     name = "projects"
     table_name, columns, kind = PROJECTS, COLUMNS, "projects"
     # 5: a read model of its own (was part of "governance", version 4)
-    version = 5
+    # 6: each project's document names its template version (and follows a migration)
+    version = 6
     aggregates = frozenset({"Project"})
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:

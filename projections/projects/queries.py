@@ -97,6 +97,7 @@ def detail(project_id: UUID, doc: dict[str, Any]) -> dict[str, Any]:
             "schedule_days": doc["approved_schedule_days"],
         },
         tolerance_left=_tolerance_left(doc),
+        template=doc.get("template"),
         gates=doc["gates"],
         change_policy=doc.get("change_policy"),
         review=review,

@@ -1,0 +1,1 @@
+"""Read model ``templates``: the library of governance templates, every version."""
