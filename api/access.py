@@ -212,12 +212,21 @@ POLICIES: dict[str, Policy] = {
     "revokeDelegation": signed_in("the delegator, or a pmo_admin", bucket="command"),
     "listDelegations": signed_in("anyone signed in; their own, given or received"),
     "getInbox": signed_in("anyone signed in; their own inbox"),
+    # live updates: each stream filtered to the events on what its person sees
+    "streamEvents": signed_in("anyone signed in; the events they see"),
     # the audit trail and the ledger
     "listAuditEvents": global_role("auditor or pmo_admin", *EVERYTHING, bucket="expensive"),
     "exportAudit": global_role("auditor", "auditor", bucket="expensive"),
     "verifyChain": global_role("auditor or pmo_admin", *EVERYTHING, bucket="expensive"),
     "listCheckpoints": global_role("auditor or pmo_admin", *EVERYTHING),
     "takeCheckpoint": global_role("auditor or pmo_admin", *EVERYTHING, bucket="command"),
+    # outbound webhooks: the PMO's subscriptions (api/controllers/webhooks.py)
+    "createWebhook": global_role("pmo_admin", "pmo_admin", bucket="command"),
+    "listWebhooks": global_role("pmo_admin", "pmo_admin"),
+    "getWebhook": global_role("pmo_admin", "pmo_admin"),
+    "deleteWebhook": global_role("pmo_admin", "pmo_admin", bucket="command"),
+    "listWebhookDeliveries": global_role("pmo_admin", "pmo_admin"),
+    "redeliverWebhookDelivery": global_role("pmo_admin", "pmo_admin", bucket="command"),
     # web pages (api/pages): the same visibility as the API (an outsider gets 404)
     "pageAsset": public("anyone: the pages' own stylesheet and script"),
     "pageHome": public("anyone: goes to the inbox"),

@@ -501,6 +501,71 @@ class AuditPage(Answer):
     next: str | None
 
 
+class FeedEvent(Answer):
+    """One event as live updates (``GET /events/stream``) and webhooks send it: the
+    audit trail's row without its correlation id and rationale."""
+
+    position: int  # the event's position in the log: the SSE id, the resume point
+    type: str  # canonical name, e.g. "Project.GateDecided"
+    aggregate_type: str
+    aggregate_id: UUID
+    project_id: UUID | None
+    portfolio_id: UUID | None
+    at: datetime
+    actor: str | None
+    on_behalf_of: str | None
+    summary: str  # in plain words, as in the audit trail
+
+
+class Webhook(Answer):
+    """An outbound webhook subscription (its secret is shown once, when it is made)."""
+
+    id: UUID
+    url: str
+    event_types: list[str]  # canonical names; "*" matches any text ("*.EscalatedTo")
+    portfolio_id: UUID | None  # only events of this portfolio, if set
+    description: str
+    created_by: str
+    created_at: datetime
+    position: int  # every event up to here has been queued (or was not wanted)
+    pending: int  # deliveries not yet taken by the receiver
+
+
+class WebhookCreated(Webhook, kw_only=True):
+    secret: str  # "whsec_" + base64: shown only in this answer
+
+
+class WebhookPage(Answer):
+    items: list[Webhook]
+    next: str | None
+
+
+class DeliveryAttempt(Answer):
+    n: int
+    at: datetime
+    http_status: int | None  # None: no answer (refused address, connection error, timeout)
+    error: str | None  # None: the receiver took it (2xx)
+    duration_ms: int
+
+
+class Delivery(Answer):
+    id: UUID  # also the webhook-id header: the same on every try
+    webhook_id: UUID
+    position: int
+    event_type: str
+    status: Literal["pending", "delivered"]
+    attempts: int
+    created_at: datetime
+    delivered_at: datetime | None
+    next_attempt_at: datetime | None  # when pending
+    log: list[DeliveryAttempt]  # the latest attempts, oldest first
+
+
+class DeliveryPage(Answer):
+    items: list[Delivery]
+    next: str | None
+
+
 def typed(value: Any, answer: type[Answer]) -> Any:
     """``value`` (plain JSON from a read model) as ``answer``; a read model whose rows
     do not fit the published answer is a server error, never a silent change."""

@@ -25,6 +25,7 @@ from api.controllers.administration import PortfolioAdministration, ProjectAdmin
 from api.controllers.audit import AuditController
 from api.controllers.change_requests import ChangeRequestController, ProjectChangeRequests
 from api.controllers.delegations import DelegationController
+from api.controllers.events import EventStream
 from api.controllers.gates import GateController
 from api.controllers.health import health
 from api.controllers.ledger import LedgerController
@@ -34,8 +35,10 @@ from api.controllers.projects import ProjectController
 from api.controllers.reads import InboxReads, PortfolioReads, ProjectReads
 from api.controllers.signoffs import ProjectSignOffs, SignOffController
 from api.controllers.templates import PortfolioTemplate, ProjectTemplate, TemplateController
+from api.controllers.webhooks import WebhookController
 from api.docs import DOCS_PATH, docs_asset, render_plugins
 from api.errors import EXCEPTION_HANDLERS
+from api.feed import EventFeed
 from api.limits import prepare as prepare_limits
 from api.pages import pages_router, template_config
 from api.pages.sessions import prepare as prepare_sessions
@@ -45,6 +48,8 @@ from api.reads import utc_now
 from api.responses import DocumentedResponses
 from api.scheduler import run_scheduler
 from api.settings import Settings
+from api.webhook_store import prepare as prepare_webhooks
+from api.webhooks import Dispatcher
 from eventstore.checkpoints import CheckpointKey, load_or_create_key
 from eventstore.database import Store
 from projections.engine.projector import Projector
@@ -62,6 +67,7 @@ async def provide_store(state: State) -> Store:
 
 def create_app(settings: Settings) -> Litestar:
     """Build the HTTP application for these settings."""
+    feed = EventFeed(settings)  # live updates: one poller for every stream of the process
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -70,9 +76,13 @@ def create_app(settings: Settings) -> Litestar:
         async with opened_store(settings, serving=True) as store:
             app.state.store = store
             await prepare_limits(store)  # the rate limits' table, shared by every process
+            await prepare_webhooks(store)  # webhook subscriptions and their deliveries
             await prepare_sessions(store)  # the pages' sessions and spent sign-in links
-            async with _background_jobs(settings, store, key):
-                yield
+            try:
+                async with _background_jobs(settings, store, key, feed):
+                    yield
+            finally:
+                feed.close()
 
     api = Router(
         path=API_PREFIX,
@@ -99,12 +109,14 @@ def create_app(settings: Settings) -> Litestar:
             PortfolioTemplate,
             ProjectTemplate,
             ProjectAdministration,
+            EventStream,
+            WebhookController,
         ],
     )
     app = Litestar(
         route_handlers=[api, docs_asset, pages_router()],  # pages: api/pages
         lifespan=[lifespan],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "feed": feed}),
         dependencies={
             "store": Provide(provide_store),
             "principal": Provide(provide_principal),
@@ -140,18 +152,22 @@ def create_app(settings: Settings) -> Litestar:
 
 @asynccontextmanager
 async def _background_jobs(
-    settings: Settings, store: Store, key: CheckpointKey
+    settings: Settings, store: Store, key: CheckpointKey, feed: EventFeed
 ) -> AsyncIterator[None]:
-    """The projector, the escalation job and the checkpointer these settings ask for
-    (and the demo into an empty store), stopped on leaving."""
+    """The projector, the escalation job, the checkpointer and the webhook dispatcher
+    these settings ask for (and the demo into an empty store), and the live updates'
+    poller, stopped on leaving."""
     stop = asyncio.Event()
-    tasks = []
+    tasks = [asyncio.create_task(feed.run(store, stop), name="event-feed")]
     if settings.run_projector:
         projector = Projector(store, read_models())
         tasks.append(asyncio.create_task(projector.run(stop), name="projector"))
     if settings.run_scheduler:
         job = run_scheduler(store, stop, utc_now, settings.escalation_interval_s)
         tasks.append(asyncio.create_task(job, name="escalation"))
+    if settings.run_webhooks:
+        dispatcher = Dispatcher(store, settings)
+        tasks.append(asyncio.create_task(dispatcher.run(stop), name="webhooks"))
     if settings.run_checkpointer:
         job = keep_checkpoints(
             store,

@@ -306,3 +306,21 @@ class TemplateRefBody(Request, frozen=True):
 
 class UseTemplate(TemplateRefBody, frozen=True, kw_only=True):
     reason: Text
+
+
+EventTypePattern = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=100, pattern=r"^[A-Za-z.*]+$")
+]
+
+
+EventTypes = Annotated[list[EventTypePattern], msgspec.Meta(min_length=1, max_length=50)]
+
+
+class CreateWebhook(Request, frozen=True):
+    """An outbound webhook subscription (``api/controllers/webhooks.py``)."""
+
+    url: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    # Canonical event names; "*" matches any text. None: escalations and decisions.
+    event_types: EventTypes | None = None
+    portfolio_id: UUID | None = None
+    description: OptText = ""

@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
+from collections.abc import Callable
 from dataclasses import replace
 from types import FrameType
 
 import uvicorn
+from litestar import Litestar
 
 from api.app import create_app
 from api.connections import protocol_for
@@ -27,6 +30,27 @@ log = logging.getLogger(__name__)
 
 GRACE_S = 30  # requests still running this long after a stop signal are cancelled
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, which first ends the app's event streams when it stops: uvicorn
+    waits for every response in flight before the lifespan stops, and a stream of live
+    updates never ends by itself (it would hold a stop for ``GRACE_S``)."""
+
+    def __init__(self, config: uvicorn.Config, *, on_stop: Callable[[], None]) -> None:
+        super().__init__(config)
+        self.on_stop = on_stop
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.on_stop()
+        await super().shutdown(sockets)
+
+    @classmethod
+    def of(cls, config: uvicorn.Config) -> Server:
+        """A server for ``config``, whose app is a Gateledger app (``create_app``)."""
+        app = config.app
+        assert isinstance(app, Litestar), "Server.of serves a Gateledger app"
+        return cls(config, on_stop=app.state.feed.close)
 
 
 def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
@@ -71,7 +95,7 @@ def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
             # uvicorn types it int, but hands it to loop.call_later: decimals work
             timeout_keep_alive=settings.idle_timeout_s,  # type: ignore[arg-type]
         )
-        server = uvicorn.Server(config)
+        server = Server.of(config)
         if asked:
             return
         server.run()

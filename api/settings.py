@@ -175,6 +175,39 @@ class Settings:
         default=10_000, metadata=variable("GATELEDGER_READY_MAX_LAG", whole(0, 10**9))
     )
 
+    # Live updates (GET /api/v1/events/stream, api/feed.py): a comment line this often
+    # keeps proxies from closing a quiet stream; how often this process looks for new
+    # events besides waking on NOTIFY; open streams per person in this process.
+    stream_heartbeat_s: float = field(
+        default=15.0, metadata=variable("GATELEDGER_STREAM_HEARTBEAT", seconds(3600))
+    )
+    stream_poll_s: float = field(
+        default=1.0, metadata=variable("GATELEDGER_STREAM_POLL", seconds(60))
+    )
+    streams_per_person: int = field(
+        default=5, metadata=variable("GATELEDGER_STREAMS_PER_PERSON", whole(1, 1000))
+    )
+    # Outbound webhooks (api/webhooks.py): whether this process dispatches (one process
+    # of those switched on does at a time), how often it looks, each request's timeout,
+    # the first retry's wait and the longest (doubling between), and whether receivers
+    # may be on loopback, private or link-local addresses (docs/security.md#live-updates-and-webhooks).
+    run_webhooks: bool = field(default=True, metadata=variable("GATELEDGER_WEBHOOKS", switch))
+    webhook_poll_s: float = field(
+        default=1.0, metadata=variable("GATELEDGER_WEBHOOK_POLL", seconds(3600))
+    )
+    webhook_timeout_s: float = field(
+        default=10.0, metadata=variable("GATELEDGER_WEBHOOK_TIMEOUT", seconds(300))
+    )
+    webhook_retry_first_s: float = field(
+        default=5.0, metadata=variable("GATELEDGER_WEBHOOK_RETRY_FIRST", seconds(DAY_S))
+    )
+    webhook_retry_max_s: float = field(
+        default=3600.0, metadata=variable("GATELEDGER_WEBHOOK_RETRY_MAX", seconds(DAY_S))
+    )
+    webhook_private_targets: bool = field(
+        default=False, metadata=variable("GATELEDGER_WEBHOOK_PRIVATE_TARGETS", switch)
+    )
+
     @property
     def checkpoint_key_path(self) -> Path:
         return self.checkpoint_key or self.data_dir / "checkpoint-ed25519.pem"

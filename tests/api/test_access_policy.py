@@ -13,6 +13,7 @@ are the same after it. Then every permitted call is made and must pass the acces
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -156,12 +157,18 @@ async def build(api: Api, world: World) -> None:
     r = await api.post(f"/projects/{ids['P']}/signoffs", "paula", signoff)
     assert r.status_code == 201, r.text
     ids["SO"] = r.json()["id"]
+    # a webhook subscription, which the delegation below gives a delivery (failing)
+    hook = {"url": "https://hooks.example.invalid/gl", "event_types": ["Delegation.Delegated"]}
+    r = await api.post("/webhooks", "adam", hook, "pmo_admin")
+    assert r.status_code == 201, r.text
+    ids["WH"] = r.json()["id"]
     ends = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     r = await api.post(
         "/delegations", "dave", {"delegate": "dan", "ends": ends, "portfolio_id": ids["A"]}
     )
     assert r.status_code == 201, r.text
     ids["DL"] = r.json()["details"]["delegation_id"]
+    ids["WD"] = await first_delivery(api, ids["WH"])
     lean = {
         "name": "Lean",
         "gates": [{"name": n, "opens_stage": s} for n, s in (("G0", "Initiation"), ("G1", "x"))],
@@ -171,6 +178,17 @@ async def build(api: Api, world: World) -> None:
     assert r.status_code == 201, r.text
     r = await api.get(f"/projects/{ids['P']}?min_position={api.last_position}")
     assert r.status_code == 200
+
+
+async def first_delivery(api: Api, webhook_id: str) -> str:
+    """The id of the subscription's first delivery, once the dispatcher has queued it."""
+    for _ in range(200):
+        r = await api.get(f"/webhooks/{webhook_id}/deliveries", "adam", "pmo_admin")
+        assert r.status_code == 200, r.text
+        if r.json()["items"]:
+            return str(r.json()["items"][0]["id"])
+        await asyncio.sleep(0.05)
+    raise AssertionError("the dispatcher queued no delivery")
 
 
 def seen(obj: str) -> set[str]:
@@ -252,6 +270,9 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, se
         ("getSignOff", "GET", f"/signoffs/{so}", None, "P", seen("P")),
         ("getSignOffHistory", "GET", f"/signoffs/{so}/history", None, "P", seen("P")),
         ("getInbox", "GET", "/me/inbox", None, None, anyone),
+        # a stream that ends (until=): the test client reads a response to its end
+        ("streamEvents", "GET", "/events/stream?after=0&until=1", None, None, anyone),
+        *webhooks(ids),
         ("listAuditEvents", "GET", "/audit/events", None, None, {"audrey", "adam"}),
         ("exportAudit", "GET", "/audit/export", None, None, {"audrey"}),
         ("verifyChain", "GET", "/audit/verify", None, None, {"audrey", "adam"}),
@@ -340,6 +361,27 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, se
     ]
 
 
+def webhooks(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, set[str]]]:
+    """The PMO's webhook subscriptions (deleted last)."""
+    hook, delivery = ids["WH"], ids["WD"]
+    body = {"url": "https://hooks.example.invalid/other"}
+    return [
+        ("createWebhook", "POST", "/webhooks", body, None, {"adam"}),
+        ("listWebhooks", "GET", "/webhooks", None, None, {"adam"}),
+        ("getWebhook", "GET", f"/webhooks/{hook}", None, None, {"adam"}),
+        ("listWebhookDeliveries", "GET", f"/webhooks/{hook}/deliveries", None, None, {"adam"}),
+        (
+            "redeliverWebhookDelivery",
+            "POST",
+            f"/webhooks/{hook}/deliveries/{delivery}/redeliver",
+            None,
+            None,
+            {"adam"},
+        ),
+        ("deleteWebhook", "DELETE", f"/webhooks/{hook}", None, None, {"adam"}),
+    ]
+
+
 def administration(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, set[str]]]:
     """The PMO's administration of governance (pmo_admin only): last, as it changes A and P2."""
     a, p2 = ids["A"], ids["P2"]
@@ -395,6 +437,12 @@ def template_library(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str 
 
 # Routes that need a global role: refused with 403 before anything is looked up.
 NEEDS_GLOBAL_ROLE = {
+    "createWebhook",
+    "listWebhooks",
+    "getWebhook",
+    "deleteWebhook",
+    "listWebhookDeliveries",
+    "redeliverWebhookDelivery",
     "listAuditEvents",
     "exportAudit",
     "verifyChain",

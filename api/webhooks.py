@@ -1,0 +1,317 @@
+"""The webhook dispatcher: a background job that delivers each subscription's events,
+signed, at least once, in log order, retrying with exponential backoff.
+
+One process dispatches at a time: the one holding the dispatcher's advisory lock (a
+session lock, as the projector holds its own; a standby takes over when the holder's
+connection goes away). Each subscription is served by its own task, so a receiver that
+fails or hangs holds up only its own subscription:
+
+1. its oldest pending delivery, if any, is sent once it is due: a 2xx answer marks it
+   delivered; anything else (an error, a timeout, another status) is recorded as a
+   failed attempt and it is due again after ``first * 2**(attempts-1)`` seconds (up to
+   ``GATELEDGER_WEBHOOK_RETRY_MAX``, with up to 10% added at random), and nothing after
+   it is sent before it succeeds;
+2. with none pending, the events after the subscription's position that it wants (its
+   types and portfolio) become pending deliveries, and the position moves past them,
+   in one transaction (``api.webhook_store``).
+
+Events come from the audit trail (``projections.audit.feed``), as far as the audit
+projection has applied the log. A body is made once, when the delivery is queued, and
+sent unchanged on every try and redelivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fnmatch
+import logging
+import random
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import httpx
+import msgspec
+
+from api.feed import event_of
+from api.outbound import check_destination, sign
+from api.settings import Settings
+from api.webhook_store import ATTEMPTS, DELIVERIES, HOOKS
+from eventstore.database import Store
+from eventstore.errors import UNREACHABLE
+from projections.audit import feed as queries
+from projections.engine.read_model import lock_key
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "gl_webhooks"  # NOTIFY: a subscription or redelivery to look at now
+SCAN = 500  # events read at once after a subscription's position
+EAGER_S, EAGER_FOR_S = 0.05, 2.0  # after a NOTIFY: look this often, for this long
+ERROR_CHARS = 500
+USER_AGENT = "Gateledger-Webhooks/1"
+# The first uses: escalations, and gate and change request decisions.
+DEFAULT_TYPES = ("*.EscalatedTo", "Project.GateDecided", "ChangeRequest.Decided")
+
+_encode = msgspec.json.Encoder().encode
+
+
+def wants(types: Sequence[str], portfolio_id: UUID | None, row: dict[str, Any]) -> bool:
+    """Whether a subscription with these types (patterns, ``*`` any text) and portfolio
+    wants the event of this audit row."""
+    if portfolio_id is not None and row["portfolio_id"] != portfolio_id:
+        return False
+    return any(fnmatch.fnmatchcase(row["type"], t) for t in types)
+
+
+def body_of(row: dict[str, Any]) -> bytes:
+    """What is posted for an event: ``{"type", "timestamp", "data"}`` (Standard Webhooks'
+    envelope), the data being the event as the stream sends it (``FeedEvent``)."""
+    event = event_of(row)
+    return _encode({"type": event.type, "timestamp": event.at, "data": event})
+
+
+def backoff(settings: Settings, attempts: int) -> float:
+    """Seconds before the next try after ``attempts`` failed ones."""
+    wait = settings.webhook_retry_first_s * 2 ** min(attempts - 1, 40)
+    return min(settings.webhook_retry_max_s, wait) * random.uniform(1.0, 1.1)
+
+
+async def wake(store: Store) -> None:
+    """Ask the dispatcher (in whichever process) to look now."""
+    async with store.pool.acquire() as conn:
+        await conn.execute("SELECT pg_notify($1, '')", CHANNEL)
+
+
+class Dispatcher:
+    """Delivers while it holds the dispatcher's lock (see the module's docstring)."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store, self.settings = store, settings
+        self.active = False
+        self._wake = asyncio.Event()
+        self._eager_until = 0.0
+        self._serving: dict[UUID, asyncio.Task[None]] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set."""
+        while not stop.is_set():
+            try:
+                await self._run_connected(stop)
+            except UNREACHABLE as exc:
+                log.warning("webhook dispatcher lost its connection (%s); retrying", exc)
+                await _wait(stop, self._wake, self.settings.webhook_poll_s)
+            except Exception:
+                log.exception("webhook dispatcher failed; retrying")
+                await _wait(stop, self._wake, max(self.settings.webhook_poll_s, 5.0))
+            finally:
+                self.active = False
+                await self._stop_serving()
+
+    async def _run_connected(self, stop: asyncio.Event) -> None:
+        names = self.store.names
+        async with self.store.pool.acquire() as conn:
+            for channel in (names.channel, CHANNEL):
+                await conn.add_listener(channel, self._notified)
+            try:
+                key = lock_key(names, "webhooks")
+                while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+                    await _wait(stop, asyncio.Event(), self.settings.webhook_poll_s)
+                    if stop.is_set():
+                        return
+                self.active = True
+                timeout = httpx.Timeout(self.settings.webhook_timeout_s)
+                async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
+                    while not stop.is_set() and not conn.is_closed():
+                        self._wake.clear()
+                        await self._tick(client)
+                        eager = time.monotonic() < self._eager_until
+                        await _wait(
+                            stop, self._wake, EAGER_S if eager else self.settings.webhook_poll_s
+                        )
+            finally:
+                await self._stop_serving()
+                for channel in (names.channel, CHANNEL):
+                    with contextlib.suppress(Exception):
+                        await conn.remove_listener(channel, self._notified)
+                with contextlib.suppress(Exception):
+                    await conn.execute("SELECT pg_advisory_unlock_all()")
+
+    async def _tick(self, client: httpx.AsyncClient) -> None:
+        """Start a task for each subscription that has none running."""
+        hooks = await _active(self.store)
+        for hook in hooks:
+            task = self._serving.get(hook["id"])
+            if task is None or task.done():
+                self._serving[hook["id"]] = asyncio.create_task(
+                    self._serve(client, hook), name=f"webhook {hook['id']}"
+                )
+
+    async def _stop_serving(self) -> None:
+        tasks, self._serving = list(self._serving.values()), {}
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+
+    async def _serve(self, client: httpx.AsyncClient, hook: dict[str, Any]) -> None:
+        """Deliver for one subscription until nothing is due."""
+        try:
+            while True:
+                pending = await _oldest_pending(self.store, hook["id"])
+                if pending is None:
+                    if not await self.enqueue(hook):
+                        return
+                    continue
+                if pending["next_attempt_at"] > datetime.now(UTC):
+                    return  # not due: nothing after it goes before it
+                await self.attempt(client, hook, pending)
+        except UNREACHABLE:
+            raise
+        except Exception:
+            log.exception("webhook %s: dispatching failed", hook["id"])
+
+    async def enqueue(self, hook: dict[str, Any]) -> int:
+        """Queue the events after the subscription's position that it wants, and move
+        the position past what was read; returns how many were queued (or read)."""
+        names = self.store.names
+        async with self.store.pool.acquire() as conn, conn.transaction():
+            position = await conn.fetchval(
+                f"SELECT position FROM {names.q(HOOKS)} WHERE id = $1 AND deleted_at IS NULL "
+                "FOR UPDATE",
+                hook["id"],
+            )
+            if position is None:
+                return 0
+            tracked = await queries.tracked_position(conn, names)
+            if tracked <= position:
+                return 0
+            rows = await queries.rows_between(conn, names, position, tracked, SCAN)
+            upto = rows[-1]["position"] if len(rows) == SCAN else tracked
+            wanted = [r for r in rows if wants(hook["event_types"], hook["portfolio_id"], r)]
+            await conn.executemany(
+                f"INSERT INTO {names.q(DELIVERIES)} (id, webhook_id, position, event_type, "
+                "body) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (webhook_id, position) DO NOTHING",
+                [
+                    (uuid.uuid4(), hook["id"], r["position"], r["type"], body_of(r).decode())
+                    for r in wanted
+                ],
+            )
+            await conn.execute(
+                f"UPDATE {names.q(HOOKS)} SET position = $2 WHERE id = $1", hook["id"], upto
+            )
+        return len(wanted) or len(rows)
+
+    async def attempt(
+        self, client: httpx.AsyncClient, hook: dict[str, Any], delivery: dict[str, Any]
+    ) -> bool:
+        """One try of one delivery, recorded; True if the receiver took it."""
+        msg_id, body = str(delivery["id"]), delivery["body"].encode()
+        started, at = time.monotonic(), datetime.now(UTC)
+        status: int | None = None
+        error: str | None = None
+        try:
+            await check_destination(
+                hook["url"], private_allowed=self.settings.webhook_private_targets
+            )
+            timestamp = int(time.time())
+            headers = {
+                "content-type": "application/json",
+                "user-agent": USER_AGENT,
+                "webhook-id": msg_id,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": sign(hook["secret"], msg_id, timestamp, body),
+            }
+            answer = await client.post(hook["url"], content=body, headers=headers)
+            status = answer.status_code
+            if not 200 <= status < 300:
+                error = f"the receiver answered {status}"
+        except (httpx.HTTPError, OSError, PermissionError) as exc:
+            error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS] or type(exc).__name__
+        took_ms = int((time.monotonic() - started) * 1000)
+        await _record(self.store, self.settings, delivery, at, status, error, took_ms)
+        if error is not None:
+            log.info("webhook %s: delivery %s failed: %s", hook["id"], msg_id, error)
+        return error is None
+
+    def _notified(self, *_: object) -> None:
+        self._eager_until = time.monotonic() + EAGER_FOR_S
+        self._wake.set()
+
+
+async def _active(store: Store) -> list[dict[str, Any]]:
+    rows = await store.pool.fetch(
+        f"SELECT id, url, event_types, portfolio_id, secret FROM {store.names.q(HOOKS)} "
+        "WHERE deleted_at IS NULL ORDER BY created_at"
+    )
+    return [dict(r) for r in rows]
+
+
+async def _oldest_pending(store: Store, webhook_id: UUID) -> dict[str, Any] | None:
+    row = await store.pool.fetchrow(
+        f"SELECT id, position, body, attempts, next_attempt_at FROM "
+        f"{store.names.q(DELIVERIES)} WHERE webhook_id = $1 AND status = 'pending' "
+        "ORDER BY position LIMIT 1",
+        webhook_id,
+    )
+    return None if row is None else dict(row)
+
+
+async def _record(
+    store: Store,
+    settings: Settings,
+    delivery: dict[str, Any],
+    at: datetime,
+    status: int | None,
+    error: str | None,
+    took_ms: int,
+) -> None:
+    names = store.names
+    async with store.pool.acquire() as conn, conn.transaction():
+        n = await conn.fetchval(
+            f"UPDATE {names.q(DELIVERIES)} SET attempts = attempts + 1 WHERE id = $1 "
+            "RETURNING attempts",
+            delivery["id"],
+        )
+        await conn.execute(
+            f"INSERT INTO {names.q(ATTEMPTS)} VALUES ($1, $2, $3, $4, $5, $6)",
+            delivery["id"],
+            n,
+            at,
+            status,
+            error,
+            took_ms,
+        )
+        if error is None:
+            await conn.execute(
+                f"UPDATE {names.q(DELIVERIES)} SET status = 'delivered', delivered_at = $2 "
+                "WHERE id = $1",
+                delivery["id"],
+                datetime.now(UTC),
+            )
+        else:
+            failed = await conn.fetchval(
+                f"SELECT count(*) FROM {names.q(ATTEMPTS)} a WHERE a.delivery_id = $1 AND "
+                "a.error IS NOT NULL AND a.n > coalesce((SELECT max(b.n) FROM "
+                f"{names.q(ATTEMPTS)} b WHERE b.delivery_id = $1 AND b.error IS NULL), 0)",
+                delivery["id"],
+            )
+            due = datetime.now(UTC) + timedelta(seconds=backoff(settings, int(failed)))
+            await conn.execute(
+                f"UPDATE {names.q(DELIVERIES)} SET next_attempt_at = $2 WHERE id = $1",
+                delivery["id"],
+                due,
+            )
+
+
+async def _wait(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
