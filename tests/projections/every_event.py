@@ -14,21 +14,23 @@ sponsor decides change requests within tolerance and signs.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from domain.change_request import CRDecision
 from domain.gate_review import Decision, Evidence, Vote
-from domain.policy import Baseline, Board, Role
+from domain.policy import Baseline, Board, Role, default_template
 from domain.portfolio import Portfolio
 from domain.project import Project
 from eventstore.database import Store
 from tests.workflows import given
 from tests.workflows.given import CHAIR, GATEKEEPER, GATEKEEPER_2, OPTS, PM, SPONSOR, by
 from workflows import change_requests as crs
-from workflows import delegations, gates, portfolios, signoffs
+from workflows import delegations, gates, portfolios, signoffs, templates
 from workflows.escalation import KINDS, SCHEDULER, OverdueItem, escalate_overdue
+from workflows.templates import TemplateRef
 from workflows.uow import UnitOfWork, run_command
 
 ADMIN = by("admin")
@@ -78,6 +80,8 @@ async def every_event_log(store: Store) -> None:
         store, delegation_id=revoked, reason="back early", by=by(CHAIR), options=OPTS
     )
 
+    await _templates(store, portfolio_id)
+
     await _legacy_escalations(store, overdue)
     written = await escalate_overdue(store, overdue, clock=lambda: ESCALATION_TIME)
     assert written == len(overdue), (written, overdue)
@@ -87,6 +91,34 @@ async def every_event_log(store: Store) -> None:
     # (erin's escalated ones go), a new sponsor the change requests' decisions and votes.
     await _act(store, Portfolio, portfolio_id, lambda p: p.change_board(LAST_BOARD, ADMIN))
     await _act(store, Project, first.id, lambda p: p.assign_role("sally", Role.SPONSOR, ADMIN))
+
+
+async def _templates(store: Store, portfolio_id: UUID) -> None:
+    """The library (a template and a second version), the portfolio switched to that
+    version for new projects, and an older project migrated to it."""
+    await templates.create_template(
+        store, name="Lean", template=default_template(), reason="ours", by=ADMIN, options=OPTS
+    )
+    gates = default_template().gates
+    quicker = (replace(gates[0], vote_due_days=5), *gates[1:])
+    await templates.publish_version(
+        store,
+        name="Lean",
+        template=replace(default_template(), gates=quicker),
+        reason="quicker votes",
+        by=ADMIN,
+        options=OPTS,
+    )
+    older = await _project(store, portfolio_id, "Migrated")
+    v2 = TemplateRef("Lean", 2)
+    await templates.change_portfolio_template(
+        store, portfolio_id=portfolio_id, ref=v2, reason="quicker", by=ADMIN, options=OPTS
+    )
+    await _project(store, portfolio_id, "On Lean v2")
+    await templates.migrate_project(
+        store, project_id=older, ref=v2, reason="quicker too", by=ADMIN, options=OPTS
+    )
+    await _review(store, older)  # its votes are due five days after the request
 
 
 async def _legacy_escalations(store: Store, overdue: list[OverdueItem]) -> None:
