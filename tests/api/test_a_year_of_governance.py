@@ -1,10 +1,9 @@
 """A year of governance over HTTP (issue 12 acceptance): a board that changes twice, a PM
 replaced mid-project, a hold and a resume, a PMO re-baseline, a condition and votes gone
 overdue and escalated (the escalation job with a fixed clock), a killed project releasing
-its budget; at the end the auditor's export explains every decision (rationale, who for
-whom) and each decision's context answers what its deciders saw.
-
-Not yet covered: a template migration (templates cannot be versioned over HTTP yet)."""
+its budget, a template migration (the library's new version, refused while a review is
+open, then decided under); at the end the auditor's export explains every decision
+(rationale, who for whom) and each decision's context answers what its deciders saw."""
 
 from __future__ import annotations
 
@@ -39,6 +38,28 @@ async def admin(api: Api, path: str, body: Any) -> dict[str, Any]:
 async def vote(api: Api, project: str, gate: str, voter: str, why: str, **extra: str) -> None:
     body = {"vote": "approve", "rationale": why, **extra}
     await ok(await api.post(f"/projects/{project}/gates/{gate}/votes", voter, body))
+
+
+def stage_gate(lighter_g2: bool = False) -> dict[str, Any]:
+    """The default five gates as a library template; ``lighter_g2``: G2 needs one
+    approval (the sponsor's) and no signed plan, its votes due in 5 days."""
+    gates = []
+    for name, title, stage, signoff in (
+        ("G0", "Mandate", "Initiation", None),
+        ("G1", "Business case", "Planning", "Business case"),
+        ("G2", "Plan", "Execution", "Project plan"),
+        ("G3", "Readiness", "Closure", None),
+        ("G4", "Closure", "Closed", None),
+    ):
+        gate: dict[str, Any] = {"name": name, "title": title, "opens_stage": stage, "quorum": 2}
+        if name != "G0":
+            gate["mandatory_voters"] = ["sponsor"]
+        if signoff:
+            gate["required_signoffs"] = [{"deliverable": signoff, "signer_role": "sponsor"}]
+        if lighter_g2 and name == "G2":
+            gate.update(quorum=1, required_signoffs=[], vote_due_days=5)
+        gates.append(gate)
+    return {"gates": gates}
 
 
 async def test_a_year_of_governance(api: Api, store: Store) -> None:
@@ -146,6 +167,19 @@ async def test_a_year_of_governance(api: Api, store: Store) -> None:
     ends = (datetime.now(UTC) + timedelta(days=10)).isoformat()
     await ok(await api.post("/delegations", "erin", {"delegate": "gus2", "ends": ends}), 201)
 
+    # August: the PMO puts the stage-gate into the library and publishes a lighter G2;
+    # new projects of the portfolio follow it; CRM cannot move while its G1 review is open
+    library = {**stage_gate(), "name": "Stage-gate", "reason": "our five gates"}
+    await ok(await api.post("/templates", "admin", library, "pmo_admin"), 201)
+    lighter = {**stage_gate(lighter_g2=True), "reason": "plans are reviewed by the sponsor"}
+    await ok(await api.post("/templates/Stage-gate/versions", "admin", lighter, "pmo_admin"), 201)
+    use = {"name": "Stage-gate", "version": 2, "reason": "lighter plan reviews"}
+    await admin(api, f"/portfolios/{portfolio}/template", use)
+    head = await store.events.max_notification_id()
+    r = await api.post(f"/projects/{crm}/template", "admin", use, "pmo_admin")
+    assert r.status_code == 409 and "review of gate G1 is open" in r.text, r.text
+    assert await store.events.max_notification_id() == head
+
     # October: G1 passes; the new chair decides
     await vote(api, crm, "G1", "sam", "the case holds")
     await vote(api, crm, "G1", "gus", "agreed")
@@ -160,6 +194,23 @@ async def test_a_year_of_governance(api: Api, store: Store) -> None:
     )
     assert g1["position"] < state["decisions"][-1]["position"]
 
+    # November: CRM migrates to Stage-gate v2 and passes G2 on the sponsor's approval alone
+    assert state["template"] == {"name": "Default stage-gate", "version": 1}
+    await admin(api, f"/projects/{crm}/template", use)
+    state = await api.state(crm)
+    assert state["template"] == {"name": "Stage-gate", "version": 2}
+    assert (state["stage"], state["next_gate"], state["gates"][2]["quorum"]) == (
+        "Planning",
+        "G2",
+        1,
+    )
+    plan = {"evidence": [{"title": "Project plan", "content_hash": "sha256:plan"}]}
+    await ok(await api.post(f"/projects/{crm}/gates/G2/review", "pia", plan))
+    await vote(api, crm, "G2", "sam", "the plan is sound")
+    body = {"decision": "GO", "rationale": "the sponsor's approval suffices now"}
+    await ok(await api.post(f"/projects/{crm}/gates/G2/decision", "dave", body))
+    assert (await api.state(crm))["stage"] == "Execution"
+
     # December: the auditor's export explains every decision
     head = await store.events.max_notification_id()
     r = await api.client.get(
@@ -168,7 +219,7 @@ async def test_a_year_of_governance(api: Api, store: Store) -> None:
     assert r.status_code == 200, r.text
     rows = [json.loads(line) for line in r.text.splitlines() if line.strip()]
     decisions = [row for row in rows if row["type"] == "Project.GateDecided"]
-    assert len(decisions) == 3
+    assert len(decisions) == 4
     assert all(row["rationale"] and row["actor"] for row in decisions)
     votes = [row for row in rows if row["type"] in ("Project.VoteCast", "Project.VoteChanged")]
     assert ("gus2", "erin") in {(row["actor"], row["on_behalf_of"]) for row in votes}
@@ -181,13 +232,21 @@ async def test_a_year_of_governance(api: Api, store: Store) -> None:
         "Project.Resumed",
         "Project.Rebaselined",
         "Project.EscalatedTo",
+        "Template.Created",
+        "Template.Published",
+        "Portfolio.TemplateChanged",
+        "Project.TemplateMigrated",
     ):
         assert done in kinds, done
+    [migrated] = [row for row in rows if row["type"] == "Project.TemplateMigrated"]
+    assert "from template 'Default stage-gate' v1 to 'Stage-gate' v2" in migrated["summary"]
+    assert migrated["rationale"] == "lighter plan reviews" and migrated["actor"] == "admin"
     # and each decision's context answers what its deciders saw
     for project, gate, decided in (
         (crm, "G0", "CONDITIONAL_GO"),
         (erp, "G0", "KILL"),
         (crm, "G1", "GO"),
+        (crm, "G2", "GO"),
     ):
         seen = await ok(await api.get(f"/projects/{project}/gates/{gate}/decisions/1"))
         assert seen["decision"]["decision"] == decided
