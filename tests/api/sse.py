@@ -34,7 +34,11 @@ class Served:
 
 
 @asynccontextmanager
-async def serving(settings: Settings, database_url: str) -> AsyncIterator[Served]:
+async def serving(
+    settings: Settings, database_url: str, *, drop: bool = True
+) -> AsyncIterator[Served]:
+    """The app served until the block ends (then its schema dropped, unless ``drop`` is
+    false: a later server carries on with it)."""
     port = _free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     server = Server.of(config)
@@ -49,11 +53,16 @@ async def serving(settings: Settings, database_url: str) -> AsyncIterator[Served
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 30)
-        conn = await asyncpg.connect(database_url)
-        try:
-            await drop_schema(conn, settings.schema)
-        finally:
-            await conn.close()
+        if drop:
+            await _drop(database_url, settings.schema)
+
+
+async def _drop(database_url: str, schema: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await drop_schema(conn, schema)
+    finally:
+        await conn.close()
 
 
 class Message(dict[str, Any]):

@@ -1,0 +1,367 @@
+"""Outbound webhooks against a local receiver (a served app and a plain ASGI receiver on
+uvicorn): signatures verify (checked here from the Standard Webhooks text, not with the
+server's code), retries back off after 500s, each subscription keeps log order and a
+failing receiver holds up only its own, redelivery, the tracked position across a
+restart, and refusals that write nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import uvicorn
+from litestar.testing import AsyncTestClient
+
+from api.outbound import check_url
+from api.settings import Settings
+from domain.errors import InvalidValue
+from tests.api.conftest import _free_port, app_settings
+from tests.api.scenario import Api
+from tests.api.sse import Served, serving
+from tests.conftest import drop_store_schema
+
+# --- the receiver -----------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    at: float  # monotonic
+    status: int
+
+    @property
+    def json(self) -> dict[str, Any]:
+        decoded: dict[str, Any] = json.loads(self.body)
+        return decoded
+
+
+@dataclass
+class Receiver:
+    """Answers 200, or 500 to the next ``failures[path]`` requests on a path."""
+
+    url: str = ""
+    got: list[Received] = field(default_factory=list)
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def on(self, path: str) -> list[Received]:
+        return [r for r in self.got if r.path == path]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        path = scope["path"]
+        status = 200
+        if self.failures.get(path, 0) > 0:
+            self.failures[path] -= 1
+            status = 500
+        headers = {k.decode(): v.decode() for k, v in scope["headers"]}
+        self.got.append(Received(path, headers, body, time.monotonic(), status))
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b"secret receiver content"})
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    port = _free_port()
+    r = Receiver(url=f"http://127.0.0.1:{port}")
+    server = uvicorn.Server(
+        uvicorn.Config(r, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        assert not task.done(), "the receiver did not start"
+        await asyncio.sleep(0.01)
+    yield r
+    server.should_exit = True
+    await task
+
+
+def webhook_settings(database_url: str, schema: str, data_dir: Path, **more: Any) -> Settings:
+    values: dict[str, Any] = {
+        "webhook_private_targets": True,  # the receiver is on 127.0.0.1
+        "webhook_poll_s": 0.05,
+        "webhook_retry_first_s": 0.2,
+        "webhook_retry_max_s": 0.8,
+        "webhook_timeout_s": 5.0,
+        **more,
+    }
+    return app_settings(database_url, schema, data_dir, **values)
+
+
+@pytest.fixture
+async def served(database_url: str, schema_name: str, tmp_path: Path) -> AsyncIterator[Served]:
+    settings = webhook_settings(database_url, schema_name, tmp_path)
+    async with serving(settings, database_url) as s:
+        yield s
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+
+async def until(check: Callable[[], Any], within_s: float = 15.0) -> None:
+    deadline = time.monotonic() + within_s
+    while not check():
+        assert time.monotonic() < deadline, "waited in vain"
+        await asyncio.sleep(0.02)
+
+
+async def subscribe(api: Api, url: str, **body: Any) -> dict[str, Any]:
+    r = await api.post("/webhooks", "adam", {"url": url, **body}, "pmo_admin")
+    assert r.status_code == 201, r.text
+    created: dict[str, Any] = r.json()
+    return created
+
+
+async def deliveries(api: Api, webhook_id: str) -> list[dict[str, Any]]:
+    r = await api.get(f"/webhooks/{webhook_id}/deliveries", "adam", "pmo_admin")
+    assert r.status_code == 200, r.text
+    items: list[dict[str, Any]] = r.json()["items"]
+    return items
+
+
+async def decided_project(api: Api) -> tuple[str, int]:
+    """A project whose G0 was decided GO; the decision's position."""
+    project = await api.project(await api.portfolio())
+    await api.review(project)
+    for voter in ("dave", "erin"):
+        assert (await api.vote(project, voter)).status_code == 200
+    r = await api.decide(project, "GO")
+    assert r.status_code == 200, r.text
+    return project, int(r.json()["position"])
+
+
+def verifies(secret: str, got: Received) -> bool:
+    """Standard Webhooks' check, written from its text: HMAC-SHA256 keyed with the
+    secret's base64 bytes over ``id.timestamp.body``; any v1 signature may match."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{got.headers['webhook-id']}.{got.headers['webhook-timestamp']}.".encode()
+    expected = base64.b64encode(hmac.new(key, signed + got.body, hashlib.sha256).digest())
+    offered = [s.partition(",") for s in got.headers["webhook-signature"].split()]
+    return any(v == "v1" and hmac.compare_digest(sig.encode(), expected) for v, _, sig in offered)
+
+
+# --- tests ------------------------------------------------------------------------------
+
+
+async def test_a_decision_is_delivered_signed(served: Served, receiver: Receiver) -> None:
+    api = served.api
+    hook = await subscribe(api, receiver.url + "/decisions")
+    assert hook["secret"].startswith("whsec_") and len(base64.b64decode(hook["secret"][6:])) == 32
+    assert hook["event_types"] == ["*.EscalatedTo", "Project.GateDecided", "ChangeRequest.Decided"]
+    project, position = await decided_project(api)
+    await until(lambda: receiver.on("/decisions"))
+    await asyncio.sleep(0.3)  # nothing else comes: only the decision was wanted
+    [got] = receiver.on("/decisions")
+    assert verifies(hook["secret"], got)
+    tampered = Received(got.path, got.headers, got.body.replace(b"GO", b"NO"), got.at, 200)
+    assert not verifies(hook["secret"], tampered)
+    assert abs(int(got.headers["webhook-timestamp"]) - time.time()) < 60
+    assert got.headers["content-type"] == "application/json"
+    body = got.json
+    assert body["type"] == "Project.GateDecided"
+    assert body["data"]["position"] == position
+    assert body["data"]["aggregate_id"] == project and body["data"]["project_id"] == project
+    assert body["data"]["actor"] == "carol" and "decided GO" in body["data"]["summary"]
+    [delivery] = await deliveries(api, hook["id"])
+    assert delivery["id"] == got.headers["webhook-id"]
+    assert (delivery["status"], delivery["attempts"], delivery["position"]) == (
+        "delivered",
+        1,
+        position,
+    )
+    assert [a["http_status"] for a in delivery["log"]] == [200]
+    r = await api.get(f"/webhooks/{hook['id']}", "adam", "pmo_admin")
+    assert "secret" not in r.json() and r.json()["pending"] == 0
+
+
+async def test_retries_back_off_and_keep_log_order_per_subscription(
+    served: Served, receiver: Receiver
+) -> None:
+    api = served.api
+    portfolio = await api.portfolio()
+    receiver.failures["/failing"] = 3
+    failing = await subscribe(api, receiver.url + "/failing", event_types=["Project.*"])
+    healthy = await subscribe(api, receiver.url + "/healthy", event_types=["Project.*"])
+    project = await api.project(portfolio)
+    await api.review(project)
+    await api.vote(project, "dave")
+    wanted = [d["position"] for d in await deliveries_when(api, healthy["id"], 3)]
+    await until(lambda: len([r for r in receiver.on("/failing") if r.status == 200]) == 3)
+    attempts = receiver.on("/failing")
+    positions = [r.json["data"]["position"] for r in attempts]
+    assert positions == [wanted[0]] * 4 + wanted[1:]  # nothing overtakes the failing one
+    assert [r.status for r in attempts] == [500, 500, 500, 200, 200, 200]
+    assert len({r.headers["webhook-id"] for r in attempts[:4]}) == 1  # one delivery, retried
+    gaps = [b.at - a.at for a, b in itertools.pairwise(attempts[:4])]
+    for gap, wait in zip(gaps, (0.2, 0.4, 0.8), strict=True):  # doubling, up to the cap
+        assert wait * 0.95 <= gap < wait * 1.1 + 0.5, gaps
+    # the healthy subscription was not held up by the failing one
+    done = [r.at for r in receiver.on("/healthy")]
+    assert [r.json["data"]["position"] for r in receiver.on("/healthy")] == wanted
+    assert done[-1] < attempts[3].at
+    first = (await deliveries(api, failing["id"]))[0]
+    assert first["attempts"] == 4 and first["status"] == "delivered"
+    assert [a["http_status"] for a in first["log"]] == [500, 500, 500, 200]
+    assert first["log"][0]["error"] == "the receiver answered 500"
+    assert all("secret receiver content" not in (a["error"] or "") for a in first["log"])
+
+
+async def deliveries_when(api: Api, webhook_id: str, count: int) -> list[dict[str, Any]]:
+    for _ in range(500):
+        found = await deliveries(api, webhook_id)
+        if len(found) >= count and all(d["status"] == "delivered" for d in found):
+            return found
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{count} deliveries never came")
+
+
+async def test_redelivery_sends_the_same_message_again(served: Served, receiver: Receiver) -> None:
+    api = served.api
+    hook = await subscribe(api, receiver.url + "/again")
+    await decided_project(api)
+    await until(lambda: receiver.on("/again"))
+    [delivery] = await deliveries(api, hook["id"])
+    path = f"/webhooks/{hook['id']}/deliveries/{delivery['id']}/redeliver"
+    r = await api.post(path, "adam", None, "pmo_admin")
+    assert r.status_code == 200, r.text
+    await until(lambda: len(receiver.on("/again")) == 2)
+    first, second = receiver.on("/again")
+    assert second.body == first.body
+    assert second.headers["webhook-id"] == first.headers["webhook-id"] == delivery["id"]
+    assert verifies(hook["secret"], second)
+    [after] = await deliveries_when(api, hook["id"], 1)
+    assert after["attempts"] == 2 and [a["http_status"] for a in after["log"]] == [200, 200]
+    r = await api.post(path.replace(delivery["id"], hook["id"]), "adam", None, "pmo_admin")
+    assert r.status_code == 404, r.text
+
+
+async def test_the_position_survives_a_restart(
+    database_url: str, schema_name: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    """Dispatcher stopped, events appended, dispatcher started again: each event goes
+    out once, none skipped, none before the position sent again."""
+    on = webhook_settings(database_url, schema_name, tmp_path)
+    off = webhook_settings(database_url, schema_name, tmp_path, run_webhooks=False)
+    try:
+        async with serving(on, database_url, drop=False) as first:
+            hook = await subscribe(first.api, receiver.url + "/restart", event_types=["*"])
+            before = await first.api.portfolio()
+            await deliveries_when(first.api, hook["id"], 1)  # recorded as delivered
+        async with serving(off, database_url, drop=False) as second:
+            await second.api.project(before)
+            await second.api.portfolio(name="While stopped")
+            r = await second.api.get(
+                f"/audit/events?after={hook['position']}&min_position={second.api.last_position}"
+            )
+            trail = [e["position"] for e in r.json()["items"]]
+            await asyncio.sleep(0.3)
+            assert len(receiver.on("/restart")) == 1  # nothing delivered while off
+        async with serving(on, database_url, drop=False):
+            await until(lambda: len(receiver.on("/restart")) >= len(trail))
+            await asyncio.sleep(0.3)  # and no more
+        sent = [r.json["data"]["position"] for r in receiver.on("/restart")]
+        assert sent == trail and len(trail) == 3  # a portfolio, a project, a portfolio
+        assert len({r.headers["webhook-id"] for r in receiver.on("/restart")}) == len(trail)
+    finally:
+        await drop_store_schema(database_url, schema_name)
+
+
+# --- refusals ---------------------------------------------------------------------------
+
+
+async def _rows(database_url: str, schema: str) -> tuple[int, int]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        hooks = await conn.fetchval(f'SELECT count(*) FROM "{schema}".gl_webhooks')
+        live = await conn.fetchval(
+            f'SELECT count(*) FROM "{schema}".gl_webhooks WHERE deleted_at IS NULL'
+        )
+        return int(hooks), int(live)
+    finally:
+        await conn.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("ftp://hooks.example.com/x", "only http and https"),
+        ("javascript:alert(1)", "only http and https"),
+        ("https:///nohost", "names no host"),
+        ("http://127.0.0.1:9/x", "GATELEDGER_WEBHOOK_PRIVATE_TARGETS"),
+        ("http://10.1.2.3/x", "private"),
+        ("http://169.254.169.254/latest/meta-data", "private"),
+        ("http://[::1]/x", "private"),
+        ("http://[::ffff:192.168.0.1]/x", "private"),
+        ("http://localhost:8000/x", "private"),
+        ("https://user:pw@hooks.example.com/x", "credentials"),
+    ],
+)
+async def test_a_url_that_may_not_be_sent_to_is_422_and_writes_nothing(
+    client: AsyncTestClient[Any],
+    token: Callable[..., dict[str, str]],
+    settings: Settings,
+    database_url: str,
+    url: str,
+    says: str,
+) -> None:
+    r = await client.post("/webhooks", json={"url": url}, headers=token("adam", "pmo_admin"))
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert says in r.json()["detail"]
+    assert await _rows(database_url, settings.schema) == (0, 0)
+
+
+async def test_only_the_pmo_manages_webhooks(
+    client: AsyncTestClient[Any],
+    token: Callable[..., dict[str, str]],
+    settings: Settings,
+    database_url: str,
+) -> None:
+    body = {"url": "https://hooks.example.com/x"}
+    for who in (token("paula"), token("audrey", "auditor"), {}):
+        r = await client.post("/webhooks", json=body, headers=who)
+        assert r.status_code in (401, 403), r.text
+    assert await _rows(database_url, settings.schema) == (0, 0)
+    r = await client.post("/webhooks", json=body, headers=token("adam", "pmo_admin"))
+    assert r.status_code == 201, r.text
+    hook = r.json()["id"]
+    r = await client.delete(f"/webhooks/{hook}", headers=token("audrey", "auditor"))
+    assert r.status_code == 403, r.text
+    assert await _rows(database_url, settings.schema) == (1, 1)
+    r = await client.post(
+        "/webhooks",
+        json={**body, "event_types": ["Project.Nothing"]},
+        headers=token("adam", "pmo_admin"),
+    )
+    assert r.status_code == 422 and "matches no event type" in r.json()["detail"], r.text
+    r = await client.delete(f"/webhooks/{hook}", headers=token("adam", "pmo_admin"))
+    assert r.status_code == 200, r.text
+    assert await _rows(database_url, settings.schema) == (1, 0)  # kept, stopped
+    r = await client.get(f"/webhooks/{hook}", headers=token("adam", "pmo_admin"))
+    assert r.status_code == 404, r.text
+
+
+def test_public_addresses_are_accepted_and_private_ones_only_when_allowed() -> None:
+    assert check_url("https://93.184.216.34/x", private_allowed=False)
+    assert check_url("https://hooks.example.com/x", private_allowed=False)
+    assert check_url("http://127.0.0.1:8000/x", private_allowed=True)
+    with pytest.raises(InvalidValue):
+        check_url("http://100.64.0.1/x", private_allowed=False)  # shared address space
