@@ -2,6 +2,7 @@
 project's migration to another template version."""
 
 from dataclasses import replace
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -116,7 +117,7 @@ def test_a_portfolio_refuses_the_same_template_and_a_board_member_changing_it() 
 # --- a project's migration -----------------------------------------------------------
 
 
-def _lean(version: int = 2, **changes: object) -> GovernanceTemplate:
+def _lean(version: int = 2, **changes: Any) -> GovernanceTemplate:
     return replace(default_template(), name="Lean", version=version, **changes)
 
 
