@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,10 @@ import uvicorn
 from litestar.testing import AsyncTestClient
 
 from api.outbound import check_url
+from api.scheduler import escalate_once
 from api.settings import Settings
 from domain.errors import InvalidValue
+from eventstore.database import Store
 from tests.api.conftest import _free_port, app_settings
 from tests.api.scenario import Api
 from tests.api.sse import Served, serving
@@ -280,6 +283,51 @@ async def test_the_position_survives_a_restart(
         sent = [r.json["data"]["position"] for r in receiver.on("/restart")]
         assert sent == trail and len(trail) == 3  # a portfolio, a project, a portfolio
         assert len({r.headers["webhook-id"] for r in receiver.on("/restart")}) == len(trail)
+    finally:
+        await drop_store_schema(database_url, schema_name)
+
+
+async def test_an_escalation_goes_to_a_default_subscription(
+    served: Served, receiver: Receiver, store: Store
+) -> None:
+    api = served.api
+    await subscribe(api, receiver.url + "/escalations")
+    condition = {"description": "Do the DPIA", "owner": "olga", "due": "2027-02-01"}
+    project = await api.project(await api.portfolio())
+    await api.review(project)
+    for voter in ("dave", "erin"):
+        assert (await api.vote(project, voter)).status_code == 200
+    r = await api.decide(project, "CONDITIONAL_GO", conditions=[condition])
+    assert r.status_code == 200, r.text
+    r = await api.get(f"/me/inbox?min_position={api.last_position}", "olga")
+    assert r.status_code == 200, r.text  # the escalation job reads the inbox
+    assert await escalate_once(store, datetime(2027, 3, 1, 9, tzinfo=UTC)) == 1
+    await until(lambda: len(receiver.on("/escalations")) == 2)
+    decided, escalated = (r.json for r in receiver.on("/escalations"))
+    assert decided["type"] == "Project.GateDecided"
+    assert escalated["type"] == "Project.EscalatedTo"
+    assert escalated["data"]["project_id"] == project
+    assert "to carol" in escalated["data"]["summary"]
+
+
+async def test_two_servers_deliver_each_event_once(
+    database_url: str, schema_name: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    """One dispatcher at a time (an advisory lock): the other stands by."""
+    settings = webhook_settings(database_url, schema_name, tmp_path)
+    try:
+        async with (
+            serving(settings, database_url, drop=False) as one,
+            serving(settings, database_url, drop=False),
+        ):
+            await subscribe(one.api, receiver.url + "/once", event_types=["Portfolio.Created"])
+            for n in range(5):
+                await one.api.portfolio(name=f"P{n}")
+            await until(lambda: len(receiver.on("/once")) >= 5)
+            await asyncio.sleep(0.5)  # and no more
+        got = receiver.on("/once")
+        assert [r.json["data"]["summary"].split("'")[1] for r in got] == [f"P{n}" for n in range(5)]
+        assert len({r.headers["webhook-id"] for r in got}) == 5
     finally:
         await drop_store_schema(database_url, schema_name)
 
