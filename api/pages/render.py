@@ -33,7 +33,7 @@ HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 STATIC_PATH = "/static"
-_TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+_TYPES = {".css": "text/css", ".js": "text/javascript"}  # litestar adds the charset
 
 # Every page: no outside host, no inline script, no framing; the sign-in link's token
 # never leaves in a Referer; personal pages are not cached.
