@@ -78,6 +78,7 @@ def create_app(settings: Settings) -> Litestar:
             await prepare_limits(store)  # the rate limits' table, shared by every process
             await prepare_webhooks(store)  # webhook subscriptions and their deliveries
             await prepare_sessions(store)  # the pages' sessions and spent sign-in links
+            feed.open()
             try:
                 async with _background_jobs(settings, store, key, feed):
                     yield

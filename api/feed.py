@@ -124,6 +124,11 @@ class EventFeed:
     def open_streams(self, person: str) -> int:
         return self._open.get(person, 0)
 
+    def open(self) -> None:
+        """Take streams again (an app's lifespan may start again after a stop)."""
+        self.closing.clear()
+        self.ready.clear()
+
     def close(self) -> None:
         """End every stream (the server is stopping); new ones get 503."""
         self.closing.set()

@@ -124,6 +124,7 @@ def fuzzed(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         f"t_{uuid.uuid4().hex[:12]}",
         tmp_path_factory.mktemp("schemathesis"),
         min_position_wait_s=0.2,
+        run_webhooks=False,  # subscriptions it makes send nothing to the URLs it invents
     )
     try:
         yield Served(settings)
@@ -166,6 +167,8 @@ def test_no_input_reaches_a_5xx_and_errors_are_problem_json(
             suppress_health_check=list(HealthCheck),
         )
         def run(case: schemathesis.Case) -> None:
+            if path.endswith("/events/stream"):  # a stream that ends, so it can be read
+                case.query = {**(case.query or {}), "until": 0}
             for caller in fuzzed.callers:
                 case.call_and_validate(headers=caller, checks=CHECKS)
 
