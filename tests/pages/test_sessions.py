@@ -149,3 +149,30 @@ async def test_outsiders_get_404_as_in_the_api(room: Room) -> None:
         {"gate": "G0", "vote": "approve", "rationale": "x", "csrf": browser.csrf(page.text)},
     )
     assert r.status_code == 404 and await _head(room) == before
+
+
+async def test_the_cookie_is_secure_over_tls(room: Room) -> None:
+    token = mint_link(room.settings, BASE, "dave").partition("token=")[2]
+    r = await room.client.post(
+        "https://testserver.local/sign-in/link", data={"token": token}, follow_redirects=False
+    )
+    room.client.cookies.clear()
+    assert r.status_code == 303, r.text
+    cookie = r.headers["set-cookie"].lower()
+    assert "; secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+
+
+async def test_an_expired_session_signs_no_one_in(room: Room) -> None:
+    browser = room.browser()
+    await browser.sign_in("dave")
+    assert (await browser.get("/inbox")).status_code == 200
+    conn = await asyncpg.connect(room.database_url)
+    try:
+        await conn.execute(
+            f"UPDATE \"{room.schema}\".gl_page_sessions SET expires = now() - interval '1 s' "
+            "WHERE person = 'dave'"
+        )
+    finally:
+        await conn.close()
+    r = await browser.get("/inbox")
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=/inbox"
