@@ -242,6 +242,44 @@ POLICIES: dict[str, Policy] = {
     "pageDecideGate": page(
         acts("project", "project_id", "the board's chair, or their active delegate")
     ),
+    "pageProject": page(sees("project", "project_id")),
+    "pageDecisionRecord": page(sees("project", "project_id", bucket="expensive")),
+    "pageChangeRequest": page(sees("change_request", "change_request_id")),
+    "pageVoteChangeRequest": page(
+        acts(
+            "change_request",
+            "change_request_id",
+            "a board member or a mandatory voter such as the sponsor (escalated CRs), "
+            "or a delegate",
+        )
+    ),
+    "pageDecideChangeRequest": page(
+        acts(
+            "change_request",
+            "change_request_id",
+            "the sponsor (within tolerance) or the chair (escalated), or their delegate",
+        )
+    ),
+    "pageSignOff": page(sees("signoff", "signoff_id")),
+    "pageSignSignOff": page(acts("signoff", "signoff_id", "a named signatory")),
+    "pageDeclineSignOff": page(acts("signoff", "signoff_id", "a named signatory")),
+    "pagePortfolios": page(signed_in("anyone signed in; lists what they see", listed="portfolio")),
+    "pagePortfolio": page(sees("portfolio", "portfolio_id")),
+    "pageAuditor": page(global_role("auditor or pmo_admin", *EVERYTHING, bucket="expensive")),
+    "pageAuditExport": page(global_role("auditor", "auditor", bucket="expensive")),
+    "pageAdministration": page(global_role("pmo_admin", "pmo_admin")),
+    "pageChangeBoard": page(
+        global_role("pmo_admin", "pmo_admin", bucket="command", portfolio="portfolio_id")
+    ),
+    "pageChangeProjectRole": page(
+        global_role("pmo_admin", "pmo_admin", bucket="command", project="project_id")
+    ),
+    "pageHoldProject": page(
+        global_role("pmo_admin", "pmo_admin", bucket="command", project="project_id")
+    ),
+    "pageResumeProject": page(
+        global_role("pmo_admin", "pmo_admin", bucket="command", project="project_id")
+    ),
 }
 
 # Routes litestar adds: the OpenAPI documents and CORS preflight answer anyone.

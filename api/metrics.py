@@ -211,6 +211,7 @@ async def database_gauges(store: Store, read_models: list[str]) -> list[Gauge]:
             for name, position in positions.items():
                 ages[name] = await _age_after(conn, store, position) if position < head else 0.0
             set_aside = await _set_aside_counts(conn, store)
+            webhooks = await _webhook_backlog(conn, store)
             checkpoint = await conn.fetchrow(
                 "SELECT position, extract(epoch FROM now() - signed_at)::float8 "
                 f"FROM {n.q('gl_checkpoints')} ORDER BY position DESC LIMIT 1"
@@ -249,6 +250,19 @@ async def database_gauges(store: Store, read_models: list[str]) -> list[Gauge]:
             [((), head - (checkpoint[0] if checkpoint else 0))],
         ),
     ]
+    if webhooks is not None:
+        gauges += [
+            Gauge(
+                "gateledger_webhook_backlog",
+                "Webhook deliveries waiting to be sent (live subscriptions)",
+                [((), webhooks[0])],
+            ),
+            Gauge(
+                "gateledger_webhook_oldest_pending_seconds",
+                "Age of the oldest delivery still waiting (0: none)",
+                [((), webhooks[1])],
+            ),
+        ]
     if checkpoint is not None:
         gauges.append(
             Gauge(
@@ -284,6 +298,20 @@ async def _set_aside_counts(conn: asyncpg.Connection, store: Store) -> dict[str,
         f"SELECT projection, count(*) FROM {table} WHERE resolved_at IS NULL GROUP BY projection"
     )
     return {r[0]: int(r[1]) for r in rows}
+
+
+async def _webhook_backlog(conn: asyncpg.Connection, store: Store) -> tuple[int, float] | None:
+    """Pending deliveries of live subscriptions and the oldest one's age (api/webhooks.py's
+    tables), or None where webhooks have no tables."""
+    deliveries = store.names.q("gl_webhook_deliveries")
+    if not await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", deliveries):
+        return None
+    row = await conn.fetchrow(
+        "SELECT count(*), coalesce(extract(epoch FROM now() - min(d.created_at)), 0)::float8 "
+        f"FROM {deliveries} d JOIN {store.names.q('gl_webhooks')} h ON h.id = d.webhook_id "
+        "WHERE d.status = 'pending' AND h.deleted_at IS NULL"
+    )
+    return int(row[0]), float(row[1])
 
 
 # -- the exposition --------------------------------------------------------------------

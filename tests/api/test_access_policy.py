@@ -437,6 +437,14 @@ def template_library(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str 
 
 # Routes that need a global role: refused with 403 before anything is looked up.
 NEEDS_GLOBAL_ROLE = {
+    # pages (more_pages)
+    "pageAuditor",
+    "pageAuditExport",
+    "pageAdministration",
+    "pageChangeBoard",
+    "pageChangeProjectRole",
+    "pageHoldProject",
+    "pageResumeProject",
     "createWebhook",
     "listWebhooks",
     "getWebhook",
@@ -582,6 +590,52 @@ def page_routes(w: World) -> list[tuple[str, str, str, Any, str | None, set[str]
         ("pageCastGateVote", "POST", f"/projects/{p}/review/vote", vote, "P", {"dave", "carol"}),
         ("pageDecideGate", "POST", f"/projects/{p}/review/decide", decide, "P", {"carol"}),
         ("signOut", "POST", "/sign-out", {}, None, anyone),
+        *more_pages(w),
+    ]
+
+
+def more_pages(w: World) -> list[tuple[str, str, str, Any, str | None, set[str]]]:
+    """The project, decision record, change request, sign-off, portfolio, auditor and
+    administration pages (permitted calls run in this order: hold before resume)."""
+    a, p, p2, cr, so = (w.ids[k] for k in ("A", "P", "P2", "CR", "SO"))
+    anyone = set(PEOPLE)
+    vote = {"vote": "approve", "rationale": "fine"}
+    board = {"members": "carol, dave, erin, fay", "chair": "carol", "reason": "r"}
+    role = {"action": "assign", "role": "stakeholder", "person": "stan", "reason": "joins"}
+    adam = {"adam"}
+    return [
+        ("pageProject", "GET", f"/projects/{p}", None, "P", seen("P")),
+        ("pageProject", "GET", f"/projects/{p}?as_of=3", None, "P", seen("P")),
+        ("pageDecisionRecord", "GET", f"/projects/{p2}/decisions/G0/1", None, "P2", seen("P2")),
+        ("pageChangeRequest", "GET", f"/change-requests/{cr}", None, "P", seen("P")),
+        (
+            "pageVoteChangeRequest",
+            "POST",
+            f"/change-requests/{cr}/vote",
+            vote,
+            "P",
+            {"dave", "carol", "sam"},
+        ),
+        (
+            "pageDecideChangeRequest",
+            "POST",
+            f"/change-requests/{cr}/decide",
+            {"decision": "defer", "rationale": "later"},
+            "P",
+            {"carol"},
+        ),
+        ("pageSignOff", "GET", f"/signoffs/{so}", None, "P", seen("P")),
+        ("pageSignSignOff", "POST", f"/signoffs/{so}/sign", {"comment": "ok"}, "P", {"sid"}),
+        ("pageDeclineSignOff", "POST", f"/signoffs/{so}/decline", {"comment": "no"}, "P", {"sid"}),
+        ("pagePortfolios", "GET", "/portfolios", None, None, anyone),
+        ("pagePortfolio", "GET", f"/portfolios/{a}", None, "A", seen("A")),
+        ("pageAuditor", "GET", "/auditor?actor=dave", None, None, {"audrey", "adam"}),
+        ("pageAuditExport", "GET", "/auditor/export?format=csv", None, None, {"audrey"}),
+        ("pageAdministration", "GET", f"/admin?project_id={p2}", None, None, {"adam"}),
+        ("pageChangeBoard", "POST", f"/admin/portfolios/{a}/board", board, "A", {"adam"}),
+        ("pageChangeProjectRole", "POST", f"/admin/projects/{p2}/roles", role, "P2", {"adam"}),
+        ("pageHoldProject", "POST", f"/admin/projects/{p2}/hold", {"reason": "w"}, "P2", {"adam"}),
+        ("pageResumeProject", "POST", f"/admin/projects/{p2}/resume", {"reason": "g"}, "P2", adam),
     ]
 
 
