@@ -24,12 +24,19 @@ from typing import Any
 from litestar import Router
 
 from api.errors import EXCEPTION_HANDLERS
+from api.pages.admin import AdministrationPages
+from api.pages.auditor import AuditorPages
 from api.pages.inbox import InboxPage
+from api.pages.portfolios import PortfolioPages
+from api.pages.projects import ProjectPages
 from api.pages.render import page_asset, page_error, template_config
+from api.pages.requests import ChangeRequestPages, SignOffPages
 from api.pages.reviews import ReviewPages
 from api.pages.signin import SignInPages
 
 PAGE_HANDLERS: list[Any] = [page_asset, SignInPages, InboxPage, ReviewPages]
+PAGE_HANDLERS += [ProjectPages, ChangeRequestPages, SignOffPages, PortfolioPages]
+PAGE_HANDLERS += [AuditorPages, AdministrationPages]
 
 
 def pages_router() -> Router:

@@ -27,6 +27,11 @@ PAGE_FOR: dict[str, Callable[[dict[str, Any]], str | None]] = {
         if item["subject_id"] == item["project_id"]
         else None
     ),
+    # the change request, sign-off and project pages (api/pages/requests.py, projects.py)
+    "cr_vote": lambda item: f"/change-requests/{item['subject_id']}",
+    "cr_decision": lambda item: f"/change-requests/{item['subject_id']}",
+    "signoff": lambda item: f"/signoffs/{item['subject_id']}",
+    "condition": lambda item: f"/projects/{item['project_id']}",
 }
 
 KIND_WORDS = {
