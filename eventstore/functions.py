@@ -58,33 +58,56 @@ def insert_events_ddl(names: StoreNames, *, chain: bool = True) -> str:
 def insert_event_groups_ddl(names: StoreNames, *, chain: bool = True) -> str:
     """``gl_insert_event_groups``: group commit of many writers' appends.
 
-    Each group (one writer's events) is inserted in a subtransaction: a group that
-    conflicts returns ``(group, NULL)`` and writes nothing; the others commit together.
+    Each group (one writer's events, and the idempotency record of the command that made
+    them, if any: ``idem_*`` arrays, one entry per group that has one) is inserted in a
+    subtransaction: a group whose events conflict with stored ones returns
+    ``(group, NULL, 'version')``, one whose Idempotency-Key is already stored
+    ``(group, NULL, 'idempotency')``, and writes nothing; the others commit together.
+    An idempotency record's ``position`` is the last position of its group's events.
     The leaves of the groups that went in are linked in position order.
     """
     ev, literal, channel = _parts(names)
+    idem = names.q("gl_idempotency")
     extend = extend_body(names, "start", "base", "c_given") if chain else ""
     return (
         f"CREATE OR REPLACE FUNCTION {names.q('gl_insert_event_groups')}"
         "(grp int[], ids uuid[], versions bigint[], topics text[], states bytea[], "
-        "leaves bytea[] DEFAULT NULL) "
-        "RETURNS TABLE(g int, nid bigint) LANGUAGE plpgsql " + _DEFINER + "AS $fn$ "
-        "DECLARE base bigint; start bigint; k int; n bigint; last int; "
-        "c_failed int[] := '{}'; c_given bytea[]; " + EXTEND_DECLARE + "BEGIN "
+        "leaves bytea[] DEFAULT NULL, idem_grp int[] DEFAULT NULL, "
+        "idem_principals text[] DEFAULT NULL, idem_keys text[] DEFAULT NULL, "
+        "idem_hashes text[] DEFAULT NULL, idem_responses bytea[] DEFAULT NULL) "
+        "RETURNS TABLE(g int, nid bigint, failure text) LANGUAGE plpgsql " + _DEFINER + "AS $fn$ "
+        "DECLARE base bigint; start bigint; k int; n bigint; last int; c_nids bigint[]; "
+        "c_table text; c_failed int[] := '{}'; c_given bytea[]; " + EXTEND_DECLARE + "BEGIN "
         f"LOCK TABLE {ev} IN EXCLUSIVE MODE; "
         f"SELECT coalesce(max(notification_id), 0) INTO base FROM {ev}; "
         "start := base; "
         "SELECT coalesce(max(x), -1) INTO last FROM unnest(grp) x; "
         "FOR k IN 0..last LOOP BEGIN "
-        f"RETURN QUERY INSERT INTO {ev} "
+        # the group's rows are collected first: rows returned before a failure later in
+        # the block (its idempotency record) would stay in the result
+        "WITH c_ins AS ("
+        f"INSERT INTO {ev} "
         "(notification_id, originator_id, originator_version, topic, state) "
         "SELECT base + row_number() OVER (ORDER BY u.o), u.i, u.v, u.t, u.s "
         "FROM unnest(grp, ids, versions, topics, states) WITH ORDINALITY "
         "AS u(gr, i, v, t, s, o) WHERE u.gr = k ORDER BY u.o "
-        "RETURNING k, notification_id; "
-        "GET DIAGNOSTICS n = ROW_COUNT; base := base + n; "
-        "EXCEPTION WHEN unique_violation THEN g := k; nid := NULL; RETURN NEXT; "
-        "c_failed := c_failed || k; "
+        "RETURNING notification_id) "
+        "SELECT array_agg(c_ins.notification_id ORDER BY c_ins.notification_id) "
+        "INTO c_nids FROM c_ins; "
+        "n := coalesce(cardinality(c_nids), 0); "
+        "IF idem_grp IS NOT NULL THEN "
+        f"INSERT INTO {idem} (principal, key, request_hash, response, position) "
+        "SELECT u.p, u.ky, u.h, u.r, CASE WHEN n > 0 THEN base + n END "
+        "FROM unnest(idem_grp, idem_principals, idem_keys, idem_hashes, idem_responses) "
+        "AS u(gr, p, ky, h, r) WHERE u.gr = k; "
+        "END IF; "
+        "base := base + n; "
+        "RETURN QUERY SELECT k, x, NULL::text FROM unnest(c_nids) AS x; "
+        "EXCEPTION WHEN unique_violation THEN "
+        "GET STACKED DIAGNOSTICS c_table = TABLE_NAME; "
+        "g := k; nid := NULL; "
+        "failure := CASE WHEN c_table = 'gl_idempotency' THEN 'idempotency' ELSE 'version' END; "
+        "RETURN NEXT; c_failed := c_failed || k; "
         "END; END LOOP; "
         # the leaves of the groups that went in, in position order (groups are numbered
         # in the order of the arrays, so with none failed that is ``leaves`` itself)
@@ -103,12 +126,15 @@ def insert_event_groups_ddl(names: StoreNames, *, chain: bool = True) -> str:
 # Their signatures, for grants: only the owner and a serving role may append.
 APPEND_FUNCTIONS = (
     "gl_insert_events(uuid[], bigint[], text[], bytea[], bytea[])",
-    "gl_insert_event_groups(int[], uuid[], bigint[], text[], bytea[], bytea[])",
+    "gl_insert_event_groups(int[], uuid[], bigint[], text[], bytea[], bytea[], int[], text[], "
+    "text[], text[], bytea[])",
 )
-# Before the writer passed its leaves (dropped: a call would match both).
+# Before the writer passed its leaves, and before groups carried idempotency records
+# (dropped: a call would match both).
 _RETIRED = (
     "gl_insert_events(uuid[], bigint[], text[], bytea[])",
     "gl_insert_event_groups(int[], uuid[], bigint[], text[], bytea[])",
+    "gl_insert_event_groups(int[], uuid[], bigint[], text[], bytea[], bytea[])",
 )
 
 

@@ -10,6 +10,7 @@ between concurrent transactions.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Sequence
 from uuid import UUID
 
@@ -18,8 +19,10 @@ from eventsourcing.persistence import Notification, StoredEvent
 
 from eventstore.chain import leaves
 from eventstore.errors import UnstorableText, VersionConflict
-from eventstore.group_commit import GroupCommitter
+from eventstore.group_commit import GroupCommitter, Keyed
 from eventstore.schema import StoreNames
+
+FIRST_TOPICS = 20_000  # aggregates whose kind a process remembers
 
 # JSON's escape of a NUL character, not itself escaped (``\\u0000`` is a backslash
 # followed by the text "u0000", which is fine).
@@ -61,6 +64,7 @@ class AsyncApplicationRecorder:
             f"SELECT notification_id FROM {ev} WHERE originator_id = $1 AND originator_version = $2"
         )
         self._ev = ev
+        self._first_topics: OrderedDict[UUID, str] = OrderedDict()
 
     @property
     def make_leaves(self) -> bool:
@@ -73,21 +77,28 @@ class AsyncApplicationRecorder:
         self._group.make_leaves = value
 
     async def insert_events(
-        self, stored_events: Sequence[StoredEvent], *, conn: asyncpg.Connection | None = None
+        self,
+        stored_events: Sequence[StoredEvent],
+        *,
+        conn: asyncpg.Connection | None = None,
+        keyed: Keyed | None = None,
     ) -> list[int]:
         """Insert events atomically and return their notification ids.
 
-        With ``conn`` the insert joins the caller's open transaction (the unit of work);
-        otherwise it is group-committed with concurrent appends, each writer's events
-        still all-or-nothing on their own.
+        With ``conn`` the insert joins the caller's open transaction; otherwise it is
+        group-committed with concurrent appends, each writer's events still
+        all-or-nothing on their own, and stored with ``keyed``, the idempotency record of
+        the command that made them (a key already stored: ``IdempotencyRace``).
         """
         if not stored_events:
             return []
         refuse_nul(stored_events)
         if conn is not None:
+            if keyed is not None:
+                raise ValueError("an idempotency record is stored by the group commit only")
             return await self._insert(conn, stored_events)
         # On its own: share a transaction (and its commit) with concurrent appends.
-        return await self._group.insert(stored_events)
+        return await self._group.insert(stored_events, keyed)
 
     async def _insert(
         self, conn: asyncpg.Connection, stored_events: Sequence[StoredEvent]
@@ -125,6 +136,21 @@ class AsyncApplicationRecorder:
         async with self.pool.acquire() as c:
             rows = await c.fetch(sql, *params)
         return [StoredEvent(_uuid(r[0]), r[1], r[2], bytes(r[3])) for r in rows]
+
+    async def first_topic(self, originator_id: UUID) -> str | None:
+        """The topic of an aggregate's first event (what kind of aggregate it is), or None
+        if it has none; remembered once stored, since a stored event never changes."""
+        found = self._first_topics.get(originator_id)
+        if found is not None:
+            self._first_topics.move_to_end(originator_id)
+            return found
+        first = await self.select_events(originator_id, lte=1, limit=1)
+        if not first:
+            return None
+        self._first_topics[originator_id] = first[0].topic
+        if len(self._first_topics) > FIRST_TOPICS:
+            self._first_topics.popitem(last=False)
+        return first[0].topic
 
     async def select_notifications(
         self,

@@ -72,6 +72,9 @@ def ddl(names: StoreNames) -> list[str]:
         "principal text NOT NULL, key text NOT NULL, request_hash text NOT NULL, "
         "response bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), "
         "PRIMARY KEY (principal, key))",
+        # where the command's events landed (the answer's position), written by the
+        # group commit with them; NULL in older records, whose answer holds it
+        f"ALTER TABLE {names.q('gl_idempotency')} ADD COLUMN IF NOT EXISTS position bigint",
         f"CREATE TABLE IF NOT EXISTS {names.q('gl_settings')} ("
         "key text PRIMARY KEY, value text NOT NULL)",
     ]

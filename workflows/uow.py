@@ -1,8 +1,11 @@
 """The unit of work: load aggregates, let the domain decide, save everything atomically.
 
 ``run_command`` executes one use case. It replays a stored answer for a repeated
-Idempotency-Key, loads aggregates (snapshot, then newer events), saves the new events
-of every touched aggregate and the idempotency record in ONE transaction, and retries
+Idempotency-Key, loads aggregates (this process's cached copy, else the snapshot, then
+the newer events: ``eventstore.loader``), saves the new events of every touched
+aggregate and the idempotency record in ONE transaction, shared with concurrent
+commands by the store's group commit (each command's events and record all or nothing
+on their own, a conflicting one failing alone), and retries
 the whole use case against fresh state, with jittered backoff for a bounded time, when a
 concurrent writer got there first (unless the caller pinned a version with If-Match,
 which then fails at once with 412). A use case that changes nothing writes nothing and
@@ -167,18 +170,37 @@ async def _attempt(
     events = uow.pending()
     stored = [store.mapper.to_stored_event(e) for e in events]
     try:
-        async with store.pool.acquire() as conn, conn.transaction():
-            ids = await store.events.insert_events(stored, conn=conn)
-            position = ids[-1] if ids else await _position_of(store, conn, primary)
-            result = CommandResult(primary.id, primary.version, position, details)
-            if options.idempotency_key is not None:
-                record = IdempotencyRecord(options.request_hash, msgspec.json.encode(result))
-                await idem.insert(conn, options.principal, options.idempotency_key, record)
+        if not stored:
+            return await _unchanged(store, idem, primary, details, options)
+        keyed = None
+        if options.idempotency_key is not None:
+            # its position is where the events land: the group commit records it
+            answer = msgspec.json.encode(CommandResult(primary.id, primary.version, 0, details))
+            keyed = (options.principal, options.idempotency_key, options.request_hash, answer)
+        ids = await store.events.insert_events(stored, keyed=keyed)
     except IdempotencyRace:
         earlier = await _earlier_answer(idem, options)
         assert earlier is not None
         return earlier
     await _maybe_snapshot(store, events)
+    return CommandResult(primary.id, primary.version, ids[-1], details)
+
+
+async def _unchanged(
+    store: Store,
+    idem: IdempotencyStore,
+    primary: Aggregate,
+    details: dict[str, Any],
+    options: CommandOptions,
+) -> CommandResult:
+    """A command that changed nothing answers the current version where it sits (and
+    records that answer for its Idempotency-Key)."""
+    async with store.pool.acquire() as conn, conn.transaction():
+        position = await _position_of(store, conn, primary)
+        result = CommandResult(primary.id, primary.version, position, details)
+        if options.idempotency_key is not None:
+            record = IdempotencyRecord(options.request_hash, msgspec.json.encode(result))
+            await idem.insert(conn, options.principal, options.idempotency_key, record)
     return result
 
 
@@ -225,11 +247,15 @@ async def _earlier_answer(idem: IdempotencyStore, options: CommandOptions) -> Co
 def _replay(earlier: IdempotencyRecord, options: CommandOptions) -> CommandResult:
     if earlier.request_hash != options.request_hash:
         raise IdempotencyKeyReused("this Idempotency-Key was already used for a different request")
-    return msgspec.json.decode(earlier.response, type=CommandResult)
+    answer = msgspec.json.decode(earlier.response, type=CommandResult)
+    if earlier.position is not None:  # stored with the events, where they landed
+        answer = msgspec.structs.replace(answer, position=earlier.position)
+    return answer
 
 
 async def _maybe_snapshot(store: Store, events: list[Any]) -> None:
-    """Snapshot aggregates that crossed a multiple of SNAPSHOT_EVERY (best effort)."""
+    """Snapshot aggregates that crossed a multiple of SNAPSHOT_EVERY (best effort), as
+    the store replays them (the cached copy and the events after it: cheap)."""
     crossed = {}
     for e in events:
         if e.originator_version % SNAPSHOT_EVERY == 0:
