@@ -105,6 +105,16 @@ class _Acquire:
             raise self._exhausted() from None
 
 
+async def keep_session(conn: asyncpg.Connection) -> None:
+    """What the pool runs on a released connection beyond asyncpg's own clean-up (which
+    rolls back an open transaction and drops the listeners): nothing. asyncpg's default
+    sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL`` on every
+    release, a round trip per use (a command uses the pool five times). No code leaves
+    session state behind: session settings are made at connect (``Timeouts``, the
+    serving role), cursors live in transactions, and whoever takes an advisory lock or
+    listens (projector, rebuild, webhook dispatcher, event feed) releases it itself."""
+
+
 _JSONB_VERSION = b"\x01"  # jsonb's binary form: a version byte, then the JSON text
 _json_decode = msgspec.json.decode
 
@@ -194,6 +204,7 @@ async def open_store(
         max_queries=50_000,
         max_inactive_connection_lifetime=300.0,
         init=init,
+        reset=keep_session,
         loop=None,
         connection_class=asyncpg.Connection,
         record_class=asyncpg.Record,
