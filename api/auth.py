@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 
 import jwt
@@ -16,6 +17,8 @@ from domain.checks import require_person
 from domain.errors import InvalidValue
 
 GLOBAL_ROLES = ("pmo_admin", "auditor")
+LEEWAY_S = 5  # clock skew allowed on exp
+VERIFIED_TOKENS = 10_000  # tokens an app remembers as verified, until they expire
 
 
 class Principal(msgspec.Struct, frozen=True):
@@ -54,6 +57,36 @@ def mint_token(
 
 def decode_token(settings: Settings, token: str) -> Principal:
     """Verify signature and expiry; raise 401 with a clear reason otherwise."""
+    return _verify(settings, token)[0]
+
+
+class VerifiedTokens:
+    """Tokens already verified, with whom they name, until they expire: a client sends
+    the same token with every request, and verifying it (a signature, JSON, the claims'
+    checks) costs more than the rest of a small command's handling. Bounded: the least
+    recently used go first. A token is remembered only once it verified; everything the
+    verification checks stays true until ``exp`` (the lifetime bound only loosens)."""
+
+    def __init__(self, size: int = VERIFIED_TOKENS) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+
+    def principal(self, settings: Settings, token: str) -> Principal:
+        """Who ``token`` names, verified now or earlier and not yet expired."""
+        found = self._entries.get(token)
+        if found is not None and time.time() <= found[1]:
+            self._entries.move_to_end(token)
+            return found[0]
+        principal, exp = _verify(settings, token)
+        self._entries[token] = (principal, exp + LEEWAY_S)
+        self._entries.move_to_end(token)
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return principal
+
+
+def _verify(settings: Settings, token: str) -> tuple[Principal, float]:
+    """The principal a token names and its ``exp``, or 401."""
     try:
         header = jwt.get_unverified_header(token)
         alg = header.get("alg")
@@ -70,7 +103,7 @@ def decode_token(settings: Settings, token: str) -> Principal:
             audience=settings.jwt_audience,
             issuer=settings.jwt_issuer,
             options={"require": ["sub", "exp"], "verify_aud": settings.jwt_audience is not None},
-            leeway=5,
+            leeway=LEEWAY_S,
         )
     except jwt.ExpiredSignatureError:
         raise NotAuthorizedException("the token has expired") from None
@@ -91,7 +124,7 @@ def decode_token(settings: Settings, token: str) -> Principal:
         raise NotAuthorizedException(f"invalid token: 'sub' is not a person id ({exc})") from None
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise NotAuthorizedException("invalid token: 'roles' must be a list of strings")
-    return Principal(sub=sub, name=str(claims.get("name", "")), roles=tuple(roles))
+    return Principal(sub=sub, name=str(claims.get("name", "")), roles=tuple(roles)), float(exp)
 
 
 def principal_of(connection: ASGIConnection) -> Principal:
@@ -103,8 +136,11 @@ def principal_of(connection: ASGIConnection) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthorizedException("missing bearer token: send 'Authorization: Bearer <JWT>'")
-    settings: Settings = connection.app.state.settings
-    principal = decode_token(settings, token.strip())
+    state = connection.app.state
+    tokens = getattr(state, "verified_tokens", None)
+    if tokens is None:
+        tokens = state.verified_tokens = VerifiedTokens()
+    principal = tokens.principal(state.settings, token.strip())
     connection.state.principal = principal
     return principal
 
