@@ -350,8 +350,8 @@ async def _check_object(
     if not isinstance(object_id, UUID):  # the route's path declares it a uuid
         raise ProblemError(404, f"no {_WORDS[policy.kind]} here", slug="not-found")
     not_found = UnknownAggregate(f"{_WORDS[policy.kind]} {object_id} not found")
-    first = await store.events.select_events(object_id, lte=1, limit=1)
-    if not first or _aggregate(store, first[0].topic) != _AGGREGATE_OF[policy.kind]:
+    topic = await store.events.first_topic(object_id)
+    if topic is None or _aggregate(store, topic) != _AGGREGATE_OF[policy.kind]:
         raise not_found
     if any(principal.has(r) for r in EVERYTHING):
         return
