@@ -33,6 +33,8 @@ import logging
 import os
 import random
 import secrets
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -277,6 +279,16 @@ def memory_mb(pid: int) -> tuple[float, float]:
     return found.get("VmRSS", 0.0), found.get("VmHWM", 0.0)
 
 
+def profile(pid: int, out: str | None) -> subprocess.Popen[bytes] | None:
+    """``py-spy record`` of the server (raw folded stacks, for flame graphs or grep) until
+    stopped, if asked for."""
+    if not out:
+        return None
+    spy = Path(sys.executable).parent / "py-spy"
+    command = [str(spy), "record", "-p", str(pid), "-o", out, "-f", "raw", "-r", "200"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 # --- the floor --------------------------------------------------------------------------
 
 
@@ -418,6 +430,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 world = await seed(client, settings, max(1, projects // 16), projects)
                 log(f"seeded {projects} projects in {time.perf_counter() - t0:.1f} s")
                 load = Load(client, world, settings)
+                spy = profile(server.pid, args.py_spy)
                 await load.closed(8, 1.5 if args.quick else 3.0, 0)  # warm-up
                 peak = 0.0
                 for clients in levels:
@@ -446,6 +459,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 result["half_peak"] = {"target_per_s": round(half, 1), **s}
                 result["p99_ms_at_half_peak"] = s["p99_ms"]
                 log(f"open loop at {half:.0f}/s (half the peak): {s}")
+                if spy is not None:
+                    spy.send_signal(signal.SIGINT)
+                    spy.wait(60)
                 rss, peak_rss = memory_mb(server.pid)
                 result["server_rss_mb"] = round(rss, 1)
                 result["server_peak_rss_mb"] = round(peak_rss, 1)
@@ -502,6 +518,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = bench_parser(__doc__, "6 s per level, 128 projects (about a minute)")
     p.add_argument("--seconds", type=float, help="measured seconds per level")
     p.add_argument("--projects", type=int, help="projects (default 256; 128 with --quick)")
+    p.add_argument("--py-spy", help="record the server with py-spy into this file (raw stacks)")
     p.add_argument(
         "--clients", default=",".join(map(str, LEVELS)), help="concurrency levels (1,8,32,128)"
     )
