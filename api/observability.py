@@ -12,7 +12,7 @@ and carries its ids, a 404 for an unknown path included.
   with a traceback); ``text`` (the default) the usual line, with ``[request ...]``
   appended inside a request.
 - **Metrics**: each answer counts in ``api.metrics.METRICS`` by method, route template
-  (``/api/v1/projects/{project_id:uuid}``, never the raw path: ids would make a series
+  (``/api/v1/projects/{project_id}``, never the raw path: ids would make a series
   each) and status, with its latency.
 """
 
