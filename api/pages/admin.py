@@ -22,8 +22,9 @@ from litestar.response import Redirect, Template
 from api.auth import Principal
 from api.errors import ProblemError
 from api.pages.render import api_problem, render
+from api.pages.requests import _after
 from api.pages.reviews import REFUSALS, Done, _command, _text
-from api.reads import utc_now
+from api.reads import MinPosition, ensure_position, utc_now
 from api.schemas import ChangeBoard, ChangeProjectRole, Reason
 from domain.policy import Board, Role
 from eventstore.database import Store
@@ -119,7 +120,9 @@ class AdministrationPages(Controller):
         portfolio_id: str = Picked,
         project_id: str = Picked,
         done: str = Done,
+        min_position: int = MinPosition,
     ) -> Template:
+        await ensure_position(store, request.app.state.settings, min_position)
         return await admin_page(
             request,
             store,
@@ -168,7 +171,7 @@ class AdministrationPages(Controller):
         try:
             data = msgspec.convert(body, ChangeBoard)
             command = _command(request, principal)
-            await administration.change_board(
+            result = await administration.change_board(
                 store,
                 portfolio_id=portfolio_id,
                 board=Board(tuple(data.board.members), data.board.chair),
@@ -180,7 +183,7 @@ class AdministrationPages(Controller):
             return await self._refused(
                 request, store, exc, "board", sent, portfolio_id=portfolio_id
             )
-        return Redirect(f"/admin?portfolio_id={portfolio_id}&done=board", status_code=303)
+        return _after(f"/admin?portfolio_id={portfolio_id}&done=board", result.position)
 
     @post(
         "/projects/{project_id:uuid}/roles", operation_id="pageChangeProjectRole", status_code=303
@@ -199,7 +202,7 @@ class AdministrationPages(Controller):
         try:
             data = msgspec.convert(sent, ChangeProjectRole)
             command = _command(request, principal)
-            await administration.change_project_role(
+            result = await administration.change_project_role(
                 store,
                 project_id=project_id,
                 action=data.action,
@@ -211,7 +214,7 @@ class AdministrationPages(Controller):
             )
         except REFUSALS as exc:
             return await self._refused(request, store, exc, "role", sent, project_id=project_id)
-        return Redirect(f"/admin?project_id={project_id}&done=role", status_code=303)
+        return _after(f"/admin?project_id={project_id}&done=role", result.position)
 
     async def _hold_or_resume(
         self, request: Request, project_id: UUID, principal: Principal, store: Store, how: str
@@ -222,7 +225,7 @@ class AdministrationPages(Controller):
             data = msgspec.convert(sent, Reason)
             command = _command(request, principal)
             act = administration.hold_project if how == "hold" else administration.resume_project
-            await act(
+            result = await act(
                 store,
                 project_id=project_id,
                 reason=data.reason,
@@ -231,7 +234,7 @@ class AdministrationPages(Controller):
             )
         except REFUSALS as exc:
             return await self._refused(request, store, exc, how, sent, project_id=project_id)
-        return Redirect(f"/admin?project_id={project_id}&done={how}", status_code=303)
+        return _after(f"/admin?project_id={project_id}&done={how}", result.position)
 
     @post("/projects/{project_id:uuid}/hold", operation_id="pageHoldProject", status_code=303)
     async def hold(

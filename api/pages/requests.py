@@ -27,7 +27,7 @@ from litestar.response import Redirect, Template
 from api.auth import Principal
 from api.pages.render import api_problem, render
 from api.pages.reviews import REFUSALS, Done, _command, _text
-from api.reads import missing, utc_now
+from api.reads import MinPosition, ensure_position, missing, utc_now
 from api.schemas import CastVote, DecideChangeRequest, SignOffAnswer
 from domain.change_request import CRDecision
 from domain.gate_review import Vote
@@ -175,6 +175,12 @@ async def signoff_page(
     )
 
 
+def _after(path: str, position: int) -> Redirect:
+    """Back to the page, which waits until the read models hold what was just written
+    (``min_position``, as an API read after a command)."""
+    return Redirect(f"{path}&min_position={position}", status_code=303)
+
+
 def _problem(request: Request, exc: Exception) -> dict[str, Any]:
     if isinstance(exc, msgspec.ValidationError):
         return {"status": 422, "title": "Invalid request", "detail": str(exc)}
@@ -194,7 +200,9 @@ class ChangeRequestPages(Controller):
         principal: Principal,
         store: Store,
         done: str = Done,
+        min_position: int = MinPosition,
     ) -> Template:
+        await ensure_position(store, request.app.state.settings, min_position)
         return await change_request_page(request, store, principal, change_request_id, done=done)
 
     @post("/vote", operation_id="pageVoteChangeRequest", status_code=303)
@@ -211,7 +219,7 @@ class ChangeRequestPages(Controller):
         try:
             data = msgspec.convert(sent, CastVote)
             command = _command(request, principal)
-            await crs.vote_change_request(
+            result = await crs.vote_change_request(
                 store,
                 change_request_id=change_request_id,
                 vote=Vote(data.vote),
@@ -232,7 +240,7 @@ class ChangeRequestPages(Controller):
                 refused_form="vote",
                 sent=sent,
             )
-        return Redirect(f"/change-requests/{change_request_id}?done=vote", status_code=303)
+        return _after(f"/change-requests/{change_request_id}?done=vote", result.position)
 
     @post("/decide", operation_id="pageDecideChangeRequest", status_code=303)
     async def decide(
@@ -248,7 +256,7 @@ class ChangeRequestPages(Controller):
         try:
             data = msgspec.convert(sent, DecideChangeRequest)
             command = _command(request, principal)
-            await crs.decide_change_request(
+            result = await crs.decide_change_request(
                 store,
                 change_request_id=change_request_id,
                 decision=CRDecision(data.decision),
@@ -269,7 +277,7 @@ class ChangeRequestPages(Controller):
                 refused_form="decide",
                 sent=sent,
             )
-        return Redirect(f"/change-requests/{change_request_id}?done=decision", status_code=303)
+        return _after(f"/change-requests/{change_request_id}?done=decision", result.position)
 
 
 class SignOffPages(Controller):
@@ -284,7 +292,9 @@ class SignOffPages(Controller):
         principal: Principal,
         store: Store,
         done: str = Done,
+        min_position: int = MinPosition,
     ) -> Template:
+        await ensure_position(store, request.app.state.settings, min_position)
         return await signoff_page(request, store, principal, signoff_id, done=done)
 
     async def _answer(
@@ -296,7 +306,7 @@ class SignOffPages(Controller):
             data = msgspec.convert(sent, SignOffAnswer)
             command = _command(request, principal)
             act = signoffs.sign_signoff if how == "signed" else signoffs.decline_signoff
-            await act(
+            result = await act(
                 store,
                 signoff_id=signoff_id,
                 comment=data.comment,
@@ -314,7 +324,7 @@ class SignOffPages(Controller):
                 refusal=problem,
                 sent=sent,
             )
-        return Redirect(f"/signoffs/{signoff_id}?done={how}", status_code=303)
+        return _after(f"/signoffs/{signoff_id}?done={how}", result.position)
 
     @post("/sign", operation_id="pageSignSignOff", status_code=303)
     async def sign(
