@@ -46,6 +46,22 @@ async def _check_after(
     await assert_read_models_caught_up(server, pg.url, schema, head)
 
 
+async def _signed_past(pg: Cluster, names: StoreNames, position: int) -> None:
+    """Wait (bounded) for a checkpoint past ``position`` (CHECKPOINT_EVERY=50)."""
+    conn = await asyncpg.connect(pg.url)
+    try:
+        deadline = time.monotonic() + 20
+        latest = None
+        while time.monotonic() < deadline:
+            latest = await conn.fetchval(f"SELECT max(position) FROM {names.q('gl_checkpoints')}")
+            if latest is not None and latest > position:
+                return
+            await asyncio.sleep(0.5)
+        raise AssertionError(f"no checkpoint past {position} (latest {latest})")
+    finally:
+        await conn.close()
+
+
 async def test_postgresql_stopped_in_immediate_mode_under_load_and_started_again(
     pg: Cluster, fault_schema: str, tmp_path: Path
 ) -> None:
@@ -55,6 +71,9 @@ async def test_postgresql_stopped_in_immediate_mode_under_load_and_started_again
         with served(pg.url, fault_schema, tmp_path) as server:
             pid = server.process.pid
             down: list[float] = []
+            restarted_at: list[int] = []
+            names = StoreNames(schema=fault_schema)
+            events = names.q(names.events)
 
             async def crash() -> None:
                 await asyncio.to_thread(pg.stop, "immediate")
@@ -62,6 +81,13 @@ async def test_postgresql_stopped_in_immediate_mode_under_load_and_started_again
                 await asyncio.sleep(3)
                 await asyncio.to_thread(pg.start)
                 down.append(time.monotonic())
+                conn = await asyncpg.connect(pg.url)
+                try:
+                    restarted_at.append(
+                        await conn.fetchval(f"SELECT max(notification_id) FROM {events}")
+                    )
+                finally:
+                    await conn.close()
 
             load = await under_load(server.api, crash, after=5)
             assert_503_or_2xx_only(load)
@@ -74,6 +100,8 @@ async def test_postgresql_stopped_in_immediate_mode_under_load_and_started_again
             await _check_after(server, pg, fault_schema, load)
             output = server.output()
             assert "projector lost its connection" in output  # and it resumed (caught up)
+            # the checkpoint job resumed too: it signs a head written after the restart
+            await _signed_past(pg, names, restarted_at[0] or 0)
     finally:
         await drop(pg.url, fault_schema)
 
