@@ -83,13 +83,11 @@ async def load_aggregate(store: Store, originator_id: UUID) -> Any | None:
             cache.put(moved)
             return handed_out(moved)
         return handed_out(cached)
-    snapshot = await store.snapshots.latest(originator_id)
+    snapshot, events = await store.events.select_latest(originator_id, store.snapshots.table)
     aggregate: Any = None
-    gt = None
     if snapshot is not None:
         aggregate = store.mapper.to_domain_event(snapshot).mutate(None)
-        gt = snapshot.originator_version
-    for stored in await store.events.select_events(originator_id, gt=gt):
+    for stored in events:
         aggregate = store.mapper.to_domain_event(stored).mutate(aggregate)
     if aggregate is None:
         return None

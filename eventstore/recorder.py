@@ -65,6 +65,15 @@ class AsyncApplicationRecorder:
         )
         self._ev = ev
         self._first_topics: OrderedDict[UUID, str] = OrderedDict()
+        # {snapshots}: the snapshots table (AsyncSnapshotStore's)
+        self._latest_sql = (
+            "WITH s AS (SELECT originator_version, topic, state FROM {snapshots} "
+            "WHERE originator_id = $1 ORDER BY originator_version DESC LIMIT 1) "
+            "SELECT * FROM (SELECT 0 AS k, originator_version, topic, state FROM s UNION ALL "
+            f"SELECT 1, originator_version, topic, state FROM {ev} WHERE originator_id = $1 "
+            "AND originator_version > coalesce((SELECT originator_version FROM s), 0)) AS x "
+            "ORDER BY k, originator_version"
+        )
 
     @property
     def make_leaves(self) -> bool:
@@ -98,7 +107,11 @@ class AsyncApplicationRecorder:
                 raise ValueError("an idempotency record is stored by the group commit only")
             return await self._insert(conn, stored_events)
         # On its own: share a transaction (and its commit) with concurrent appends.
-        return await self._group.insert(stored_events, keyed)
+        ids = await self._group.insert(stored_events, keyed)
+        for e in stored_events:  # committed: new aggregates' kinds are known
+            if e.originator_version == 1:
+                self._remember_topic(_uuid(e.originator_id), e.topic)
+        return ids
 
     async def _insert(
         self, conn: asyncpg.Connection, stored_events: Sequence[StoredEvent]
@@ -147,10 +160,31 @@ class AsyncApplicationRecorder:
         first = await self.select_events(originator_id, lte=1, limit=1)
         if not first:
             return None
-        self._first_topics[originator_id] = first[0].topic
+        self._remember_topic(originator_id, first[0].topic)
+        return first[0].topic
+
+    def _remember_topic(self, originator_id: UUID, topic: str) -> None:
+        self._first_topics[originator_id] = topic
+        self._first_topics.move_to_end(originator_id)
         if len(self._first_topics) > FIRST_TOPICS:
             self._first_topics.popitem(last=False)
-        return first[0].topic
+
+    async def select_latest(
+        self, originator_id: UUID, snapshots: str
+    ) -> tuple[StoredEvent | None, list[StoredEvent]]:
+        """An aggregate's latest snapshot (from the ``snapshots`` table) and its events
+        after it, in one round trip: what a first load of an aggregate reads."""
+        async with self.pool.acquire() as c:
+            rows = await c.fetch(self._latest_sql.format(snapshots=snapshots), originator_id)
+        snapshot = None
+        events = []
+        for r in rows:
+            stored = StoredEvent(_uuid(originator_id), r[1], r[2], bytes(r[3]))
+            if r[0] == 0:
+                snapshot = stored
+            else:
+                events.append(stored)
+        return snapshot, events
 
     async def select_notifications(
         self,
@@ -229,7 +263,7 @@ class AsyncSnapshotStore:
     def __init__(self, pool: asyncpg.Pool, names: StoreNames | None = None) -> None:
         self.pool = pool
         self.names = names or StoreNames()
-        table = self.names.q(self.names.snapshots)
+        self.table = table = self.names.q(self.names.snapshots)
         self._insert_sql = (
             f"INSERT INTO {table} (originator_id, originator_version, topic, state) "
             "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"

@@ -59,7 +59,7 @@ async def test_a_cached_aggregate_sees_what_another_process_wrote(
     # and a command here starts from that state: the same vote again records nothing
     assert await vote(store, project.id, GATEKEEPER, Vote.REJECT, "changed elsewhere") == version
     # a hit reads the newer events only: no snapshot asked for
-    store.snapshots.latest = _refuse  # type: ignore[method-assign, assignment]
+    store.events.select_latest = _refuse  # type: ignore[method-assign, assignment]
     await vote(other, project.id, GATEKEEPER_2, Vote.APPROVE, "second voter")
     again = await project_of(store, project.id)
     assert again.version == version + 1
