@@ -44,10 +44,12 @@ import asyncio
 import hashlib
 import logging
 import math
+import random
 import re
 import secrets
 import statistics
 import struct
+import subprocess
 import sys
 import tempfile
 import threading
@@ -57,6 +59,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from queue import Queue
 from typing import Any
@@ -75,7 +78,7 @@ from bench.dataset import (
     print_result,
     resolve_database,
 )
-from bench.queries import actor_window, free_port, measure, percentile, start_server, wait_healthy
+from bench.queries import actor_window, free_port, percentile, start_server, wait_healthy
 from domain.gate_review import Evidence, Vote
 from domain.money import Money
 from domain.policy import Actor, Baseline, Board, Tolerances, default_template
@@ -334,14 +337,6 @@ async def bulk_load(store: Store, template: Template, copies: range) -> tuple[in
 
 
 @dataclass
-class Owned:
-    """A project of the benchmark's own portfolio, with its G0 review open."""
-
-    id: uuid.UUID
-    version: int
-
-
-@dataclass
 class World:
     """The benchmark's own portfolio and projects (written before the copies)."""
 
@@ -352,6 +347,7 @@ class World:
     big_events: int
     commands: list[uuid.UUID]
     writers: list[tuple[uuid.UUID, int, list[bytes], str]]  # id, version, states, topic
+    votes: int = 1_000_000  # the commands' votes so far (each rationale differs)
 
 
 def _actor(person: str) -> Actor:
@@ -465,13 +461,40 @@ def _stats(values: list[float]) -> dict[str, float]:
     }
 
 
-async def _timed(make: Callable[[], Any], reps: int) -> list[float]:
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        await make()
-        out.append((time.perf_counter() - t0) * 1000)
-    return out
+async def _timed(make: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    await make()
+    return (time.perf_counter() - t0) * 1000
+
+
+@dataclass
+class Side:
+    """One log size: its own store (schema), portfolio and projects, and copies."""
+
+    size: int
+    store: Store
+    world: World
+    base: DatasetInfo | None = None
+    copies: int = 0
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return label(self.size)
+
+    def portfolios(self) -> list[uuid.UUID]:
+        assert self.base is not None
+        return [copied_id(p, k) for k in range(self.copies) for p in self.base.portfolios]
+
+    def projects(self, rnd: random.Random, n: int) -> list[uuid.UUID]:
+        assert self.base is not None
+        base = self.base.projects
+        return [copied_id(rnd.choice(base), rnd.randrange(self.copies)) for _ in range(n)]
+
+
+def alternate(sides: list[Side], i: int) -> list[Side]:
+    """Both sides, the order swapped every other time (neither always goes first)."""
+    return sides if i % 2 == 0 else sides[::-1]
 
 
 async def load_from(store: Store, aggregate_id: uuid.UUID, below: int | None) -> Any:
@@ -489,71 +512,80 @@ async def load_from(store: Store, aggregate_id: uuid.UUID, below: int | None) ->
     return aggregate
 
 
-async def measure_loads(store: Store, world: World, reps: int) -> dict[str, Any]:
-    """Cold loads (cache emptied) of the small and the big project, the big one between
-    snapshots, and its replay with no snapshot (the floor)."""
-    cache = getattr(store, "aggregates", None)  # this process's aggregate cache, if any
+def cold(store: Store, aggregate_id: uuid.UUID) -> Callable[[], Any]:
+    """A load as a process that has not cached the aggregate makes it: the real
+    ``load_aggregate``, this process's aggregate cache (if any) emptied of it first."""
+    cache = getattr(store, "aggregates", None)
 
-    def cold(aggregate_id: uuid.UUID) -> Callable[[], Any]:
-        async def go() -> Any:
-            if cache is not None:
-                cache.forget(aggregate_id)
-            found = await load_aggregate(store, aggregate_id)
-            assert found is not None and found.id == aggregate_id
-            return found
+    async def go() -> Any:
+        if cache is not None:
+            cache.forget(aggregate_id)
+        found = await load_aggregate(store, aggregate_id)
+        assert found is not None and found.id == aggregate_id
+        return found
 
-        return go
+    return go
 
-    big = await cold(world.big)()
-    small = await cold(world.small)()
-    if big.version != world.big_events or small.version != 10:
-        raise RuntimeError(f"loaded versions {big.version} and {small.version}")
-    snapshot = await store.snapshots.latest(world.big)
-    before = world.big_events - 1
-    between = await store.snapshots.latest(world.big, before)
-    out: dict[str, Any] = {
-        "big_events": world.big_events,
-        "big_latest_snapshot": snapshot.originator_version if snapshot else None,
-        "big_snapshot_before": between.originator_version if between else None,
-    }
-    # Interleaved, so that the machine's drift falls on all alike.
-    small_ms: list[float] = []
-    big_ms: list[float] = []
-    between_ms: list[float] = []
-    floor_ms: list[float] = []
-    await _timed(cold(world.small), 5)  # warm-up
+
+LOADS = ("small", "big", "big_between_snapshots", "big_no_snapshot")
+
+
+async def measure_loads(sides: list[Side], reps: int) -> None:
+    """Loads of each side's small and big project (cold), the big one between snapshots,
+    and its replay with no snapshot (the floor), interleaved across kinds and sides."""
+    ms: dict[tuple[str, str], list[float]] = {(s.name, k): [] for s in sides for k in LOADS}
+    for side in sides:
+        store, world = side.store, side.world
+        big = await cold(store, world.big)()
+        small = await cold(store, world.small)()
+        if big.version != world.big_events or small.version != 10:
+            raise RuntimeError(f"loaded versions {big.version} and {small.version}")
+        replay = await load_from(store, world.big, None)
+        if replay.version != big.version or replay.review != big.review:
+            raise RuntimeError("the replay without snapshots differs from the snapshot's load")
+        latest = await store.snapshots.latest(world.big)
+        before = await store.snapshots.latest(world.big, world.big_events - 1)
+        side.figures["loads"] = {
+            "big_events": world.big_events,
+            "big_latest_snapshot": latest.originator_version if latest else None,
+            "big_snapshot_before": before.originator_version if before else None,
+        }
+        for _ in range(5):  # warm-up
+            await cold(store, world.small)()
     for rep in range(reps):
-        small_ms += await _timed(cold(world.small), 1)
-        big_ms += await _timed(cold(world.big), 1)
-        between_ms += await _timed(lambda: load_from(store, world.big, before), 1)
-        if rep % 20 == 0:
-            floor_ms += await _timed(lambda: load_from(store, world.big, None), 1)
-    replay = await load_from(store, world.big, None)
-    if replay.version != world.big_events or replay.review != big.review:
-        raise RuntimeError("the replay without snapshots differs from the snapshot's load")
-    for key, values in (
-        ("small", small_ms),
-        ("big", big_ms),
-        ("big_between_snapshots", between_ms),
-        ("big_no_snapshot", floor_ms),
-    ):
-        out[f"load_{key}_median_ms"] = round(statistics.median(values), 3)
-        out[f"load_{key}_p99_ms"] = round(percentile(values, 0.99), 3)
-    log(
-        f"loads (median ms): 10 events {out['load_small_median_ms']}, "
-        f"{world.big_events:,} events {out['load_big_median_ms']} (snapshot at "
-        f"{out['big_latest_snapshot']}), between snapshots "
-        f"{out['load_big_between_snapshots_median_ms']}, no snapshot "
-        f"{out['load_big_no_snapshot_median_ms']}"
-    )
-    return out
+        for side in alternate(sides, rep):
+            store, world = side.store, side.world
+            below = world.big_events - 1
+            ms[side.name, "small"].append(await _timed(cold(store, world.small)))
+            ms[side.name, "big"].append(await _timed(cold(store, world.big)))
+            ms[side.name, "big_between_snapshots"].append(
+                await _timed(partial(load_from, store, world.big, below))
+            )
+            if rep % 20 == 0:
+                ms[side.name, "big_no_snapshot"].append(
+                    await _timed(partial(load_from, store, world.big, None))
+                )
+    for side in sides:
+        out = side.figures["loads"]
+        for kind in LOADS:
+            values = ms[side.name, kind]
+            out[f"load_{kind}_median_ms"] = round(statistics.median(values), 3)
+            out[f"load_{kind}_p99_ms"] = round(percentile(values, 0.99), 3)
+        log(
+            f"{side.name} loads (median ms): 10 events {out['load_small_median_ms']}, "
+            f"{side.world.big_events:,} events {out['load_big_median_ms']} (snapshot at "
+            f"{out['big_latest_snapshot']}), between snapshots "
+            f"{out['load_big_between_snapshots_median_ms']}, no snapshot "
+            f"{out['load_big_no_snapshot_median_ms']}"
+        )
 
 
-async def append_round(
-    store: Store, writers: list[tuple[uuid.UUID, int, list[bytes], str]], seconds: float
-) -> tuple[list[float], int, float, list[tuple[uuid.UUID, int, list[bytes], str]]]:
+Writers = list[tuple[uuid.UUID, int, list[bytes], str]]
+
+
+async def append_round(store: Store, writers: Writers, seconds: float) -> tuple[list[float], int]:
     """``len(writers)`` writers appending one event per call through the group commit
-    until the deadline: (latencies ms, events, seconds, the writers moved on)."""
+    until the deadline: (latencies ms, events); the writers' versions move on."""
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
     versions = {w[0]: w[1] for w in writers}
@@ -569,144 +601,154 @@ async def append_round(
             latencies.append((time.perf_counter() - t0) * 1000)
             versions[originator] = version
 
-    t0 = time.perf_counter()
     await asyncio.gather(*(run(i, s, t) for i, _, s, t in writers))
-    elapsed = time.perf_counter() - t0
-    return latencies, len(latencies), elapsed, [(i, versions[i], s, t) for i, _, s, t in writers]
+    writers[:] = [(i, versions[i], s, t) for i, _, s, t in writers]
+    return latencies, len(latencies)
 
 
-async def measure_appends(
-    store: Store, empty: Store, world: World, seconds: float
-) -> dict[str, Any]:
-    """Single-event appends by ``WRITERS`` writers through the group commit, into the big
-    log and (the baseline, alternating rounds) into an empty store beside it."""
-    fresh = [(uuid.uuid4(), 0, s, t) for _, _, s, t in world.writers]
-    lat: dict[str, list[float]] = {"log": [], "empty": []}
-    n = {"log": 0, "empty": 0}
-    secs = {"log": 0.0, "empty": 0.0}
-    for _ in range(2):
-        got, k, e, world.writers = await append_round(store, world.writers, seconds / 2)
-        lat["log"] += got
-        n["log"] += k
-        secs["log"] += e
-        got, k, e, fresh = await append_round(empty, fresh, seconds / 2)
-        lat["empty"] += got
-        n["empty"] += k
-        secs["empty"] += e
-    out = {
-        "events_per_s": round(n["log"] / secs["log"], 1),
-        **_stats(lat["log"]),
-        "empty_store": {
-            "events_per_s": round(n["empty"] / secs["empty"], 1),
-            **_stats(lat["empty"]),
-        },
-    }
-    log(f"appends ({WRITERS} writers): {out}")
-    return out
-
-
-async def measure_commands(store: Store, world: World, seconds: float) -> dict[str, Any]:
-    """Vote commands by ``CLIENTS`` clients, each on its own project, through the workflow
-    (the first few of each client are a warm-up)."""
+async def command_round(side: Side, seconds: float) -> tuple[list[float], int]:
+    """``CLIENTS`` clients voting through the workflow, each on its own project, until
+    the deadline: (latencies ms, commands); the first few of each are a warm-up."""
     latencies: list[float] = []
     deadline = time.perf_counter() + seconds
-    members = world.board.members
+    members = side.world.board.members
     count = 0
 
     async def client(c: int, project: uuid.UUID) -> None:
         nonlocal count
         i = 0
         while (t0 := time.perf_counter()) < deadline:
-            await vote(store, project, members[(c + i) % len(members)], 1_000_000 + i)
+            n = side.world.votes = side.world.votes + 1
+            await vote(side.store, project, members[(c + i) % len(members)], n)
             if i >= 3:
                 latencies.append((time.perf_counter() - t0) * 1000)
             i += 1
         count += i
 
-    t0 = time.perf_counter()
-    await asyncio.gather(*(client(c, p) for c, p in enumerate(world.commands)))
-    elapsed = time.perf_counter() - t0
-    out: dict[str, Any] = {"commands_per_s": round(count / elapsed, 1), **_stats(latencies)}
-    # the command path keeps its own snapshots: none more than SNAPSHOT_EVERY behind
-    behind = []
-    for project in world.commands:
-        version = (await store.events.select_events(project, desc=True, limit=1))[
-            0
-        ].originator_version
-        snapshot = await store.snapshots.latest(project)
-        behind.append(version - (snapshot.originator_version if snapshot else 0))
-    out["most_events_after_snapshot"] = max(behind)
-    log(f"commands ({CLIENTS} clients): {out}")
-    return out
+    await asyncio.gather(*(client(c, p) for c, p in enumerate(side.world.commands)))
+    return latencies, count
 
 
-@dataclass
-class Copies:
-    """The copies written so far, and what the read benchmarks pick from."""
-
-    base: DatasetInfo
-    count: int = 0
-
-    def portfolios(self) -> list[uuid.UUID]:
-        return [copied_id(p, k) for k in range(self.count) for p in self.base.portfolios]
-
-    def projects(self, rnd: Any, n: int) -> list[uuid.UUID]:
-        return [
-            copied_id(rnd.choice(self.base.projects), rnd.randrange(self.count)) for _ in range(n)
-        ]
+ROUNDS = 4  # alternating rounds of appends, and of commands, per side
 
 
-async def measure_reads(
-    store: Store, dsn: str, copies: Copies, requests: int, warmup: int
-) -> dict[str, Any]:
-    """The main API reads through a served process (``bench/queries.py``'s cases)."""
-    import random
+async def measure_writes(sides: list[Side], seconds: float) -> None:
+    """Appends, then commands, in alternating rounds on each side."""
+    for kind, one in (
+        ("appends", lambda side, s: append_round(side.store, side.world.writers, s)),
+        ("commands", command_round),
+    ):
+        lat: dict[str, list[float]] = {s.name: [] for s in sides}
+        n = dict.fromkeys(lat, 0)
+        secs = dict.fromkeys(lat, 0.0)
+        for r in range(ROUNDS):
+            for side in alternate(sides, r):
+                t0 = time.perf_counter()
+                got, k = await one(side, seconds / ROUNDS)
+                secs[side.name] += time.perf_counter() - t0
+                lat[side.name] += got
+                n[side.name] += k
+        for side in sides:
+            side.figures[kind] = {
+                "per_s": round(n[side.name] / secs[side.name], 1),
+                **_stats(lat[side.name]),
+            }
+            log(f"{side.name} {kind}: {side.figures[kind]}")
+    for side in sides:
+        # the command path keeps its own snapshots: none more than SNAPSHOT_EVERY behind
+        behind = []
+        for project in side.world.commands:
+            last = await side.store.events.select_events(project, desc=True, limit=1)
+            snapshot = await side.store.snapshots.latest(project)
+            behind.append(
+                last[0].originator_version - (snapshot.originator_version if snapshot else 0)
+            )
+        side.figures["commands"]["most_events_after_snapshot"] = max(behind)
 
+
+Case = Callable[[int], tuple[str, dict[str, str]]]
+
+
+async def read_cases(side: Side, settings: Settings) -> dict[str, Case]:
+    """What to GET on one side: ``bench/queries.py``'s cases, ``/health`` first."""
     rnd = random.Random(11)
-    busy = copies.base.busiest_gatekeeper  # copy 0 keeps the base world's names
-    start, end = await actor_window(store, busy)
-    settings = Settings(
-        database_url=dsn,
-        schema=store.names.schema,
-        jwt_secret=secrets.token_urlsafe(32),
-        data_dir=Path(tempfile.mkdtemp(prefix="gateledger-scale-")),
-        run_projector=True,
-    )
+    assert side.base is not None
+    busy = side.base.busiest_gatekeeper  # copy 0 keeps the base world's names
+    start, end = await actor_window(side.store, busy)
     auditor = {"Authorization": f"Bearer {mint_token(settings, 'auditor', ['auditor'])}"}
-    gatekeeper = {"Authorization": f"Bearer {mint_token(settings, busy)}"}
-    prefix = "/api/v1"
-    window = str(
-        httpx.QueryParams({"actor": busy, "from": start.isoformat(), "to": end.isoformat()})
-    )
-    portfolios = copies.portfolios()
-    projects = copies.projects(rnd, 1000)
+    keeper = {"Authorization": f"Bearer {mint_token(settings, busy)}"}
+    window = {"actor": busy, "from": start.isoformat(), "to": end.isoformat()}
+    by_actor = "/api/v1/audit/events?" + str(httpx.QueryParams(window))
+    portfolios = side.portfolios()
     rnd.shuffle(portfolios)
-    cases: dict[str, Callable[[int], tuple[str, dict[str, str]]]] = {
-        "floor_health": lambda i: (f"{prefix}/health", {}),
-        "portfolio_view": lambda i: (
-            f"{prefix}/portfolios/{portfolios[i % len(portfolios)]}",
-            auditor,
-        ),
-        "project_detail": lambda i: (f"{prefix}/projects/{projects[i % len(projects)]}", auditor),
-        "inbox": lambda i: (f"{prefix}/me/inbox", gatekeeper),
+    projects = side.projects(rnd, 1000)
+
+    def pick(ids: list[uuid.UUID], i: int) -> uuid.UUID:
+        return ids[i % len(ids)]
+
+    return {
+        "floor_health": lambda i: ("/api/v1/health", {}),
+        "portfolio_view": lambda i: (f"/api/v1/portfolios/{pick(portfolios, i)}", auditor),
+        "project_detail": lambda i: (f"/api/v1/projects/{pick(projects, i)}", auditor),
+        "inbox": lambda i: ("/api/v1/me/inbox", keeper),
         "audit_by_project": lambda i: (
-            f"{prefix}/audit/events?project_id={projects[i % len(projects)]}",
+            f"/api/v1/audit/events?project_id={pick(projects, i)}",
             auditor,
         ),
-        "audit_by_actor": lambda i: (f"{prefix}/audit/events?{window}", auditor),
+        "audit_by_actor": lambda i: (by_actor, auditor),
     }
-    port = free_port()
-    server = start_server(settings, port)
-    out: dict[str, Any] = {}
+
+
+async def measure_reads(sides: list[Side], dsn: str, requests: int, warmup: int) -> None:
+    """The main API reads through a served process per side (``bench/queries.py``'s
+    cases), each request sent to both sides in turn."""
+    secret = secrets.token_urlsafe(32)
+    cases: dict[str, dict[str, Case]] = {}
+    servers: dict[str, subprocess.Popen[bytes]] = {}
+    clients: dict[str, httpx.AsyncClient] = {}
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
-            await wait_healthy(client, server)
-            for name, make in cases.items():
-                out[name] = _stats(await measure(client, name, make, warmup, requests))
+        for side in sides:
+            settings = Settings(
+                database_url=dsn,
+                schema=side.store.names.schema,
+                jwt_secret=secret,
+                data_dir=Path(tempfile.mkdtemp(prefix="gateledger-scale-")),
+            )
+            for name, make in (await read_cases(side, settings)).items():
+                cases.setdefault(name, {})[side.name] = make
+            port = free_port()
+            servers[side.name] = start_server(settings, port)
+            clients[side.name] = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60)
+        for side in sides:
+            await wait_healthy(clients[side.name], servers[side.name])
+        for name, by_side in cases.items():
+            got: dict[str, list[float]] = {s.name: [] for s in sides}
+            for i in range(warmup + requests):
+                for side in alternate(sides, i):
+                    url, headers = by_side[side.name](i)
+                    t0 = time.perf_counter()
+                    r = await clients[side.name].get(url, headers=headers)
+                    elapsed = (time.perf_counter() - t0) * 1000
+                    if r.status_code != 200:
+                        raise RuntimeError(f"{name}: GET {url} -> {r.status_code} {r.text[:300]}")
+                    if i >= warmup:
+                        got[side.name].append(elapsed)
+            for side in sides:
+                side.figures.setdefault("reads", {})[name] = _stats(got[side.name])
+            log(
+                f"{name:18s} "
+                + "  ".join(
+                    f"{s.name}: p50 {percentile(got[s.name], 0.5):6.2f} p99 "
+                    f"{percentile(got[s.name], 0.99):6.2f} ms"
+                    for s in sides
+                )
+            )
     finally:
-        server.terminate()
-        server.wait(30)
-    return out
+        for client in clients.values():
+            await client.aclose()
+        for server in servers.values():
+            server.terminate()
+            server.wait(30)
 
 
 async def rebuild(store: Store) -> float:
@@ -714,7 +756,7 @@ async def rebuild(store: Store) -> float:
     last = [time.perf_counter()]
 
     def progress(position: int, head: int) -> None:
-        if time.perf_counter() - last[0] >= 10:
+        if time.perf_counter() - last[0] >= 15:
             last[0] = time.perf_counter()
             log(f"rebuild: {position:,}/{head:,}")
 
@@ -723,7 +765,10 @@ async def rebuild(store: Store) -> float:
     t0 = time.perf_counter()
     result = await rebuild_many(store, all_projections(), progress=progress)
     seconds = time.perf_counter() - t0
-    log(f"rebuilt every read model: {result.events:,} events in {seconds:.1f} s")
+    log(
+        f"rebuilt every read model: {result.events:,} events in {seconds:.1f} s "
+        f"({result.events / seconds:,.0f} events/s)"
+    )
     return seconds
 
 
@@ -745,104 +790,81 @@ class Sizes:
 
 def sizes_of(args: argparse.Namespace) -> Sizes:
     if args.quick:
-        return Sizes(50_000, 500_000, 10_000, 100, 1, 1_000, 3.0, 100, 100)
-    return Sizes(1_000_000, 10_000_000, 100_000, 1_000, 10, 10_000, 8.0, 300, 200)
-
-
-async def at_size(
-    store: Store, empty: Store, dsn: str, world: World, copies: Copies, sizes: Sizes, warmup: int
-) -> dict[str, Any]:
-    """Everything measured at the log's current size."""
-    async with store.pool.acquire() as conn:
-        events = await conn.fetchval(
-            f"SELECT max(notification_id) FROM {store.names.q(store.names.events)}"
-        )
-    out: dict[str, Any] = {"events": events}
-    out["rebuild_s"] = round(await rebuild(store), 1)
-    out["reads"] = await measure_reads(store, dsn, copies, sizes.requests, warmup)
-    out["loads"] = await measure_loads(store, world, sizes.load_reps)
-    out["appends"] = await measure_appends(store, empty, world, sizes.seconds)
-    out["commands"] = await measure_commands(store, world, sizes.seconds)
-    return out
+        return Sizes(50_000, 500_000, 10_000, 100, 1, 1_000, 4.0, 100, 100)
+    return Sizes(1_000_000, 10_000_000, 100_000, 1_000, 10, 10_000, 12.0, 300, 200)
 
 
 def ratios(small: dict[str, Any], large: dict[str, Any], sizes: Sizes) -> dict[str, Any]:
-    """The summary keys: large / small, and the load ratios at the large size."""
+    """The summary keys: large / small, and the load ratios on the large log."""
     tag = f"{label(sizes.large)}_vs_{label(sizes.small)}"
     n = sizes.big_events
     loads = large["loads"]
+
+    def r(a: float, b: float) -> float:
+        return round(a / b, 2)
+
     out: dict[str, Any] = {
-        f"load_ratio_{n}_vs_10": round(
-            loads["load_big_median_ms"] / loads["load_small_median_ms"], 2
+        f"load_ratio_{n}_vs_10": r(loads["load_big_median_ms"], loads["load_small_median_ms"]),
+        f"load_between_snapshots_ratio_{n}_vs_10": r(
+            loads["load_big_between_snapshots_median_ms"], loads["load_small_median_ms"]
         ),
-        f"load_between_snapshots_ratio_{n}_vs_10": round(
-            loads["load_big_between_snapshots_median_ms"] / loads["load_small_median_ms"], 2
+        f"load_no_snapshot_ratio_{n}_vs_10": r(
+            loads["load_big_no_snapshot_median_ms"], loads["load_small_median_ms"]
         ),
-        f"load_no_snapshot_ratio_{n}_vs_10": round(
-            loads["load_big_no_snapshot_median_ms"] / loads["load_small_median_ms"], 2
+        f"load_ratio_{n}_vs_10_at_{label(sizes.small)}": r(
+            small["loads"]["load_big_median_ms"], small["loads"]["load_small_median_ms"]
         ),
-        f"load_ratio_{n}_vs_10_at_{label(sizes.small)}": round(
-            small["loads"]["load_big_median_ms"] / small["loads"]["load_small_median_ms"], 2
+        f"load_small_ratio_{tag}": r(
+            loads["load_small_median_ms"], small["loads"]["load_small_median_ms"]
         ),
-        f"load_small_ratio_{tag}": round(
-            loads["load_small_median_ms"] / small["loads"]["load_small_median_ms"], 2
-        ),
-        f"append_p99_ratio_{tag}": round(
-            large["appends"]["p99_ms"] / small["appends"]["p99_ms"], 2
-        ),
-        f"append_p99_vs_empty_ratio_{tag}": round(
-            (large["appends"]["p99_ms"] / large["appends"]["empty_store"]["p99_ms"])
-            / (small["appends"]["p99_ms"] / small["appends"]["empty_store"]["p99_ms"]),
-            2,
-        ),
-        f"append_rate_ratio_{tag}": round(
-            large["appends"]["events_per_s"] / small["appends"]["events_per_s"], 2
-        ),
-        f"command_p99_ratio_{tag}": round(
-            large["commands"]["p99_ms"] / small["commands"]["p99_ms"], 2
-        ),
-        f"command_rate_ratio_{tag}": round(
-            large["commands"]["commands_per_s"] / small["commands"]["commands_per_s"], 2
+        f"load_big_ratio_{tag}": r(
+            loads["load_big_median_ms"], small["loads"]["load_big_median_ms"]
         ),
     }
+    for kind in ("appends", "commands"):
+        key = kind[:-1]
+        out[f"{key}_p99_ratio_{tag}"] = r(large[kind]["p99_ms"], small[kind]["p99_ms"])
+        out[f"{key}_p50_ratio_{tag}"] = r(large[kind]["p50_ms"], small[kind]["p50_ms"])
+        out[f"{key}_rate_ratio_{tag}"] = r(large[kind]["per_s"], small[kind]["per_s"])
     per_query = {}
     for name in large["reads"]:
-        r = large["reads"][name]["p99_ms"] / small["reads"][name]["p99_ms"]
-        out[f"{name}_p99_ratio_{tag}"] = round(r, 2)
+        q = large["reads"][name]["p99_ms"] / small["reads"][name]["p99_ms"]
+        out[f"{name}_p99_ratio_{tag}"] = round(q, 2)
         if name != "floor_health":
-            per_query[name] = r
+            per_query[name] = q
     # the reads' p99 ratios together: their geometric mean, and the worst of them
-    geo = math.exp(sum(math.log(r) for r in per_query.values()) / len(per_query))
+    geo = math.exp(sum(math.log(q) for q in per_query.values()) / len(per_query))
     out[f"query_p99_ratio_{tag}"] = round(geo, 2)
     out[f"query_p99_worst_ratio_{tag}"] = round(max(per_query.values()), 2)
     return out
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Two logs side by side (the small and the large), seeded, rebuilt, then measured
+    in alternation; the large log's chain verified; both schemas dropped."""
     logging.getLogger("httpx").setLevel(logging.WARNING)
     dsn, source = resolve_database(args.database_url)
     sizes = sizes_of(args)
-    schema = f"bench_s_{uuid.uuid4().hex[:10]}"
-    names = StoreNames(schema=schema)
-    store = await open_store(
-        dsn,
-        names,
-        stored_names=STORED_NAMES,
-        min_size=2,
-        max_size=max(WRITERS, len(all_projections()) + 4) + 4,
-    )
-    # the appends' baseline: an empty store beside the big log, same database
-    empty = await open_store(
-        dsn, StoreNames(schema=schema + "_e"), stored_names=STORED_NAMES, max_size=WRITERS
-    )
+    prefix = f"bench_s_{uuid.uuid4().hex[:10]}"
     t_start = time.perf_counter()
-    result: dict[str, Any] = {"database": source, "schema": schema}
+    result: dict[str, Any] = {"database": source}
+    sides: list[Side] = []
+    stores: list[Store] = []
     try:
         log(
-            f"schema {schema}: {label(sizes.small)} then {label(sizes.large)} events, "
+            f"schemas {prefix}_*: {label(sizes.small)} and {label(sizes.large)} events, "
             f"loads at 10 vs {sizes.big_events:,} events ({source})"
         )
-        world = await make_world(store, sizes.big_events)
+        for size in (sizes.small, sizes.large):
+            store = await open_store(
+                dsn,
+                StoreNames(schema=f"{prefix}_{label(size)}"),
+                stored_names=STORED_NAMES,
+                min_size=2,
+                max_size=max(WRITERS, len(all_projections()) + 4) + 4,
+            )
+            stores.append(store)
+            sides.append(Side(size, store, await make_world(store, sizes.big_events)))
         base = DatasetInfo()
         t0 = time.perf_counter()
         events = [
@@ -858,37 +880,40 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             f"base world: {len(template):,} events, {len(base.projects):,} projects, "
             f"{len(base.portfolios)} portfolios in {time.perf_counter() - t0:.1f} s"
         )
-        copies = Copies(base)
-        figures: dict[str, dict[str, Any]] = {}
-        for size in (sizes.small, sizes.large):
-            wanted = max(copies.count + 1, round(size / len(template)))
-            loaded, seconds = await bulk_load(store, template, range(copies.count, wanted))
-            copies.count = wanted
-            figures[label(size)] = {"copied_events": loaded, "copy_s": round(seconds, 1)}
-            figures[label(size)].update(
-                await at_size(store, empty, dsn, world, copies, sizes, args.warmup)
-            )
+        for side in sides:
+            side.base = base
+            side.copies = round(side.size / len(template))
+            loaded, seconds = await bulk_load(side.store, template, range(side.copies))
+            side.figures.update(copied_events=loaded, copy_s=round(seconds, 1))
+            side.figures["rebuild_s"] = round(await rebuild(side.store), 1)
+            async with side.store.pool.acquire() as conn:
+                ev = side.store.names.q(side.store.names.events)
+                side.figures["events"] = await conn.fetchval(
+                    f"SELECT max(notification_id) FROM {ev}"
+                )
+        await measure_reads(sides, dsn, sizes.requests, args.warmup)
+        await measure_loads(sides, sizes.load_reps)
+        await measure_writes(sides, sizes.seconds)
         intact: bool | None = None
         if args.verify:
             t0 = time.perf_counter()
-            report = await verify_chain(store.pool, names)
+            report = await verify_chain(sides[-1].store.pool, sides[-1].store.names)
             intact = report.intact
-            log(f"chain verified ({intact}) in {time.perf_counter() - t0:.1f} s")
+            log(f"{sides[-1].name}: chain verified ({intact}) in {time.perf_counter() - t0:.1f} s")
             if not intact:
                 raise RuntimeError(f"the chain is broken: {report}")
-        small, large = figures[label(sizes.small)], figures[label(sizes.large)]
-        result.update(figures)
+        for side in sides:
+            result[side.name] = side.figures
         result.update(
-            copies=copies.count,
             base_events=len(template),
             chain_intact=intact,
             snapshot_every=SNAPSHOT_EVERY,
             seconds=round(time.perf_counter() - t_start, 1),
         )
-        result.update(ratios(small, large, sizes))
+        result.update(ratios(sides[0].figures, sides[-1].figures, sizes))
     finally:
-        await close_store(empty, keep=False)
-        await close_store(store, keep=False)
+        for store in stores:
+            await close_store(store, keep=False)
     return result
 
 
@@ -899,7 +924,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--no-verify",
         dest="verify",
         action="store_false",
-        help="skip verifying the final log's hash chain (10M events: about a minute)",
+        help="skip verifying the large log's hash chain (10M events: a minute or more)",
     )
     return p.parse_args(argv)
 
