@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,8 +80,11 @@ def sign_in(browser: Browser, api: Api, who: str, to: str, *roles: str, **contex
 
 
 def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    """A screenshot for the README, when missing or asked for (GATELEDGER_SCREENSHOTS=1),
+    as the framework's browser test takes its own."""
+    if os.environ.get("GATELEDGER_SCREENSHOTS") == "1" or not (SHOTS / f"{name}.png").exists():
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
 def test_timeline_as_of_records_portfolio_auditor_and_administration(server: Server) -> None:
@@ -270,4 +274,4 @@ def test_timeline_as_of_records_portfolio_auditor_and_administration(server: Ser
         "auditor",
         "administration",
     ):
-        assert (SHOTS / f"{name}.png").stat().st_size < 400_000, name
+        assert (SHOTS / f"{name}.png").stat().st_size < 200_000, name  # small PNGs
