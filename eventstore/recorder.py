@@ -27,6 +27,7 @@ FIRST_TOPICS = 20_000  # aggregates whose kind a process remembers
 # JSON's escape of a NUL character, not itself escaped (``\\u0000`` is a backslash
 # followed by the text "u0000", which is fine).
 _NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+_MAX_VERSION = 2**63 - 1  # bigint's largest: "no upper bound" in a version range
 
 
 def refuse_nul(stored_events: Sequence[StoredEvent]) -> None:
@@ -48,10 +49,15 @@ class AsyncApplicationRecorder:
             "($1::uuid[], $2::bigint[], $3::text[], $4::bytea[], $5::bytea[])"
         )
         self._group = GroupCommitter(pool, self.names.q("gl_insert_event_groups"))
+        # The version bounds are index conditions in every plan: the few events after a
+        # cached version (or a snapshot) of an aggregate with 10,000 events are read
+        # alone, also when the server runs a prepared statement's generic plan, where
+        # ``$2 IS NULL OR v > $2`` would be a filter applied to every event of the
+        # aggregate (tests/eventstore/test_version_ranges.py). Versions start at 1.
         self._select_events_sql = (
             f"SELECT originator_id, originator_version, topic, state FROM {ev} "
-            "WHERE originator_id = $1 AND ($2::bigint IS NULL OR originator_version > $2) "
-            "AND ($3::bigint IS NULL OR originator_version <= $3) "
+            "WHERE originator_id = $1 AND originator_version > coalesce($2::bigint, 0) "
+            f"AND originator_version <= coalesce($3::bigint, {_MAX_VERSION}) "
         )
         self._select_originator_notifications_sql = (
             f"SELECT notification_id, originator_id, originator_version, topic, state "
@@ -270,7 +276,8 @@ class AsyncSnapshotStore:
         )
         self._latest_sql = (
             f"SELECT originator_id, originator_version, topic, state FROM {table} "
-            "WHERE originator_id = $1 AND ($2::bigint IS NULL OR originator_version <= $2) "
+            "WHERE originator_id = $1 "
+            f"AND originator_version <= coalesce($2::bigint, {_MAX_VERSION}) "
             "ORDER BY originator_version DESC LIMIT 1"
         )
 
