@@ -420,7 +420,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         server = start_server(settings, port)
         try:
             limits = httpx.Limits(
-                max_connections=max(levels) * 2 + 16, max_keepalive_connections=None
+                max_connections=max(levels) * 2 + 16,
+                max_keepalive_connections=None,
+                keepalive_expiry=2.0,  # below the server's idle timeout (5 s): no race
             )
             async with httpx.AsyncClient(
                 base_url=f"http://127.0.0.1:{port}", timeout=60, limits=limits
