@@ -15,7 +15,7 @@ read with a bearer token:
 * change_request  GET /change-requests/{id}           vs GET /api/v1/change-requests/{id}
 * signoff         GET /signoffs/{id}                  vs GET /api/v1/signoffs/{id}
 * portfolio       GET /portfolios/{id}                vs GET /api/v1/portfolios/{id}
-* auditor         GET /auditor?actor=&from=&to=       vs GET /api/v1/audit/events?(same)
+* auditor         GET /auditor?actor=&from=&to=       vs GET /api/v1/audit/events?(same, as many)
 * admin           GET /admin                          vs GET /api/v1/projects?limit=200
 
 Latency is measured at the client on 127.0.0.1 (no network between them: server time
@@ -46,6 +46,7 @@ from typing import Any
 import httpx
 
 from api.auth import mint_token
+from api.pages.auditor import SHOWN as AUDIT_ROWS
 from api.pages.render import VERSIONS, asset_url
 from api.pages.sessions import COOKIE, mint_link
 from api.settings import Settings
@@ -234,7 +235,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "auditor": (
                 "auditor",
                 lambda i: f"/auditor?{window}",
-                lambda i: f"{api}/audit/events?{window}",
+                lambda i: f"{api}/audit/events?{window}&limit={AUDIT_ROWS}",
             ),
             "admin": ("pmo", lambda i: "/admin", lambda i: f"{api}/projects?limit=200"),
         }

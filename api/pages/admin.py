@@ -21,20 +21,22 @@ from litestar.response import Redirect, Template
 
 from api.auth import Principal
 from api.errors import ProblemError
+from api.pages.portfolios import project_cards
 from api.pages.render import api_problem, render
 from api.pages.requests import _after
 from api.pages.reviews import REFUSALS, Done, _command, _text
-from api.reads import MinPosition, ensure_position, utc_now
+from api.reads import MinPosition, ensure_position
 from api.schemas import ChangeBoard, ChangeProjectRole, Reason
 from domain.policy import Board, Role
 from eventstore.database import Store
-from projections.portfolios import queries as portfolio_view
+from projections.engine.read_model import table
+from projections.portfolios.model import PORTFOLIOS
 from projections.projects import queries as project_list
 from projections.templates import queries as template_library
 from workflows import administration
+from workflows.errors import UnknownAggregate
 
 SHOWN = 200  # portfolios, projects and templates listed
-BOARDS_SHOWN = 50  # portfolios whose boards are read for the table
 Picked = Parameter(default="", max_length=36, description="the one to administer")
 
 
@@ -59,20 +61,12 @@ async def admin_page(
     sent: dict[str, Any] | None = None,
     done: str = "",
 ) -> Template:
-    today = utc_now().date()
-    listed, _ = await portfolio_view.list_portfolios(store.pool, store.names, limit=SHOWN)
-    portfolios = []
-    for p in listed[:BOARDS_SHOWN]:
-        view = await portfolio_view.portfolio_view(store.pool, store.names, UUID(p["id"]), today)
-        if view is not None:
-            portfolios.append(view)
-    projects, _ = await project_list.list_projects(store.pool, store.names, limit=SHOWN)
+    portfolios = await boards(store)
+    projects, _ = await project_cards(store, limit=SHOWN)
     templates = await template_library.templates(store.pool, store.names, after=0, limit=SHOWN)
     portfolio = next((p for p in portfolios if p["id"] == str(portfolio_id)), None)
     if portfolio_id is not None and portfolio is None:
-        portfolio = await portfolio_view.portfolio_view(
-            store.pool, store.names, portfolio_id, today
-        )
+        raise UnknownAggregate(f"portfolio {portfolio_id} not found")
     project = (
         await project_list.project_detail(store.pool, store.names, project_id)
         if project_id is not None
@@ -84,7 +78,7 @@ async def admin_page(
         title="Administration",
         status=status,
         portfolios=portfolios,
-        more_portfolios=len(listed) > BOARDS_SHOWN,
+        more_portfolios=len(portfolios) >= SHOWN,
         projects=projects,
         templates=templates,
         portfolio=portfolio,
@@ -94,6 +88,27 @@ async def admin_page(
         sent=sent or {},
         done=done,
     )
+
+
+async def boards(store: Store) -> list[dict[str, Any]]:
+    """Every portfolio (by name, as ``list_portfolios``) with its board, template and
+    envelope, from the portfolio read model's documents (keys as ``portfolio_view``)."""
+    async with store.pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT portfolio_id, doc FROM {table(store.names, PORTFOLIOS)} "
+            "ORDER BY name, portfolio_id LIMIT $1",
+            SHOWN,
+        )
+    return [
+        {
+            "id": str(r[0]),
+            "name": r[1]["name"],
+            "board": {"members": r[1]["members"], "chair": r[1]["chair"]},
+            "template": r[1].get("template"),
+            "budget": {"envelope": {"amount": r[1]["envelope"], "currency": r[1]["currency"]}},
+        }
+        for r in rows
+    ]
 
 
 def _problem(request: Request, exc: Exception) -> dict[str, Any]:

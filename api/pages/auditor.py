@@ -32,7 +32,7 @@ from eventstore.verify import verify_chain
 from projections.audit import model as audit_trail
 from projections.audit.export import export_lines
 
-SHOWN = 100  # rows per page of the trail
+SHOWN = 50  # rows per page of the trail (render time and bytes: bench/pages.py)
 CHECKPOINTS_SHOWN = 10
 
 Text = Parameter(default="", max_length=100)

@@ -33,7 +33,7 @@ from projections.projects.decisions import decision_context
 from projections.requests.queries import subjects_of_project
 from workflows.errors import UnknownAggregate
 
-TIMELINE_PAGE = 100  # events per page of the timeline
+TIMELINE_PAGE = 50  # events per page of the timeline (render time and bytes: bench/pages.py)
 LISTED = 100  # change requests and sign-offs listed on the page
 
 AsOf = Parameter(default="", max_length=40, description="event position or RFC 3339 time")
