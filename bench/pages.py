@@ -3,8 +3,10 @@ read that answers the same question, in the same run.
 
 Loads the dataset (``bench.dataset``, as ``bench.queries``: 1M events by default, 100k
 with ``--quick``) into a fresh schema (or reuses one with ``--schema``), builds every read
-model, starts ``gateledger serve`` in a process of its own and signs in by link (a real
-session cookie, so each page pays for its session lookup). Then, for each page, sequential
+model (the generated log has no change requests or sign-offs: up to 20 of each are then
+made through the API, before anything is measured), starts ``gateledger serve`` in a
+process of its own and signs in by link (a real session cookie, so each page pays for its
+session lookup). Then, for each page, sequential
 GETs (after a warm-up) over sampled objects, and the same number of the equivalent API
 read with a bearer token:
 
@@ -104,6 +106,57 @@ async def samples(store: Store, rnd: random.Random) -> dict[str, list[Any]]:
         "crs": [r[0] for r in rnd.sample(list(crs), min(len(crs), SAMPLE))],
         "signoffs": [r[0] for r in rnd.sample(list(signoffs), min(len(signoffs), SAMPLE))],
     }
+
+
+SEEDED = 20  # change requests and sign-offs made when the generated log has none
+
+
+async def seed_requests(
+    client: httpx.AsyncClient,
+    store: Store,
+    settings: Settings,
+    projects: list[uuid.UUID],
+    picked: dict[str, list[Any]],
+) -> None:
+    """The generated log has no change requests or sign-offs: each of some projects' PMs
+    raises one of each through the API (a CR submitted, a sign-off by the sponsor)."""
+    async with store.pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT project_id, doc->>'pm', doc->>'sponsor', doc->>'currency' "
+            f"FROM {table(store.names, PROJECTS)} WHERE project_id = ANY($1::uuid[]) "
+            "AND doc->>'status' = 'active'",
+            projects[: SEEDED * 3],
+        )
+    position = 0
+    for project_id, pm, sponsor, currency in rows[:SEEDED]:
+        auth = {"Authorization": f"Bearer {mint_token(settings, pm)}"}
+        base = f"/api/v1/projects/{project_id}"
+        cr = {
+            "title": "More licences",
+            "description": "Twice the users in the first year",
+            "cost_delta": {"amount": "1000.00", "currency": currency},
+            "schedule_delta_days": 5,
+        }
+        r = await client.post(f"{base}/change-requests", json=cr, headers=auth)
+        if r.status_code == 201:
+            cr_id = r.json()["id"]
+            r = await client.post(f"/api/v1/change-requests/{cr_id}/submit", headers=auth)
+            position = max(position, r.json().get("position", 0) if r.status_code == 200 else 0)
+            picked["crs"].append(uuid.UUID(cr_id))
+        signoff = {
+            "deliverable": "Business case",
+            "version": "1.0",
+            "content_hash": "sha256:" + "ab" * 32,
+            "signatories": [sponsor],
+        }
+        r = await client.post(f"{base}/signoffs", json=signoff, headers=auth)
+        if r.status_code == 201:
+            position = max(position, r.json()["position"])
+            picked["signoffs"].append(uuid.UUID(r.json()["id"]))
+    if position:  # the read models hold them before they are read
+        auditor = {"Authorization": f"Bearer {mint_token(settings, 'auditor', ['auditor'])}"}
+        await client.get(f"/api/v1/projects?min_position={position}&limit=1", headers=auditor)
+    log(f"seeded {len(picked['crs'])} change requests and {len(picked['signoffs'])} sign-offs")
 
 
 async def session(client: httpx.AsyncClient, settings: Settings, who: str, *roles: str) -> str:
@@ -239,20 +292,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             ),
             "admin": ("pmo", lambda i: "/admin", lambda i: f"{api}/projects?limit=200"),
         }
-        for name, key in (
-            ("change_request", "crs"),
-            ("signoff", "signoffs"),
-            ("decision", "decided"),
-        ):
-            if not picked[key]:
-                log(f"no {key} in this log: {name} not measured")
-                del cases[name]
-
         port = free_port()
         server = start_server(settings, port)
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as client:
                 await wait_healthy(client, server)
+                if not picked["crs"] or not picked["signoffs"]:
+                    await seed_requests(client, store, settings, project_sample, picked)
+                for name, key in (
+                    ("change_request", "crs"),
+                    ("signoff", "signoffs"),
+                    ("decision", "decided"),
+                ):
+                    if not picked[key]:
+                        log(f"no {key} in this log: {name} not measured")
+                        del cases[name]
                 cookies = {
                     "busy": await session(client, settings, busy),
                     "auditor": await session(client, settings, "auditor", "auditor"),
