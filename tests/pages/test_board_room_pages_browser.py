@@ -173,6 +173,9 @@ def test_timeline_as_of_records_portfolio_auditor_and_administration(server: Ser
             shot(dave, "decision-record")
             dave.emulate_media(media="print")
             expect(dave.locator("header.top")).to_be_hidden()
+            black = "e => getComputedStyle(e).color"
+            assert dave.locator(".minutes .muted").first.evaluate(black) == "rgb(0, 0, 0)"
+            assert dave.locator(".minutes .badge").first.evaluate(black) == "rgb(0, 0, 0)"
             shot(dave, "decision-record-print")
             dave.emulate_media(media="screen")
             # the change request: the tolerance bar and the vote form
