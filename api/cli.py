@@ -67,6 +67,12 @@ def serve(
     demo_if_empty: Annotated[
         bool, typer.Option("--demo-if-empty", help="load the demo portfolio into an empty store")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, max=64, help="server processes accepting on the port (each its own pool)"
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (DATABASE_URL, or the embedded PostgreSQL); SIGTERM or SIGINT
     stop it gracefully, and the embedded PostgreSQL it started with it."""
@@ -86,7 +92,9 @@ def serve(
     err.print(f"[bold]Gateledger[/] on http://{host}:{port} (API /api/v1, docs /docs) - {where}")
     if settings.demo_if_empty:
         _print_demo_link(settings, host, port)
-    serve_until_stopped(settings, host, port)
+    status = serve_until_stopped(settings, host, port, workers)
+    if status:
+        raise typer.Exit(status)
 
 
 def _print_demo_link(settings: Settings, host: str, port: int) -> None:

@@ -5,14 +5,23 @@ PostgreSQL let go of: stopped if this server was the last Gateledger process usi
 A signal that arrives while PostgreSQL starts is held until it is up, then the server
 stops it without serving; one that interrupts the start (Ctrl-C reaches pg_ctl too)
 leaves nothing running either.
+
+``--workers N`` (N > 1) binds the port once and forks N worker processes that accept on
+it, each a whole server (its own pool, caches and background jobs: the projector and
+the webhook dispatcher elect one active worker by advisory lock, the rate limits are
+in PostgreSQL). SIGTERM or SIGINT to the parent stops every worker gracefully; a worker
+that exits on its own stops the others and the parent exits with an error, for the
+process manager to restart the whole (no half-served port).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from types import FrameType
@@ -53,8 +62,9 @@ class Server(uvicorn.Server):
         return cls(config, on_stop=app.state.feed.close)
 
 
-def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
-    """Serve until SIGTERM or SIGINT; returns once everything it started has stopped."""
+def serve_until_stopped(settings: Settings, host: str, port: int, workers: int = 1) -> int:
+    """Serve until SIGTERM or SIGINT; returns once everything it started has stopped,
+    with the exit status (not 0: a worker of several ended on its own)."""
     configure_logging(settings.log_format)  # each line with its request's ids
     asked: list[int] = []
     server: uvicorn.Server | None = None
@@ -78,32 +88,112 @@ def serve_until_stopped(settings: Settings, host: str, port: int) -> None:
                 if not asked:
                     raise
                 log.warning("interrupted while starting PostgreSQL; nothing is left running")
-                return
+                return 0
             settings = replace(settings, database_url=embedded.url)
         if asked:
-            return
+            return 0
         asyncio.run(_preflight(settings))
-        config = uvicorn.Config(
-            create_app(settings),
-            host=host,
-            port=port,
-            log_level="info",
-            log_config=None,  # uvicorn's lines go through ours (GATELEDGER_LOG_FORMAT)
-            access_log=False,  # api.observability writes one access line a request
-            timeout_graceful_shutdown=GRACE_S,
-            http=protocol_for(settings),  # header size and count limits, timeouts
-            # uvicorn types it int, but hands it to loop.call_later: decimals work
-            timeout_keep_alive=settings.idle_timeout_s,  # type: ignore[arg-type]
-        )
-        server = Server.of(config)
+        if workers > 1:
+            if settings.demo_if_empty:  # once, here, not by every worker at once
+                asyncio.run(_demo_if_empty(settings))
+            return _serve_workers(replace(settings, demo_if_empty=False), host, port, workers)
+        server = Server.of(_config(settings, host, port))
         if asked:
-            return
+            return 0
         server.run()
+        return 0
     finally:
         if embedded is not None:
             embedded.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _config(settings: Settings, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        log_config=None,  # uvicorn's lines go through ours (GATELEDGER_LOG_FORMAT)
+        access_log=False,  # api.observability writes one access line a request
+        timeout_graceful_shutdown=GRACE_S,
+        http=protocol_for(settings),  # header size and count limits, timeouts
+        # uvicorn types it int, but hands it to loop.call_later: decimals work
+        timeout_keep_alive=settings.idle_timeout_s,  # type: ignore[arg-type]
+    )
+
+
+def _listening(host: str, port: int) -> socket.socket:
+    """The port, bound once for every worker (as uvicorn binds it)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _serve_workers(settings: Settings, host: str, port: int, workers: int) -> int:
+    """``workers`` forked servers accepting on one socket, until a signal (or a worker's
+    own end, which stops the rest); returns the exit status."""
+    sock = _listening(host, port)
+    stop: list[int] = []
+    for sig in SIGNALS:
+        signal.signal(sig, lambda signum, frame: stop.append(signum))
+    children: set[int] = set()
+    status = 0
+    try:
+        for _ in range(workers):
+            pid = os.fork()
+            if pid == 0:  # pragma: no cover - the worker, measured by its own tests
+                os._exit(_worker(settings, host, port, sock))
+            children.add(pid)
+        log.info("serving on %s:%d with %d workers %s", host, port, workers, sorted(children))
+        while children and not stop:
+            pid, code = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                time.sleep(0.2)
+                continue
+            children.discard(pid)
+            log.error("worker %d ended on its own (%s): stopping the others", pid, code)
+            status = 1
+            break
+    finally:
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for pid in children:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+        sock.close()
+    return status
+
+
+def _worker(settings: Settings, host: str, port: int, sock: socket.socket) -> int:
+    """One worker: a whole server on the inherited socket; its exit status."""
+    for sig in SIGNALS:  # uvicorn installs its own while it serves
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        Server.of(_config(settings, host, port)).run(sockets=[sock])
+    except BaseException:
+        log.exception("worker %d failed", os.getpid())
+        return 1
+    return 0
+
+
+async def _demo_if_empty(settings: Settings) -> None:
+    from api.bootstrap import opened_store
+    from api.demo import load_demo
+
+    async with opened_store(settings) as store:
+        if await store.events.max_notification_id() is None:
+            await load_demo(store)
 
 
 async def _preflight(settings: Settings) -> None:
