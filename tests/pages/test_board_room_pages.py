@@ -138,6 +138,8 @@ async def test_a_change_request_page_shows_the_tolerance_and_takes_votes(room: R
     page_path = f"/change-requests/{cr}"
     dave = room.browser()
     await dave.sign_in("dave")
+    inbox = await dave.get("/inbox")  # the inbox's item leads here
+    assert f'href="/change-requests/{cr}"' in inbox.text
     page = await dave.get(page_path)
     assert page.status_code == 200, page.text
     text = page.text
@@ -193,6 +195,7 @@ async def test_a_signatory_signs_or_declines_from_the_sign_off_page(room: Room) 
     path = f"/signoffs/{so}"
     sam = room.browser()
     await sam.sign_in("sam")
+    assert f'href="{path}"' in (await sam.get("/inbox")).text
     page = await sam.get(path)
     assert page.status_code == 200, page.text
     assert "Business case v2.1" in page.text and "sha256:5e1f00d" in page.text
