@@ -116,10 +116,12 @@ async def run_command(store: Store, use_case: UseCase, options: CommandOptions) 
     """Run a use case as one atomic, idempotent, concurrency-safe command."""
     idem = IdempotencyStore(store.pool, store.names)
     backoff = _Backoff(time.monotonic() + RETRY_SECONDS)
+    earlier = await _earlier_answer(idem, options)
+    if earlier is not None:
+        return earlier
+    # Retries need not look again: a record stored meanwhile under this key fails the
+    # attempt's save (IdempotencyRace, nothing written) and its answer is returned then.
     while True:
-        earlier = await _earlier_answer(idem, options)
-        if earlier is not None:
-            return earlier
         try:
             result = await _attempt(store, idem, use_case, options)
         except VersionConflict:
