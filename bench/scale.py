@@ -655,7 +655,7 @@ async def command_round(side: Side, seconds: float) -> tuple[list[float], int]:
     return latencies, count
 
 
-ROUNDS = 4  # alternating rounds of appends, and of commands, per side
+ROUNDS = 8  # alternating rounds of appends, and of commands, per side
 
 
 async def measure_writes(sides: list[Side], seconds: float) -> None:
@@ -826,8 +826,13 @@ class Sizes:
 
 def sizes_of(args: argparse.Namespace) -> Sizes:
     if args.quick:
-        return Sizes(50_000, 500_000, 10_000, 100, 1, 1_000, 4.0, 100, 100)
-    return Sizes(1_000_000, 10_000_000, 100_000, 1_000, 10, 10_000, 12.0, 300, 200)
+        sizes = Sizes(50_000, 500_000, 10_000, 100, 1, 1_000, 4.0, 100, 100)
+    else:
+        sizes = Sizes(1_000_000, 10_000_000, 100_000, 1_000, 10, 10_000, 12.0, 300, 200)
+    sizes.small = args.small or sizes.small
+    sizes.large = args.large or sizes.large
+    sizes.big_events = args.big_events or sizes.big_events
+    return sizes
 
 
 def _geomean(values: list[float]) -> float:
@@ -975,6 +980,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = bench_parser(__doc__ or "", "50k vs 500k events, 10 vs 1,000-event aggregates")
     p.add_argument("--warmup", type=int, default=20, help="warm-up requests per query")
+    p.add_argument("--small", type=int, help="events in the small log (default 1M)")
+    p.add_argument("--large", type=int, help="events in the large log (default 10M)")
+    p.add_argument("--big-events", type=int, help="events of the big project (default 10,000)")
     p.add_argument(
         "--no-verify",
         dest="verify",
