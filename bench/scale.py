@@ -944,6 +944,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 side.figures["events"] = await conn.fetchval(
                     f"SELECT max(notification_id) FROM {ev}"
                 )
+                side.figures["schema_mb"] = round(
+                    await conn.fetchval(
+                        "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = $1 AND c.relkind IN ('r', 'm')",
+                        side.store.names.schema,
+                    )
+                    / 2**20
+                )
+                log(f"{side.name}: the schema takes {side.figures['schema_mb']:,} MB")
         await measure_reads(sides, dsn, sizes.requests, args.warmup)
         await measure_loads(sides, sizes.load_reps)
         await measure_writes(sides, sizes.seconds)
