@@ -25,7 +25,6 @@ from eventstore.database import Store
 from eventstore.schema import StoreNames
 
 HOOKS, DELIVERIES, ATTEMPTS = "gl_webhooks", "gl_webhook_deliveries", "gl_webhook_attempts"
-ATTEMPTS_SHOWN = 20  # the latest attempts a delivery lists
 _LOCK = 7318262005  # creating the tables, once, across processes
 
 
@@ -33,9 +32,10 @@ def ddl(names: StoreNames) -> list[str]:
     hooks, deliveries, attempts = names.q(HOOKS), names.q(DELIVERIES), names.q(ATTEMPTS)
     return [
         f"CREATE TABLE IF NOT EXISTS {hooks} (id uuid PRIMARY KEY, seq bigserial, "
-        "url text NOT NULL, event_types text[] NOT NULL, portfolio_id uuid, description text NOT NULL, "
-        "secret text NOT NULL, created_by text NOT NULL, created_at timestamptz NOT NULL "
-        "DEFAULT now(), deleted_by text, deleted_at timestamptz, position bigint NOT NULL)",
+        "url text NOT NULL, event_types text[] NOT NULL, portfolio_id uuid, "
+        "description text NOT NULL, secret text NOT NULL, created_by text NOT NULL, "
+        "created_at timestamptz NOT NULL DEFAULT now(), deleted_by text, "
+        "deleted_at timestamptz, position bigint NOT NULL)",
         f"CREATE TABLE IF NOT EXISTS {deliveries} (id uuid PRIMARY KEY, webhook_id uuid "
         f"NOT NULL REFERENCES {hooks}, position bigint NOT NULL, event_type text NOT NULL, "
         "body text NOT NULL, status text NOT NULL DEFAULT 'pending', attempts int NOT NULL "
@@ -132,64 +132,10 @@ async def delete(pool: asyncpg.Pool, names: StoreNames, webhook_id: UUID, by: st
     return bool(done)
 
 
-# -- deliveries --------------------------------------------------------------------------
-
-
-_DELIVERY = (
-    "id, webhook_id, position, event_type, status, attempts, created_at, delivered_at, "
-    "CASE WHEN status = 'pending' THEN next_attempt_at END AS next_attempt_at"
-)
-
-
-async def deliveries(
-    pool: asyncpg.Pool, names: StoreNames, webhook_id: UUID, after: int, limit: int
-) -> list[dict[str, Any]]:
-    """A subscription's deliveries in log order, each with its latest attempts."""
+async def active(pool: asyncpg.Pool, names: StoreNames) -> list[dict[str, Any]]:
+    """What the dispatcher needs of every subscription not deleted."""
     rows = await pool.fetch(
-        f"SELECT {_DELIVERY} FROM {names.q(DELIVERIES)} WHERE webhook_id = $1 "
-        "AND position > $2 ORDER BY position LIMIT $3",
-        webhook_id,
-        after,
-        limit,
+        f"SELECT id, url, event_types, portfolio_id, secret FROM {names.q(HOOKS)} "
+        "WHERE deleted_at IS NULL ORDER BY created_at"
     )
-    items = [dict(r) for r in rows]
-    tries = await pool.fetch(
-        f"SELECT delivery_id, n, at, status_code AS http_status, error, duration_ms FROM "
-        f"{names.q(ATTEMPTS)} WHERE delivery_id = ANY($1::uuid[]) ORDER BY delivery_id, n",
-        [i["id"] for i in items],
-    )
-    by_delivery: dict[UUID, list[dict[str, Any]]] = {}
-    for t in tries:
-        by_delivery.setdefault(t["delivery_id"], []).append(
-            {k: t[k] for k in ("n", "at", "http_status", "error", "duration_ms")}
-        )
-    for item in items:
-        item["log"] = by_delivery.get(item["id"], [])[-ATTEMPTS_SHOWN:]
-    return items
-
-
-async def redeliver(
-    pool: asyncpg.Pool, names: StoreNames, webhook_id: UUID, delivery_id: UUID
-) -> bool:
-    """Send a delivery again as soon as the dispatcher can; False if there is none."""
-    done = await pool.fetchval(
-        f"UPDATE {names.q(DELIVERIES)} SET status = 'pending', next_attempt_at = now(), "
-        "delivered_at = NULL WHERE id = $1 AND webhook_id = $2 RETURNING true",
-        delivery_id,
-        webhook_id,
-    )
-    return bool(done)
-
-
-async def delivery(
-    pool: asyncpg.Pool, names: StoreNames, webhook_id: UUID, delivery_id: UUID
-) -> dict[str, Any] | None:
-    row = await pool.fetchrow(
-        f"SELECT position FROM {names.q(DELIVERIES)} WHERE id = $1 AND webhook_id = $2",
-        delivery_id,
-        webhook_id,
-    )
-    if row is None:
-        return None
-    found = await deliveries(pool, names, webhook_id, row["position"] - 1, 1)
-    return found[0] if found else None
+    return [dict(r) for r in rows]

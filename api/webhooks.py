@@ -26,11 +26,10 @@ import asyncio
 import contextlib
 import fnmatch
 import logging
-import random
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -40,7 +39,8 @@ import msgspec
 from api.feed import event_of
 from api.outbound import check_destination, sign
 from api.settings import Settings
-from api.webhook_store import ATTEMPTS, DELIVERIES, HOOKS
+from api.webhook_deliveries import oldest_pending, record_attempt
+from api.webhook_store import DELIVERIES, HOOKS, active
 from eventstore.database import Store
 from eventstore.errors import UNREACHABLE
 from projections.audit import feed as queries
@@ -72,12 +72,6 @@ def body_of(row: dict[str, Any]) -> bytes:
     envelope), the data being the event as the stream sends it (``FeedEvent``)."""
     event = event_of(row)
     return _encode({"type": event.type, "timestamp": event.at, "data": event})
-
-
-def backoff(settings: Settings, attempts: int) -> float:
-    """Seconds before the next try after ``attempts`` failed ones."""
-    wait = settings.webhook_retry_first_s * 2 ** min(attempts - 1, 40)
-    return min(settings.webhook_retry_max_s, wait) * random.uniform(1.0, 1.1)
 
 
 async def wake(store: Store) -> None:
@@ -142,7 +136,7 @@ class Dispatcher:
 
     async def _tick(self, client: httpx.AsyncClient) -> None:
         """Start a task for each subscription that has none running."""
-        hooks = await _active(self.store)
+        hooks = await active(self.store.pool, self.store.names)
         for hook in hooks:
             task = self._serving.get(hook["id"])
             if task is None or task.done():
@@ -162,7 +156,7 @@ class Dispatcher:
         """Deliver for one subscription until nothing is due."""
         try:
             while True:
-                pending = await _oldest_pending(self.store, hook["id"])
+                pending = await oldest_pending(self.store, hook["id"])
                 if pending is None:
                     if not await self.enqueue(hook):
                         return
@@ -233,7 +227,7 @@ class Dispatcher:
         except (httpx.HTTPError, OSError, PermissionError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS] or type(exc).__name__
         took_ms = int((time.monotonic() - started) * 1000)
-        await _record(self.store, self.settings, delivery, at, status, error, took_ms)
+        await record_attempt(self.store, self.settings, delivery, at, status, error, took_ms)
         if error is not None:
             log.info("webhook %s: delivery %s failed: %s", hook["id"], msg_id, error)
         return error is None
@@ -241,71 +235,6 @@ class Dispatcher:
     def _notified(self, *_: object) -> None:
         self._eager_until = time.monotonic() + EAGER_FOR_S
         self._wake.set()
-
-
-async def _active(store: Store) -> list[dict[str, Any]]:
-    rows = await store.pool.fetch(
-        f"SELECT id, url, event_types, portfolio_id, secret FROM {store.names.q(HOOKS)} "
-        "WHERE deleted_at IS NULL ORDER BY created_at"
-    )
-    return [dict(r) for r in rows]
-
-
-async def _oldest_pending(store: Store, webhook_id: UUID) -> dict[str, Any] | None:
-    row = await store.pool.fetchrow(
-        f"SELECT id, position, body, attempts, next_attempt_at FROM "
-        f"{store.names.q(DELIVERIES)} WHERE webhook_id = $1 AND status = 'pending' "
-        "ORDER BY position LIMIT 1",
-        webhook_id,
-    )
-    return None if row is None else dict(row)
-
-
-async def _record(
-    store: Store,
-    settings: Settings,
-    delivery: dict[str, Any],
-    at: datetime,
-    status: int | None,
-    error: str | None,
-    took_ms: int,
-) -> None:
-    names = store.names
-    async with store.pool.acquire() as conn, conn.transaction():
-        n = await conn.fetchval(
-            f"UPDATE {names.q(DELIVERIES)} SET attempts = attempts + 1 WHERE id = $1 "
-            "RETURNING attempts",
-            delivery["id"],
-        )
-        await conn.execute(
-            f"INSERT INTO {names.q(ATTEMPTS)} VALUES ($1, $2, $3, $4, $5, $6)",
-            delivery["id"],
-            n,
-            at,
-            status,
-            error,
-            took_ms,
-        )
-        if error is None:
-            await conn.execute(
-                f"UPDATE {names.q(DELIVERIES)} SET status = 'delivered', delivered_at = $2 "
-                "WHERE id = $1",
-                delivery["id"],
-                datetime.now(UTC),
-            )
-        else:
-            failed = await conn.fetchval(
-                f"SELECT count(*) FROM {names.q(ATTEMPTS)} a WHERE a.delivery_id = $1 AND "
-                "a.error IS NOT NULL AND a.n > coalesce((SELECT max(b.n) FROM "
-                f"{names.q(ATTEMPTS)} b WHERE b.delivery_id = $1 AND b.error IS NULL), 0)",
-                delivery["id"],
-            )
-            due = datetime.now(UTC) + timedelta(seconds=backoff(settings, int(failed)))
-            await conn.execute(
-                f"UPDATE {names.q(DELIVERIES)} SET next_attempt_at = $2 WHERE id = $1",
-                delivery["id"],
-                due,
-            )
 
 
 async def _wait(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:

@@ -21,7 +21,8 @@ from api.auth import Principal
 from api.outbound import check_url, new_secret
 from api.reads import Cursor, Limit, parse_cursor
 from api.schemas import CreateWebhook
-from api.webhook_store import create, deliveries, delivery, find, listed, redeliver
+from api.webhook_deliveries import deliveries, delivery, redeliver
+from api.webhook_store import create, find, listed
 from api.webhook_store import delete as delete_hook
 from api.webhooks import DEFAULT_TYPES, wake
 from domain.errors import InvalidValue
