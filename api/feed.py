@@ -94,8 +94,9 @@ class EventFeed:
 
     # -- subscribers ---------------------------------------------------------------------
 
-    def subscribe(self, viewer: Viewer, until: int | None = None) -> Subscription:
-        """A new stream for ``viewer``: 429 beyond the per-person cap, 503 when stopping."""
+    def subscribe(self, viewer: Viewer, until: int | None = None, start: int = 0) -> Subscription:
+        """A new stream for ``viewer``, whose queue takes the rows after ``start`` (or the
+        feed's head, if later): 429 beyond the per-person cap, 503 when stopping."""
         if self.closing.is_set():
             raise ProblemError(
                 503, "the server is stopping", slug="stopping", headers={"Retry-After": "1"}
@@ -109,9 +110,10 @@ class EventFeed:
                 slug="too-many-streams",
                 headers={"Retry-After": "5"},
             )
-        sub = Subscription(viewer, self.head, until)
+        sub = Subscription(viewer, max(self.head, start), until)
         self._subs.add(sub)
         self._open[viewer.person] += 1
+        self._wake.set()  # an idle poller starts following
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -138,9 +140,18 @@ class EventFeed:
     # -- the poller ----------------------------------------------------------------------
 
     async def run(self, store: Store, stop: asyncio.Event) -> None:
-        """Follow the audit trail until ``stop`` is set."""
+        """Follow the audit trail until ``stop`` is set, holding a connection (and
+        listening) only while streams are open."""
         while not stop.is_set():
             try:
+                if not self.ready.is_set():
+                    pool = store.pool
+                    self.head = await queries.tracked_position(pool, store.names, visibility=True)
+                    self.ready.set()
+                if not self._subs:
+                    self._wake.clear()
+                    await _wait(stop, self._wake, self.settings.stream_poll_s)
+                    continue
                 await self._follow(store, stop)
             except UNREACHABLE as exc:
                 log.warning("event feed lost its connection (%s); retrying", exc)
@@ -153,10 +164,7 @@ class EventFeed:
         async with store.pool.acquire() as conn:
             await conn.add_listener(store.names.channel, self._notified)
             try:
-                if not self.ready.is_set():
-                    self.head = await queries.tracked_position(conn, store.names, visibility=True)
-                    self.ready.set()
-                while not stop.is_set():
+                while not stop.is_set() and self._subs:
                     self._wake.clear()
                     moved = await self.poll(conn, store)
                     if moved:
@@ -170,10 +178,12 @@ class EventFeed:
     async def poll(self, conn: Any, store: Store) -> bool:
         """Hand the rows after the head to the streams; True if a full batch was read."""
         tracked = await queries.tracked_position(conn, store.names, visibility=True)
-        if tracked <= self.head:
-            return False
         if not self._subs:
-            self.head = tracked
+            self.head = max(self.head, tracked)
+            return False
+        # rows no stream's queue takes (each takes those after its start) are skipped
+        self.head = max(self.head, min(s.start for s in self._subs))
+        if tracked <= self.head:
             return False
         rows = await queries.rows_between(conn, store.names, self.head, tracked, BATCH)
         upto = rows[-1]["position"] if len(rows) == BATCH else tracked
@@ -206,13 +216,10 @@ class EventFeed:
         """The SSE response of one new stream (subscribed now: 429 or 503 come here),
         from ``after``, or from the events the read models hold now; with ``until``, it
         ends once it has passed that position."""
-        sub = self.subscribe(viewer, until)
+        now = await queries.tracked_position(store.pool, store.names, visibility=True)
+        sub = self.subscribe(viewer, until, start=now)  # up to now: from the database
         if after is None:
-            try:
-                after = await queries.tracked_position(store.pool, store.names, visibility=True)
-            except BaseException:
-                self.unsubscribe(sub)
-                raise
+            after = now
         return ServerSentEvent(
             self._messages(store, sub, after),
             headers={"X-Accel-Buffering": "no"},  # nginx: pass each message on at once

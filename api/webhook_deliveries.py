@@ -12,7 +12,7 @@ from uuid import UUID
 import asyncpg
 
 from api.settings import Settings
-from api.webhook_store import ATTEMPTS, DELIVERIES
+from api.webhook_store import ATTEMPTS, DELIVERIES, HOOKS
 from eventstore.database import Store
 from eventstore.schema import StoreNames
 
@@ -86,10 +86,13 @@ async def delivery(
 
 
 async def oldest_pending(store: Store, webhook_id: UUID) -> dict[str, Any] | None:
+    """The subscription's pending delivery first in log order (none once deleted)."""
+    names = store.names
     row = await store.pool.fetchrow(
-        f"SELECT id, position, body, attempts, next_attempt_at FROM "
-        f"{store.names.q(DELIVERIES)} WHERE webhook_id = $1 AND status = 'pending' "
-        "ORDER BY position LIMIT 1",
+        f"SELECT d.id, d.position, d.body, d.attempts, d.next_attempt_at FROM "
+        f"{names.q(DELIVERIES)} d JOIN {names.q(HOOKS)} h ON h.id = d.webhook_id "
+        "WHERE d.webhook_id = $1 AND d.status = 'pending' AND h.deleted_at IS NULL "
+        "ORDER BY d.position LIMIT 1",
         webhook_id,
     )
     return None if row is None else dict(row)

@@ -139,3 +139,11 @@ async def active(pool: asyncpg.Pool, names: StoreNames) -> list[dict[str, Any]]:
         "WHERE deleted_at IS NULL ORDER BY created_at"
     )
     return [dict(r) for r in rows]
+
+
+async def any_active(pool: asyncpg.Pool, names: StoreNames) -> bool:
+    """Whether any subscription is not deleted."""
+    found = await pool.fetchval(
+        f"SELECT EXISTS (SELECT 1 FROM {names.q(HOOKS)} WHERE deleted_at IS NULL)"
+    )
+    return bool(found)

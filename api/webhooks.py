@@ -40,7 +40,7 @@ from api.feed import event_of
 from api.outbound import check_destination, sign
 from api.settings import Settings
 from api.webhook_deliveries import oldest_pending, record_attempt
-from api.webhook_store import DELIVERIES, HOOKS, active
+from api.webhook_store import DELIVERIES, HOOKS, active, any_active
 from eventstore.database import Store
 from eventstore.errors import UNREACHABLE
 from projections.audit import feed as queries
@@ -91,9 +91,12 @@ class Dispatcher:
         self._serving: dict[UUID, asyncio.Task[None]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run until ``stop`` is set."""
+        """Run until ``stop`` is set; with no subscription, hold no connection or lock."""
         while not stop.is_set():
             try:
+                if not await any_active(self.store.pool, self.store.names):
+                    await _wait(stop, self._wake, self.settings.webhook_poll_s)
+                    continue
                 await self._run_connected(stop)
             except UNREACHABLE as exc:
                 log.warning("webhook dispatcher lost its connection (%s); retrying", exc)
@@ -121,7 +124,8 @@ class Dispatcher:
                 async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
                     while not stop.is_set() and not conn.is_closed():
                         self._wake.clear()
-                        await self._tick(client)
+                        if not await self._tick(client):
+                            return  # no subscription left: let the lock go
                         eager = time.monotonic() < self._eager_until
                         await _wait(
                             stop, self._wake, EAGER_S if eager else self.settings.webhook_poll_s
@@ -134,8 +138,9 @@ class Dispatcher:
                 with contextlib.suppress(Exception):
                     await conn.execute("SELECT pg_advisory_unlock_all()")
 
-    async def _tick(self, client: httpx.AsyncClient) -> None:
-        """Start a task for each subscription that has none running."""
+    async def _tick(self, client: httpx.AsyncClient) -> bool:
+        """Start a task for each subscription that has none running; False if there
+        are no subscriptions."""
         hooks = await active(self.store.pool, self.store.names)
         for hook in hooks:
             task = self._serving.get(hook["id"])
@@ -143,6 +148,7 @@ class Dispatcher:
                 self._serving[hook["id"]] = asyncio.create_task(
                     self._serve(client, hook), name=f"webhook {hook['id']}"
                 )
+        return bool(hooks)
 
     async def _stop_serving(self) -> None:
         tasks, self._serving = list(self._serving.values()), {}
