@@ -27,7 +27,9 @@ from litestar.testing import AsyncTestClient
 from api.outbound import check_url
 from api.scheduler import escalate_once
 from api.settings import Settings
+from api.webhooks import DEFAULT_TYPES, wants
 from domain.errors import InvalidValue
+from domain.stored_names import EVENTS
 from eventstore.database import Store
 from tests.api.conftest import _free_port, app_settings
 from tests.api.scenario import Api
@@ -413,3 +415,16 @@ def test_public_addresses_are_accepted_and_private_ones_only_when_allowed() -> N
     assert check_url("http://127.0.0.1:8000/x", private_allowed=True)
     with pytest.raises(InvalidValue):
         check_url("http://100.64.0.1/x", private_allowed=False)  # shared address space
+
+
+def test_the_default_types_are_escalations_and_decisions() -> None:
+    def wanted(kind: str) -> bool:
+        return wants(DEFAULT_TYPES, None, {"type": kind, "portfolio_id": None})
+
+    for kind in EVENTS:
+        first_uses = kind.endswith(".EscalatedTo") or kind in (
+            "Project.GateDecided",
+            "ChangeRequest.Decided",
+        )
+        assert wanted(kind) == first_uses, kind
+    assert sum(wanted(kind) for kind in EVENTS) == 5
