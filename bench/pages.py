@@ -14,6 +14,7 @@ read with a bearer token:
 * project         GET /projects/{id}                  vs GET /api/v1/projects/{id}
 * project_as_of   GET /projects/{id}?as_of=N          vs GET /api/v1/projects/{id}?as_of=N
 * decision        GET /projects/{id}/decisions/G/1    vs GET .../projects/{id}/gates/G/decisions/1
+  (the page leaves out the portfolio's totals at the time, which the API read folds)
 * change_request  GET /change-requests/{id}           vs GET /api/v1/change-requests/{id}
 * signoff         GET /signoffs/{id}                  vs GET /api/v1/signoffs/{id}
 * portfolio       GET /portfolios/{id}                vs GET /api/v1/portfolios/{id}

@@ -145,11 +145,13 @@ class ProjectPages(Controller):
     async def decision(
         self, request: Request, project_id: UUID, gate: str, n: int, store: Store
     ) -> Template:
-        """As ``getGateDecision``: the same bounds, the same read."""
+        """As ``getGateDecision``: the same bounds, the same read (but the portfolio's
+        totals at the time, which would cost seconds on a large log)."""
         absent = UnknownAggregate(f"no decision {n} on gate {gate!r} of project {project_id}")
         if not 1 <= n <= 10_000 or len(gate) > 50:
             raise absent
-        found = await decision_context(store, project_id, gate, n)
+        # without the portfolio's totals then: seconds at 1M events (bench/pages.py)
+        found = await decision_context(store, project_id, gate, n, portfolio=False)
         if found is None:
             raise absent
         return render(

@@ -19,9 +19,13 @@ from projections.projects.queries import project_detail_as_of
 
 
 async def decision_context(
-    store: Store, project_id: UUID, gate: str, n: int
+    store: Store, project_id: UUID, gate: str, n: int, *, portfolio: bool = True
 ) -> dict[str, Any] | None:
-    """The ``n``-th decision (from 1) on ``gate``, or None if there is none."""
+    """The ``n``-th decision (from 1) on ``gate``, or None if there is none.
+
+    ``portfolio=False`` leaves out the portfolio's totals then (``"portfolio": None``):
+    they fold every project of the portfolio up to the decision, seconds at 1M events
+    (bench/pages.py), where the rest takes milliseconds; the decision record page does."""
     notes = await store.events.select_originator_notifications(project_id)
     decided = [
         c.position
@@ -47,7 +51,9 @@ async def decision_context(
     seen = record.seen_position if record.seen_position is not None else position - 1
     seen = min(seen, position - 1)
     state = await project_detail_as_of(store, project_id, position=seen)
-    portfolio = await portfolio_view_as_of(store, before.portfolio_id, position=seen)
+    totals = (
+        await portfolio_view_as_of(store, before.portfolio_id, position=seen) if portfolio else None
+    )
     return {
         "project_id": str(project_id),
         "gate": gate,
@@ -67,7 +73,7 @@ async def decision_context(
         "review": review_view(review),
         "project": state,
         "open_conditions": [_condition(c) for c in before.conditions if c.is_open],
-        "portfolio": _totals(portfolio) if portfolio is not None else None,
+        "portfolio": _totals(totals) if totals is not None else None,
     }
 
 
