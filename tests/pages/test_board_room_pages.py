@@ -11,7 +11,9 @@ import re
 from typing import Any
 
 import asyncpg
+import pytest
 
+from api.pages import portfolios as portfolio_pages
 from tests.pages.conftest import Browser, Room
 
 CR = {
@@ -227,7 +229,9 @@ async def test_a_signatory_signs_or_declines_from_the_sign_off_page(room: Room) 
     assert (await nina.get(path)).status_code == 404
 
 
-async def test_the_portfolio_page_shows_stages_budget_and_overruns(room: Room) -> None:
+async def test_the_portfolio_page_shows_stages_budget_and_overruns(
+    room: Room, monkeypatch: pytest.MonkeyPatch
+) -> None:
     api = room.api
     small = await api.portfolio(name="Tight", envelope={"amount": "300000.00", "currency": "EUR"})
     await api.project(small, name="Alpha")
@@ -248,6 +252,10 @@ async def test_the_portfolio_page_shows_stages_budget_and_overruns(room: Room) -
     assert "Alpha" in text and "Beta" in text and "G0 review open" in text
     for stage, n in view["projects"]["by_stage"].items():
         assert f'{stage} <span class="muted">({n})</span>' in text
+    # a long column shows its first cards and counts the rest
+    monkeypatch.setattr(portfolio_pages, "PER_STAGE", 1)
+    short = (await carol.get(f"/portfolios/{small}")).text
+    assert "Alpha" in short and "Beta" not in short and "and 1 more" in short
     nina = room.browser()
     await nina.sign_in("nina")
     assert (await nina.get(f"/portfolios/{small}")).status_code == 404
