@@ -404,8 +404,8 @@ async def vote(store: Store, project: uuid.UUID, voter: str, i: int) -> None:
 
 
 async def make_world(store: Store, big_events: int) -> World:
-    """The portfolio, the small and the big project (through the command path), the
-    command clients' projects and the appenders' projects."""
+    """The portfolio, the small project (written through the command path) and the big
+    one, the command clients' projects and the appenders' projects."""
     members = tuple(f"scale-gk-{i}" for i in range(7))
     board = Board(members, members[0])
     pf = Portfolio.create(
@@ -440,7 +440,7 @@ async def make_world(store: Store, big_events: int) -> World:
     for i in range(8):
         await vote(store, small.id, members[i % 7], i)
     # The big one: the same votes made by the domain, stored SNAPSHOT_EVERY at a time and
-    # snapshotted by the unit of work's own step (measure_commands checks that the
+    # snapshotted by the unit of work's own step (measure_writes checks that the
     # command path itself keeps its snapshots this close).
     t0 = time.perf_counter()
     i = 0
