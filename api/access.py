@@ -234,6 +234,7 @@ POLICIES: dict[str, Policy] = {
     "pageSignInLink": public("anyone holding a link: whom it signs in"),
     "signInByLink": public("anyone holding an unused, unexpired sign-in link"),
     "signOut": page(signed_in("anyone signed in; their own session")),
+    "pageLive": page(signed_in("anyone signed in; the events they see (the API's stream)")),
     "pageInbox": page(signed_in("anyone signed in; their own inbox")),
     "pageGateReview": page(sees("project", "project_id")),
     "pageCastGateVote": page(

@@ -73,16 +73,28 @@ class EventStream(Controller):
         or ``after``, the stream starts with the events appended from now on. With
         ``until``, it ends once it has sent what the caller sees up to that position
         (a bounded catch-up); otherwise it ends only when the client or server stops."""
-        start = _resume_point(last_event_id, after)
-        feed: EventFeed = request.app.state.feed
-        settings = request.app.state.settings
-        try:
-            await asyncio.wait_for(feed.ready.wait(), settings.min_position_wait_s)
-        except TimeoutError:
-            raise ProblemError(
-                503,
-                "live updates are starting; retry shortly",
-                slug="not-ready",
-                headers={"Retry-After": "1"},
-            ) from None
-        return await feed.response(store, viewer, start, until)
+        return await open_stream(request, viewer, store, last_event_id, after, until)
+
+
+async def open_stream(
+    request: Request,
+    viewer: Viewer,
+    store: Store,
+    last_event_id: str | None,
+    after: int | None,
+    until: int | None,
+) -> ServerSentEvent:
+    """One new stream of what ``viewer`` may see (the API's route and the pages' ``/live``)."""
+    start = _resume_point(last_event_id, after)
+    feed: EventFeed = request.app.state.feed
+    settings = request.app.state.settings
+    try:
+        await asyncio.wait_for(feed.ready.wait(), settings.min_position_wait_s)
+    except TimeoutError:
+        raise ProblemError(
+            503,
+            "live updates are starting; retry shortly",
+            slug="not-ready",
+            headers={"Retry-After": "1"},
+        ) from None
+    return await feed.response(store, viewer, start, until)

@@ -27,6 +27,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.pages.admin import AdministrationPages
 from api.pages.auditor import AuditorPages
 from api.pages.inbox import InboxPage
+from api.pages.live import LivePage
 from api.pages.portfolios import PortfolioPages
 from api.pages.projects import ProjectPages
 from api.pages.render import page_asset, page_error, template_config
@@ -36,7 +37,7 @@ from api.pages.signin import SignInPages
 
 PAGE_HANDLERS: list[Any] = [page_asset, SignInPages, InboxPage, ReviewPages]
 PAGE_HANDLERS += [ProjectPages, ChangeRequestPages, SignOffPages, PortfolioPages]
-PAGE_HANDLERS += [AuditorPages, AdministrationPages]
+PAGE_HANDLERS += [AuditorPages, AdministrationPages, LivePage]
 
 
 def pages_router() -> Router:

@@ -4,14 +4,16 @@ stand in for, overdue first, each item one click from the page where it is done.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get
+from litestar.params import Parameter
 from litestar.response import Template
 
 from api.auth import Principal
 from api.pages.render import render
-from api.reads import utc_now
+from api.reads import ensure_position, utc_now
+from domain.bounds import MAX_POSITION
 from eventstore.database import Store
 from projections.inbox import queries as inbox
 
@@ -54,7 +56,16 @@ class InboxPage(Controller):
     include_in_schema = False
 
     @get("/inbox", operation_id="pageInbox")
-    async def inbox(self, request: Request, principal: Principal, store: Store) -> Template:
+    async def inbox(
+        self,
+        request: Request,
+        principal: Principal,
+        store: Store,
+        min_position: Annotated[int | None, Parameter(ge=0, le=MAX_POSITION)] = None,
+    ) -> Template:
+        """``min_position``: wait until the inbox holds that event (the page's live
+        update asks for the event it was told of)."""
+        await ensure_position(store, request.app.state.settings, min_position)
         now = utc_now()
         items = await inbox.inbox_for(
             store.pool, store.names, principal.sub, now.date(), now, limit=INBOX_LIMIT

@@ -589,6 +589,7 @@ def page_routes(w: World) -> list[tuple[str, str, str, Any, str | None, set[str]
         ("pageGateReview", "GET", f"/projects/{p}/review", None, "P", seen("P")),
         ("pageCastGateVote", "POST", f"/projects/{p}/review/vote", vote, "P", {"dave", "carol"}),
         ("pageDecideGate", "POST", f"/projects/{p}/review/decide", decide, "P", {"carol"}),
+        ("pageLive", "GET", "/live?until=0", None, None, anyone),
         ("signOut", "POST", "/sign-out", {}, None, anyone),
         *more_pages(w),
     ]

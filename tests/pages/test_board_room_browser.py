@@ -5,7 +5,8 @@ A board member signs in by link, finds the review in their inbox, opens it, read
 evidence and votes with a rationale; the chair (another link) is refused a conditional
 go without conditions (the API's message, next to the form), then decides CONDITIONAL_GO
 with a condition; the vote and the decision are in the project's log with their
-rationales; the condition's owner finds it in their inbox. The pages are also read with
+rationales; the condition's owner, whose inbox is open, sees it arrive without a reload (live
+updates over /live). The pages are also read with
 JavaScript off, and at phone width.
 
 Screenshots of each page are saved in the test's folder, and in docs/screenshots/ (the
@@ -149,6 +150,12 @@ def test_sign_in_vote_and_decide_a_conditional_go_in_a_browser(
             )
             api.call("GET", f"/me/inbox?min_position={api.position}", "carol")
 
+            # the condition's future owner has the inbox open, at phone width: nothing yet
+            olga = sign_in(browser, api, "olga", viewport={"width": 390, "height": 780})
+            expect(olga.get_by_text("Nothing is waiting for you.")).to_be_visible()
+            olga.wait_for_selector("body[data-live-open]")  # listening to /live
+            olga.evaluate("window.notReloaded = true")
+
             # the chair: a conditional go without a condition is refused, as the API says
             carol = sign_in(browser, api, "carol")
             carol.get_by_role("link", name="Data platform: G0 Mandate review").first.click()
@@ -180,10 +187,10 @@ def test_sign_in_vote_and_decide_a_conditional_go_in_a_browser(
             expect(carol.locator(".decision")).to_contain_text("Complete the DPIA (olga")
             shot(carol, "decision", tmp_path, full=True)
 
-            # the condition's owner finds it in their inbox, at phone width
-            api.call("GET", f"/me/inbox?min_position={api.position}", "olga")
-            olga = sign_in(browser, api, "olga", viewport={"width": 390, "height": 780})
-            expect(olga.locator(".items")).to_contain_text("Complete the DPIA")
+            # the condition's owner sees it arrive in the open inbox, without a reload
+            expect(olga.locator(".items")).to_contain_text("Complete the DPIA", timeout=15_000)
+            assert olga.evaluate("window.notReloaded") is True
+            expect(olga.get_by_role("status")).to_have_text("Updated just now.")
             shot(olga, "inbox-phone", tmp_path)
 
             # reads work with JavaScript off: the review as the sponsor sees it
