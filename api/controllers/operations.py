@@ -23,7 +23,7 @@ from projections.registry import all_projections
     operation_id="metrics",
     tags=["operations"],
     summary="Metrics (Prometheus text format)",
-    media_type=CONTENT_TYPE,
+    media_type="text/plain",  # documented so; answered with ``; version=0.0.4`` too
     responses={
         401: ResponseSpec(
             Problem,
