@@ -27,7 +27,6 @@ from dataclasses import replace
 from types import FrameType
 
 import uvicorn
-from litestar import Litestar
 
 from api.app import create_app
 from api.connections import protocol_for
@@ -56,10 +55,14 @@ class Server(uvicorn.Server):
 
     @classmethod
     def of(cls, config: uvicorn.Config) -> Server:
-        """A server for ``config``, whose app is a Gateledger app (``create_app``)."""
-        app = config.app
-        assert isinstance(app, Litestar), "Server.of serves a Gateledger app"
-        return cls(config, on_stop=app.state.feed.close)
+        """A server for ``config``, ending the streams of its app's event feed (a
+        ``create_app`` app; any other app has none to end)."""
+        feed = getattr(getattr(config.app, "state", None), "feed", None)
+        return cls(config, on_stop=feed.close if feed is not None else _nothing)
+
+
+def _nothing() -> None:
+    pass
 
 
 def serve_until_stopped(settings: Settings, host: str, port: int, workers: int = 1) -> int:
