@@ -24,7 +24,7 @@ from litestar.response import Template
 
 from api.errors import ProblemError
 from api.pages.render import render
-from api.reads import as_of_point, missing, parse_cursor
+from api.reads import MinPosition, as_of_point, ensure_position, missing, parse_cursor
 from eventstore.database import Store
 from projections.audit import model as audit_trail
 from projections.audit.model import AuditFilter
@@ -86,7 +86,11 @@ class ProjectPages(Controller):
         as_of: str = AsOf,
         at: str = At,
         after: str = After,
+        min_position: int = MinPosition,
     ) -> Template:
+        """``min_position``: wait until the read models hold that event (a form's return,
+        or the live update asking for the event it was told of)."""
+        await ensure_position(store, request.app.state.settings, min_position)
         point = _point(as_of, at)
         now = await project_list.project_detail(store.pool, store.names, project_id)
         if now is None:

@@ -153,13 +153,27 @@ def test_timeline_as_of_records_portfolio_auditor_and_administration(server: Ser
             assert title and title.endswith("UTC")
             assert "UTC" not in when.inner_text()  # the reader's zone (Berlin)
             shot(dave, "project")
+            # the page listens: a role given meanwhile appears in the timeline, no reload
+            dave.wait_for_selector("body[data-live-open]")
+            dave.evaluate("window.notReloaded = true")
+            role = {"action": "assign", "role": "stakeholder", "person": "stan"}
+            api.call(
+                "POST",
+                timeline + "/roles",
+                "admin",
+                {**role, "reason": "Owns the data"},
+                "pmo_admin",
+            )
+            expect(dave.locator(".timeline")).to_contain_text("Owns the data", timeout=15_000)
+            assert dave.evaluate("window.notReloaded") is True
             requested = dave.locator(".timeline li", has_text="requested the G0 review")
             requested.get_by_role("link", name="state after").click()
             expect(dave.get_by_role("heading", level=2).first).to_contain_text(
                 "As it stood at position"
             )
             expect(dave.locator(".timeline li.is-here")).to_contain_text("requested the G0 review")
-            expect(dave.locator("#state-h + p + dl")).not_to_contain_text("Complete the DPIA")
+            expect(dave.locator(".facts")).to_have_count(1)
+            expect(dave.locator("#state-h ~ div")).not_to_contain_text("Complete the DPIA")
             shot(dave, "project-as-of")
             # each decision's record, printable
             dave.goto(api.origin + timeline)
