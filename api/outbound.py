@@ -41,10 +41,21 @@ def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052: the IPv4 address in the low bits
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215: local-use translation
+
+
 def _private(address: str) -> bool:
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return True
+        # an IPv6 address that carries an IPv4 one (mapped, 6to4, NAT64) reaches that one
+        embedded = ip.ipv4_mapped or ip.sixtofour
+        if embedded is None and ip in _NAT64:
+            embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+        if embedded is not None:
+            ip = embedded
     return not ip.is_global or ip.is_multicast
 
 
@@ -60,10 +71,14 @@ def check_url(url: str, *, private_allowed: bool) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise InvalidValue(f"url: only http and https URLs are delivered to, not {url[:100]!r}")
+    if any(c <= " " or c == "\x7f" for c in url):
+        raise InvalidValue("url: spaces and control characters must be percent-encoded")
     try:
-        host, _port = parts.hostname, parts.port
+        host, port = parts.hostname, parts.port
     except ValueError:
         raise InvalidValue(f"url: {url[:100]!r} has a port that is not a number") from None
+    if port == 0:
+        raise InvalidValue(f"url: {url[:100]!r} names port 0, which no receiver listens on")
     if not host:
         raise InvalidValue(f"url: {url[:100]!r} names no host")
     if parts.username is not None or parts.password is not None:

@@ -420,6 +420,35 @@ def test_public_addresses_are_accepted_and_private_ones_only_when_allowed() -> N
         check_url("http://100.64.0.1/x", private_allowed=False)  # shared address space
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://[2002:7f00:1::]/x",  # 6to4 of 127.0.0.1
+        "http://[2002:a9fe:a9fe::]/x",  # 6to4 of 169.254.169.254 (cloud metadata)
+        "http://[64:ff9b::7f00:1]/x",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b::a00:1]/x",  # NAT64 of 10.0.0.1
+        "http://[64:ff9b:1::1]/x",  # local-use NAT64
+    ],
+)
+def test_ipv6_addresses_carrying_a_private_ipv4_one_are_refused(url: str) -> None:
+    with pytest.raises(InvalidValue, match="private or reserved"):
+        check_url(url, private_allowed=False)
+    assert check_url("http://[64:ff9b::5db8:d822]/x", private_allowed=False)  # 93.184.216.34
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("http://exa mple.com/x", "percent-encoded"),
+        ("https://hooks.example.com/a\tb", "percent-encoded"),
+        ("https://hooks.example.com:0/x", "port 0"),
+    ],
+)
+def test_urls_no_request_could_go_to_are_refused(url: str, says: str) -> None:
+    with pytest.raises(InvalidValue, match=says):
+        check_url(url, private_allowed=False)
+
+
 def test_the_default_types_are_escalations_and_decisions() -> None:
     def wanted(kind: str) -> bool:
         return wants(DEFAULT_TYPES, None, {"type": kind, "portfolio_id": None})
