@@ -119,16 +119,27 @@ def board(
     portfolio = _uuid(portfolio_id, "PORTFOLIO_ID")
     body = _body(ChangeBoard, board={"members": member, "chair": chair}, reason=reason)
     actor = _actor(by)
-    _act(
-        lambda store: administration.change_board(
+
+    async def change(store: Store) -> CommandResult:
+        from api.cli import _caught_up
+        from projections.projects.model import Projects
+        from projections.projects.queries import project_ids_of
+
+        # the portfolio's projects, each checked against the board: from the projects
+        # read model brought to the log's end (a running server's, or one run here)
+        await _caught_up(store, models=[Projects()])
+        projects = await project_ids_of(store.pool, store.names, portfolio)
+        return await administration.change_board(
             store,
             portfolio_id=portfolio,
+            project_ids=projects,
             board=Board(tuple(body.board.members), body.board.chair),
             reason=body.reason,
             by=actor,
             options=_options(if_version),
         )
-    )
+
+    _act(change)
 
 
 @admin_app.command()

@@ -54,6 +54,24 @@ async def ensure_position(store: Store, settings: Settings, min_position: int | 
         )
 
 
+async def projects_of_portfolio(store: Store, portfolio_id: UUID, wait_s: float) -> list[UUID]:
+    """Every project of the portfolio, from the projects read model once it holds the
+    whole log (a project created a moment ago counts): what a board change checks its
+    quorums against. 503 + Retry-After if the model does not catch up in ``wait_s``."""
+    from projections.projects.model import Projects
+    from projections.projects.queries import project_ids_of
+
+    head = await store.events.max_notification_id() or 0
+    if not await wait_for_position(store, head, wait_s, only=Projects.name):
+        raise ProblemError(
+            503,
+            "the server is catching up with the log; retry shortly",
+            slug="not-yet-projected",
+            headers={"Retry-After": "1"},
+        )
+    return await project_ids_of(store.pool, store.names, portfolio_id)
+
+
 async def set_aside_note(store: Store, object_id: UUID) -> dict[str, str]:
     """The header that says a read of ``object_id`` lacks events set aside, if any."""
     entries = await listed(store.pool, store.names, originator_ids=[object_id])

@@ -4,16 +4,19 @@ its actor (and reason, where the event has one); the domain checks the rules."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Literal
 from uuid import UUID
 
+from domain.board_sanity import require_passable_for_projects
 from domain.checks import require_text
 from domain.money import Money
 from domain.policy import Actor, Baseline, Board, Role
 from domain.portfolio import Portfolio
 from domain.project import Project
+from domain.project_rules import TERMINAL
 from eventstore.database import Store
-from workflows.uow import CommandOptions, CommandResult, act_on
+from workflows.uow import CommandOptions, CommandResult, UnitOfWork, act_on, run_command
 
 RoleAction = Literal["assign", "revoke"]
 
@@ -26,13 +29,27 @@ async def change_board(
     reason: str,
     by: Actor,
     options: CommandOptions,
+    project_ids: Sequence[UUID] = (),
 ) -> CommandResult:
     """New members and chair of a portfolio's board, with the reason; open reviews count
-    the new board."""
+    the new board. ``project_ids``: the portfolio's projects (the caller finds them on the
+    read side): the board must also reach the quorums of each live one's own template
+    version where it differs from the portfolio's (kept, or migrated to)."""
     require_text(reason, "reason")
-    return await act_on(
-        store, Portfolio, portfolio_id, lambda p: p.change_board(board, by, reason), options
-    )
+
+    async def use_case(uow: UnitOfWork) -> Portfolio:
+        portfolio = await uow.get(Portfolio, portfolio_id)
+        uow.expect(portfolio)
+        others = []
+        for project_id in project_ids:
+            project = await uow.get(Project, project_id)
+            if project.status not in TERMINAL and project.template != portfolio.template:
+                others.append((project.name, project.template))
+        require_passable_for_projects(board, others)
+        portfolio.change_board(board, by, reason)
+        return portfolio
+
+    return await run_command(store, use_case, options)
 
 
 async def change_envelope(

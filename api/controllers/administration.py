@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from litestar import Controller, Response, post
+from litestar import Controller, Request, Response, post
 
 from api.commands import Command, answer
+from api.reads import projects_of_portfolio
 from api.schemas import (
     ChangeBoard,
     ChangeEnvelope,
@@ -32,13 +33,22 @@ class PortfolioAdministration(Controller):
         status_code=200,
     )
     async def board(
-        self, portfolio_id: UUID, data: ChangeBoard, command: Command, store: Store
+        self,
+        request: Request,
+        portfolio_id: UUID,
+        data: ChangeBoard,
+        command: Command,
+        store: Store,
     ) -> Response[CommandAnswer]:
-        """New members and chair; refused (422) if a quorum of the template could not be
-        met, or if the board seats someone who configured this governance."""
+        """New members and chair; refused (422) if a quorum of the portfolio's template, or
+        of a live project's own template version, could not be met, or if the board
+        seats someone who configured this governance."""
+        settings = request.app.state.settings
+        projects = await projects_of_portfolio(store, portfolio_id, settings.min_position_wait_s)
         result = await administration.change_board(
             store,
             portfolio_id=portfolio_id,
+            project_ids=projects,
             board=Board(tuple(data.board.members), data.board.chair),
             reason=data.reason,
             by=command.by(),

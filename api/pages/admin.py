@@ -25,7 +25,7 @@ from api.pages.portfolios import project_cards
 from api.pages.render import api_problem, render
 from api.pages.requests import _after
 from api.pages.reviews import REFUSALS, Done, _command, _text
-from api.reads import MinPosition, ensure_position
+from api.reads import MinPosition, ensure_position, projects_of_portfolio
 from api.schemas import ChangeBoard, ChangeProjectRole, Reason
 from domain.policy import Board, Role
 from eventstore.database import Store
@@ -186,9 +186,14 @@ class AdministrationPages(Controller):
         try:
             data = msgspec.convert(body, ChangeBoard)
             command = _command(request, principal)
+            settings = request.app.state.settings
+            projects = await projects_of_portfolio(
+                store, portfolio_id, settings.min_position_wait_s
+            )
             result = await administration.change_board(
                 store,
                 portfolio_id=portfolio_id,
+                project_ids=projects,
                 board=Board(tuple(data.board.members), data.board.chair),
                 reason=data.reason,
                 by=command.by(),

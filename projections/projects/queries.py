@@ -55,6 +55,17 @@ async def list_projects(
     return items, cursor
 
 
+async def project_ids_of(pool: asyncpg.Pool, names: StoreNames, portfolio_id: UUID) -> list[UUID]:
+    """Every project of a portfolio, in creation order (whatever its status)."""
+    async with pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT project_id FROM {table(names, PROJECTS)} WHERE portfolio_id = $1 "
+            "ORDER BY created_position",
+            portfolio_id,
+        )
+    return [r[0] for r in rows]
+
+
 async def project_detail(pool: asyncpg.Pool, names: StoreNames, project_id: UUID) -> dict | None:
     async with pool.acquire() as conn:
         doc = await conn.fetchval(

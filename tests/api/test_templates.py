@@ -347,3 +347,45 @@ async def test_an_inline_template_still_works_and_names_itself(api: Api) -> None
     portfolio = await new_portfolio(api, template=copy.deepcopy(inline))
     project = await project_state(api, await new_project(api, portfolio, "P"))
     assert project["template"] == {"name": "Mine", "version": 3}
+
+
+async def test_a_board_change_is_checked_against_every_live_projects_own_version(
+    api: Api,
+) -> None:
+    """A project keeps its version when the portfolio switches: a board too small for
+    that version's quorum is refused (naming the project) until the project is migrated
+    or ends."""
+    await lean(
+        api, {"gates": [gate("G0", "Initiation", 3), gate("G1", "Closed", 3)], "reason": "r"}
+    )
+    await admin(api, "/templates/Lean/versions", {**LIGHTER, "reason": "small again"})
+    portfolio = await new_portfolio(api, template_ref={"name": "Lean", "version": 2})
+    strict = await new_project(api, portfolio, "Strict")  # quorum 3 on Lean v2
+    switch = {"name": "Lean", "version": 3, "reason": "Lighter from now on"}
+    assert (await admin(api, f"/portfolios/{portfolio}/template", switch)).status_code == 200
+    two = {"board": {"members": ["carol", "dave"], "chair": "carol"}, "reason": "smaller"}
+    path = f"/portfolios/{portfolio}/board"
+    problem = await refused(api, path, two, 422)
+    assert "project 'Strict' follows 'Lean' v2" in problem["detail"], problem
+    assert "quorum of 3" in problem["detail"]
+    # once the project follows the portfolio's version, the same board is accepted
+    use = {"name": "Lean", "version": 3, "reason": "as the portfolio"}
+    assert (await admin(api, f"/projects/{strict}/template", use)).status_code == 200
+    r = await admin(api, path, two)
+    assert r.status_code == 200, r.text
+
+
+async def test_an_ended_project_on_an_old_version_does_not_hold_the_board(api: Api) -> None:
+    await lean(
+        api, {"gates": [gate("G0", "Initiation", 3), gate("G1", "Closed", 3)], "reason": "r"}
+    )
+    portfolio = await new_portfolio(api, template_ref={"name": "Lean", "version": 2})
+    old = await new_project(api, portfolio, "Old")
+    switch = {"name": "Lean", "version": 1, "reason": "back to two"}
+    assert (await admin(api, f"/portfolios/{portfolio}/template", switch)).status_code == 200
+    two = {"board": {"members": ["carol", "dave"], "chair": "carol"}, "reason": "smaller"}
+    await refused(api, f"/portfolios/{portfolio}/board", two, 422)
+    r = await admin(api, f"/projects/{old}/cancel", {"reason": "stopped"})
+    assert r.status_code == 200, r.text
+    r = await admin(api, f"/portfolios/{portfolio}/board", two)
+    assert r.status_code == 200, r.text
