@@ -128,6 +128,11 @@ def page(policy: Policy) -> Policy:
 
 POLICIES: dict[str, Policy] = {
     "health": public("anyone"),
+    "liveness": public("anyone"),
+    "readiness": public("anyone"),
+    # public unless GATELEDGER_METRICS_TOKEN is set; then that bearer token (the handler
+    # checks it: it is no person's token)
+    "metrics": public("anyone, or whoever holds GATELEDGER_METRICS_TOKEN if set"),
     "checkpointPublicKey": public("anyone"),
     # portfolios and projects
     "createPortfolio": global_role("pmo_admin", "pmo_admin", bucket="command"),
@@ -136,11 +141,6 @@ POLICIES: dict[str, Policy] = {
     "createProject": global_role("pmo_admin", "pmo_admin", bucket="command"),
     "listProjects": signed_in("anyone signed in; lists what they see", listed="project"),
     "getProject": sees("project", "project_id"),
-    "liveness": public("anyone"),
-    "readiness": public("anyone"),
-    # public unless GATELEDGER_METRICS_TOKEN is set; then that bearer token (the handler
-    # checks it: it is no person's token)
-    "metrics": public("anyone, or whoever holds GATELEDGER_METRICS_TOKEN if set"),
     "getProjectHistory": sees("project", "project_id", bucket="expensive"),
     "getPortfolioHistory": sees("portfolio", "portfolio_id", bucket="expensive"),
     "cancelProject": global_role("pmo_admin", "pmo_admin", bucket="command", project="project_id"),

@@ -40,10 +40,10 @@ from api.docs import DOCS_PATH, docs_asset, render_plugins
 from api.errors import EXCEPTION_HANDLERS
 from api.feed import EventFeed
 from api.limits import prepare as prepare_limits
-from api.pages import pages_router, template_config
-from api.pages.sessions import prepare as prepare_sessions
 from api.metrics import write_snapshot
 from api.observability import observe
+from api.pages import pages_router, template_config
+from api.pages.sessions import prepare as prepare_sessions
 from api.reads import utc_now
 from api.responses import DocumentedResponses
 from api.scheduler import run_scheduler

@@ -190,7 +190,8 @@ class Settings:
     # Outbound webhooks (api/webhooks.py): whether this process dispatches (one process
     # of those switched on does at a time), how often it looks, each request's timeout,
     # the first retry's wait and the longest (doubling between), and whether receivers
-    # may be on loopback, private or link-local addresses (docs/security.md#live-updates-and-webhooks).
+    # may be on loopback, private or link-local addresses
+    # (docs/security.md#live-updates-and-webhooks).
     run_webhooks: bool = field(default=True, metadata=variable("GATELEDGER_WEBHOOKS", switch))
     webhook_poll_s: float = field(
         default=1.0, metadata=variable("GATELEDGER_WEBHOOK_POLL", seconds(3600))

@@ -236,6 +236,9 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, se
     anyone = set(PEOPLE)
     return [
         ("health", "GET", "/health", None, None, anyone | set(BAD_TOKENS)),
+        ("liveness", "GET", "/livez", None, None, anyone | set(BAD_TOKENS)),
+        ("readiness", "GET", "/readyz", None, None, anyone | set(BAD_TOKENS)),
+        ("metrics", "GET", "/metrics", None, None, anyone | set(BAD_TOKENS)),
         ("checkpointPublicKey", "GET", "/audit/public-key", None, None, anyone | set(BAD_TOKENS)),
         ("listPortfolios", "GET", "/portfolios", None, None, anyone),
         ("getPortfolio", "GET", f"/portfolios/{a}", None, "A", seen("A")),
@@ -256,9 +259,6 @@ def routes(ids: dict[str, str]) -> list[tuple[str, str, str, Any, str | None, se
         ("listChangeRequests", "GET", f"/projects/{p}/change-requests", None, "P", seen("P")),
         ("getChangeRequest", "GET", f"/change-requests/{cr}", None, "P", seen("P")),
         (
-        ("liveness", "GET", "/livez", None, None, anyone | set(BAD_TOKENS)),
-        ("readiness", "GET", "/readyz", None, None, anyone | set(BAD_TOKENS)),
-        ("metrics", "GET", "/metrics", None, None, anyone | set(BAD_TOKENS)),
             "getChangeRequestHistory",
             "GET",
             f"/change-requests/{cr}/history",
