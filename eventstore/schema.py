@@ -8,6 +8,7 @@ own recorders read and write the same store. Everything is created idempotently.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from dataclasses import dataclass
 
@@ -145,5 +146,14 @@ async def ensure_schema(conn: asyncpg.Connection, names: StoreNames) -> None:
 
 
 async def drop_schema(conn: asyncpg.Connection, schema: str) -> None:
-    """Drop a whole schema (tests and throwaway stores only)."""
-    await conn.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
+    """Drop a whole schema (tests and throwaway stores only). A server still running on
+    it (its projector, dispatcher or feed) may take locks in another order and make the
+    drop the victim of a deadlock: tried again, a few times."""
+    for attempt in range(5):
+        try:
+            await conn.execute(f"DROP SCHEMA IF EXISTS {quote_ident(schema)} CASCADE")
+            return
+        except asyncpg.DeadlockDetectedError:
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.1 * (attempt + 1))
