@@ -226,10 +226,20 @@ class Dispatcher:
                 "webhook-timestamp": str(timestamp),
                 "webhook-signature": sign(hook["secret"], msg_id, timestamp, body),
             }
-            answer = await client.post(hook["url"], content=body, headers=headers)
-            status = answer.status_code
+            # Only the status is kept, so the answer's body is never read (a receiver
+            # sending an endless or huge one holds neither memory nor the attempt), and
+            # the whole exchange is bounded (httpx's timeout is per read: an answer
+            # trickling in a byte at a time would never time out).
+            async with (
+                asyncio.timeout(self.settings.webhook_timeout_s),
+                client.stream("POST", hook["url"], content=body, headers=headers) as answer,
+            ):
+                status = answer.status_code
             if not 200 <= status < 300:
                 error = f"the receiver answered {status}"
+        except TimeoutError:
+            status = None
+            error = f"the receiver did not answer within {self.settings.webhook_timeout_s:g} s"
         except (httpx.HTTPError, OSError, PermissionError) as exc:
             error = f"{type(exc).__name__}: {exc}"[:ERROR_CHARS] or type(exc).__name__
         took_ms = int((time.monotonic() - started) * 1000)

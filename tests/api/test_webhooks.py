@@ -352,6 +352,68 @@ async def _rows(database_url: str, schema: str) -> tuple[int, int]:
         await conn.close()
 
 
+async def _hostile_receiver(connection: Any, writer: asyncio.StreamWriter) -> None:
+    """A receiver that never finishes its answer: on /endless a 200 whose body keeps
+    coming (64 KiB every 50 ms), on /trickle a status line, then a header byte every
+    200 ms."""
+    reader: asyncio.StreamReader = connection
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    length = next(int(h.split(b":")[1]) for h in lines if h.lower().startswith(b"content-length"))
+    await reader.readexactly(length)
+    try:
+        if b" /endless " in lines[0]:
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\n\r\n")
+            for _ in range(2000):
+                writer.write(b"x" * 65536)
+                await writer.drain()
+                await asyncio.sleep(0.05)
+        else:
+            writer.write(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(500):
+                writer.write(b"x")
+                await writer.drain()
+                await asyncio.sleep(0.2)
+    except (ConnectionError, OSError):
+        pass
+    finally:
+        writer.close()
+
+
+async def test_a_receiver_that_never_finishes_its_answer_holds_nothing(
+    database_url: str, schema_name: str, tmp_path: Path
+) -> None:
+    server = await asyncio.start_server(_hostile_receiver, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    settings = webhook_settings(database_url, schema_name, tmp_path, webhook_timeout_s=1.0)
+    try:
+        async with serving(settings, database_url) as s:
+            api = s.api
+            endless = await subscribe(api, f"http://127.0.0.1:{port}/endless")
+            trickle = await subscribe(api, f"http://127.0.0.1:{port}/trickle")
+            started = time.monotonic()
+            await decided_project(api)
+            found: dict[str, list[dict[str, Any]]] = {}
+
+            async def attempted() -> bool:
+                for hook in (endless, trickle):
+                    found[hook["id"]] = await deliveries(api, hook["id"])
+                return all(d and d[0]["log"] for d in found.values())
+
+            while not await attempted():
+                assert time.monotonic() - started < 10, f"no attempt recorded: {found}"
+                await asyncio.sleep(0.1)
+            [delivered] = found[endless["id"]]
+            assert delivered["status"] == "delivered"  # the status is all that counts
+            assert delivered["log"][0]["http_status"] == 200
+            first = found[trickle["id"]][0]["log"][0]
+            assert first["http_status"] is None
+            assert first["error"] == "the receiver did not answer within 1 s"
+            assert first["duration_ms"] < 3000, first
+    finally:
+        server.close()
+
+
 @pytest.mark.parametrize(
     ("url", "says"),
     [
