@@ -131,19 +131,42 @@ def _text(form: Any, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+_CONDITION_FIELDS = ("condition_description", "condition_owner", "condition_due")
+
+
 def _conditions(form: Any) -> list[dict[str, str]]:
-    """The condition rows sent, the blank ones left out."""
-    rows = zip(
-        form.getall("condition_description", []),
-        form.getall("condition_owner", []),
-        form.getall("condition_due", []),
-        strict=False,
-    )
+    """The condition rows sent, the blank ones left out (as shown again on a refusal;
+    ``_whole_conditions`` refuses rows that are not whole)."""
+    columns = [
+        [v if isinstance(v, str) else "" for v in form.getall(f, [])] for f in _CONDITION_FIELDS
+    ]
     return [
         {"description": d.strip(), "owner": o.strip(), "due": due.strip()}
-        for d, o, due in rows
+        for d, o, due in zip(*columns, strict=False)
         if (d + o + due).strip()
     ]
+
+
+def _whole_conditions(form: Any) -> None:
+    """422 unless every condition row has its description, owner and due date as text
+    (the page's form always sends all three: a row cut short is never dropped silently)."""
+    columns = [form.getall(f, []) for f in _CONDITION_FIELDS]
+    if len({len(c) for c in columns}) > 1 or not all(
+        isinstance(v, str) for c in columns for v in c
+    ):
+        raise ProblemError(
+            422,
+            "the conditions sent are not whole rows: each needs its description, owner and "
+            "due date as text",
+            slug="validation",
+        )
+
+
+def _position(text: str) -> int | str | None:
+    """A position typed in a form: a number, or as sent (the schema refuses it), or None."""
+    if text.isascii() and text.removeprefix("-").isdigit():
+        return int(text)
+    return text or None
 
 
 def _gate(form: Any) -> str:
@@ -205,10 +228,11 @@ class ReviewPages(Controller):
             "decision": _text(form, "decision") or None,
             "rationale": _text(form, "rationale"),
             "conditions": _conditions(form),
-            "seen_position": int(seen) if seen.isascii() and seen.isdigit() else None,
+            "seen_position": _position(seen.strip()),
             "on_behalf_of": _text(form, "on_behalf_of") or None,
         }
         try:
+            _whole_conditions(form)
             data = msgspec.convert(sent, DecideGate)
             await gates.decide_gate(
                 store,
