@@ -17,7 +17,7 @@ from domain.bounds import MAX_POSITION
 from eventstore.database import Store
 from projections.inbox import queries as inbox
 
-INBOX_LIMIT = 500
+PAGE_SIZE = 100  # items a page shows; "Later items" pages on (a busy gatekeeper owes 500)
 
 # Where each kind of item is done: a page path from the item (None: no page yet; the
 # item is listed without a link). Add a kind's page here when its page exists.
@@ -62,13 +62,18 @@ class InboxPage(Controller):
         principal: Principal,
         store: Store,
         min_position: Annotated[int | None, Parameter(ge=0, le=MAX_POSITION)] = None,
+        offset: Annotated[int, Parameter(ge=0, le=1_000_000)] = 0,
     ) -> Template:
         """``min_position``: wait until the inbox holds that event (the page's live
-        update asks for the event it was told of)."""
+        update asks for the event it was told of). ``offset``: the items before it are
+        on earlier pages (overdue first, then by due date)."""
         await ensure_position(store, request.app.state.settings, min_position)
         now = utc_now()
         items = await inbox.inbox_for(
-            store.pool, store.names, principal.sub, now.date(), now, limit=INBOX_LIMIT
+            store.pool, store.names, principal.sub, now.date(), now, offset=offset, limit=PAGE_SIZE
+        )
+        total, overdue = await inbox.inbox_counts(
+            store.pool, store.names, principal.sub, now.date(), now
         )
         # overdue first (then escalated), each group by due date as the model orders them
         items.sort(key=lambda i: (not i["overdue"], not i["escalated"]))
@@ -80,5 +85,9 @@ class InboxPage(Controller):
             "inbox.html",
             title="Inbox",
             items=items,
-            overdue=sum(1 for i in items if i["overdue"]),
+            total=total,
+            first=offset + 1,
+            earlier=max(0, offset - PAGE_SIZE) if offset else None,
+            later=offset + PAGE_SIZE if offset + PAGE_SIZE < total else None,
+            overdue=overdue,
         )

@@ -59,6 +59,18 @@ async def overdue_items(
     return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
 
 
+async def inbox_counts(
+    pool: asyncpg.Pool, names: StoreNames, person: str, today: date, now: datetime
+) -> tuple[int, int]:
+    """How many items ``person`` owes (as ``inbox_for`` lists them), and how many of
+    them are overdue."""
+    sql = f"SELECT count(*), count(*) FILTER (WHERE due < $5) FROM ({inbox_sql(names)}) page"
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(sql, person, now, 1_000_000, 0, today)
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
 def inbox_sql(names: StoreNames) -> str:
     """Parameters: $1 person, $2 now, $3 limit, $4 offset."""
     cols = (

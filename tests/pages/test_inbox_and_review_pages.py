@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from api.pages.render import VERSIONS, asset_url
 from tests.pages.conftest import Room
 from tests.pages.test_sessions import _head
@@ -100,3 +102,32 @@ async def test_assets_are_kept_for_good_under_their_hash_and_pages_are_not(room:
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["referrer-policy"] == "no-referrer"
     assert '<script src="/static/' in page.text and "<script>" not in page.text
+
+
+async def test_a_long_inbox_comes_in_pages_counted_whole(
+    room: Room, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy gatekeeper's inbox is paged (100 items a page; 2 here): the count and the
+    overdue count are of every item, and the pages together list each item once."""
+    import api.pages.inbox as inbox_page
+
+    monkeypatch.setattr(inbox_page, "PAGE_SIZE", 2)
+    api = room.api
+    for name in ("Second", "Third"):
+        project = await api.project(name=name)
+        await api.review(project)
+    await api.state(room.project)
+    dave = room.browser()
+    await dave.sign_in("dave")
+    first = (await dave.get("/inbox")).text
+    assert "3 items waiting for you" in first and "(here 1 to 2)" in first
+    assert 'href="/inbox?offset=2">Later items' in first and "Earlier items" not in first
+    second = (await dave.get("/inbox?offset=2")).text
+    assert "(here 3 to 3)" in second and 'href="/inbox">← Earlier items' in second
+    assert "Later items" not in second
+    titles = [re.findall(r'class="what"[^>]*>([^<]+)<', page) for page in (first, second)]
+    listed = titles[0] + titles[1]
+    assert len(listed) == 3 and len(set(listed)) == 3, titles
+    assert {t.partition(":")[0] for t in listed} == {"CRM", "Second", "Third"}
+    r = await dave.get("/inbox?offset=-1")
+    assert r.status_code == 422 and "offset" in r.text, r.text
