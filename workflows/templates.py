@@ -25,10 +25,18 @@ class TemplateRef:
     version: int | None = None
 
 
+async def _series(uow: UnitOfWork, name: str) -> TemplateSeries:
+    """The template named ``name``; UnknownAggregate naming it (its id says nothing)."""
+    try:
+        return await uow.get(TemplateSeries, template_series_id(name), what="template")
+    except UnknownAggregate:
+        raise UnknownAggregate(f"the library has no template named {name!r}") from None
+
+
 async def find_template(uow: UnitOfWork, ref: TemplateRef) -> GovernanceTemplate:
     """The version ``ref`` names; UnknownAggregate (404) for a name or version the
     library does not hold."""
-    series = await uow.get(TemplateSeries, template_series_id(ref.name), what="template")
+    series = await _series(uow, ref.name)
     if ref.version is None:
         return series.latest
     if not 1 <= ref.version <= len(series.versions):
@@ -77,7 +85,7 @@ async def publish_version(
     """Version n + 1 of the template named ``name``."""
 
     async def use_case(uow: UnitOfWork) -> TemplateSeries:
-        series = await uow.get(TemplateSeries, template_series_id(name), what="template")
+        series = await _series(uow, name)
         uow.expect(series)
         series.publish(template, reason, by)
         return series

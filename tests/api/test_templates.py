@@ -175,7 +175,7 @@ async def test_a_taken_name_an_unknown_template_and_an_unchanged_version_are_ref
     problem = await refused(api, "/templates", LEAN, 409)
     assert "publish a new version" in problem["detail"]
     problem = await refused(api, "/templates/Nope/versions", LIGHTER, 404)
-    assert "template" in problem["detail"]
+    assert problem["detail"] == "the library has no template named 'Nope'"
     problem = await refused(api, "/templates/Lean/versions", {"gates": GATES, "reason": "x"}, 409)
     assert "already says exactly this" in problem["detail"]
     assert (await read(api, "/templates/Nope")).status_code == 404
@@ -223,7 +223,8 @@ async def test_a_reference_to_nothing_or_to_both_is_refused(api: Api) -> None:
     body = {**PORTFOLIO, "template_ref": {"name": "Lean", "version": 2}}
     assert "no version 2" in (await refused(api, "/portfolios", body, 404))["detail"]
     body = {**PORTFOLIO, "template_ref": {"name": "Nope", "version": 1}}
-    await refused(api, "/portfolios", body, 404)
+    problem = await refused(api, "/portfolios", body, 404)
+    assert problem["detail"] == "the library has no template named 'Nope'"  # not its id
     inline = {"name": "Mine", "version": 1, "gates": GATES}
     body = {**PORTFOLIO, "template": inline, "template_ref": {"name": "Lean", "version": 1}}
     assert "not both" in (await refused(api, "/portfolios", body, 422))["detail"]
