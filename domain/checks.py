@@ -75,6 +75,25 @@ def require_person(value: object, what: str) -> str:
     return person
 
 
+def require_label(value: object, what: str, limit: int = MAX_TEXT) -> str:
+    """A name others type or match by equality (a gate, a stage): non-blank text with no
+    leading or trailing whitespace, in NFC, with no control, format, invisible or
+    separator character other than an inner space (so "G0\u200b" is never a second "G0")."""
+    label = require_text(value, what, limit)
+    if label != label.strip():
+        raise InvalidValue(f"{what}: no leading or trailing whitespace")
+    if not unicodedata.is_normalized("NFC", label):
+        raise InvalidValue(f"{what} must be in Unicode NFC")
+    for char in label:
+        if _is_hidden(char):
+            name = unicodedata.name(char, "unnamed")
+            raise InvalidValue(
+                f"{what} must not contain U+{ord(char):04X} ({name}): no control, format, "
+                "invisible or separator characters"
+            )
+    return label
+
+
 def _is_hidden(char: str) -> bool:
     category = unicodedata.category(char)
     if category in _REFUSED_CATEGORIES or (category == "Zs" and char != " "):

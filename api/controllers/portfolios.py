@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from litestar import Controller, Response, post
 
 from api.auth import require_role
 from api.commands import Command, answer
-from api.schemas import CommandAnswer, CreatePortfolio, TemplateBody
+from api.schemas import CommandAnswer, CreatePortfolio, GateBody, TemplateBody
+from domain.checks import require_label
 from domain.errors import InvalidValue
 from domain.policy import (
     Board,
@@ -21,23 +24,29 @@ from workflows import portfolios
 from workflows.templates import TemplateRef
 
 
-def template_from(body: TemplateBody | None) -> GovernanceTemplate:
-    if body is None:
-        return default_template()
-    gates = tuple(
+def gate_definitions(bodies: Sequence[GateBody]) -> tuple[GateDefinition, ...]:
+    """The gates a request describes. Gate and stage names are matched by equality (a
+    gate is named in URLs, a migration maps stages), so they refuse invisible characters
+    here, as person ids do (the domain keeps accepting what the log already holds)."""
+    return tuple(
         GateDefinition(
-            name=g.name,
+            name=require_label(g.name, "gate name"),
             title=g.title,
-            opens_stage=g.opens_stage,
+            opens_stage=require_label(g.opens_stage, "stage opened by the gate"),
             policy=DecisionPolicy(g.quorum, tuple(g.mandatory_voters), g.chair_must_confirm),
             required_signoffs=tuple(
                 RequiredSignOff(s.deliverable, s.signer_role, s.signer) for s in g.required_signoffs
             ),
             vote_due_days=g.vote_due_days,
         )
-        for g in body.gates
+        for g in bodies
     )
-    return GovernanceTemplate(body.name, body.version, gates)
+
+
+def template_from(body: TemplateBody | None) -> GovernanceTemplate:
+    if body is None:
+        return default_template()
+    return GovernanceTemplate(body.name, body.version, gate_definitions(body.gates))
 
 
 class PortfolioController(Controller):

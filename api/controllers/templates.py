@@ -10,14 +10,13 @@ from litestar.params import Parameter
 
 from api.answers import TemplatePage, TemplateVersion, TemplateVersions, paged, typed
 from api.commands import Command, answer
+from api.controllers.portfolios import gate_definitions
 from api.reads import Cursor, Limit, MinPosition, ensure_position, parse_cursor
 from api.schemas import CommandAnswer, CreateTemplate, TemplateRules, UseTemplate
 from domain.policy import (
     DEFAULT_CHANGE_POLICY,
     DecisionPolicy,
-    GateDefinition,
     GovernanceTemplate,
-    RequiredSignOff,
 )
 from eventstore.database import Store
 from projections.templates import queries
@@ -37,19 +36,7 @@ TemplateNameParam = Parameter(
 def template_rules(body: TemplateRules, name: str) -> GovernanceTemplate:
     """The template a body describes (the library numbers its versions: 1 here is a
     placeholder the library replaces)."""
-    gates = tuple(
-        GateDefinition(
-            name=g.name,
-            title=g.title,
-            opens_stage=g.opens_stage,
-            policy=DecisionPolicy(g.quorum, tuple(g.mandatory_voters), g.chair_must_confirm),
-            required_signoffs=tuple(
-                RequiredSignOff(s.deliverable, s.signer_role, s.signer) for s in g.required_signoffs
-            ),
-            vote_due_days=g.vote_due_days,
-        )
-        for g in body.gates
-    )
+    gates = gate_definitions(body.gates)
     change = body.change_policy
     change_policy = (
         DEFAULT_CHANGE_POLICY

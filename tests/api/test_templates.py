@@ -390,3 +390,27 @@ async def test_an_ended_project_on_an_old_version_does_not_hold_the_board(api: A
     assert r.status_code == 200, r.text
     r = await admin(api, f"/portfolios/{portfolio}/board", two)
     assert r.status_code == 200, r.text
+
+
+@pytest.mark.parametrize(
+    ("first", "says"),
+    [
+        (gate("G\u200b0", "Initiation"), "U+200B"),  # looks like G0, is not G0
+        (gate("G0\u202e", "Initiation"), "U+202E"),
+        (gate(" G0", "Initiation"), "leading or trailing whitespace"),
+        (gate("G0", "Initiation\u200d"), "U+200D"),
+        (gate("G0", "Initiatio\u0301n"), "NFC"),
+    ],
+)
+async def test_gate_and_stage_names_with_hidden_characters_are_refused(
+    api: Api, first: dict[str, Any], says: str
+) -> None:
+    gates = [first, *GATES[1:]]
+    problem = await refused(api, "/templates", {**LEAN, "gates": gates}, 422)
+    assert says in problem["detail"], problem
+    await lean(api)
+    problem = await refused(api, "/templates/Lean/versions", {"gates": gates, "reason": "r"}, 422)
+    assert says in problem["detail"], problem
+    inline = {"name": "Mine", "version": 1, "gates": gates}
+    problem = await refused(api, "/portfolios", {**PORTFOLIO, "template": inline}, 422)
+    assert says in problem["detail"], problem
