@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import jwt
 from litestar import Request
@@ -110,6 +111,19 @@ def mint_link(
         raise ValueError(f"unknown role(s) {unknown}; roles are {list(GLOBAL_ROLES)}")
     if not 1 <= ttl_s <= LINK_MAX_TTL_S:
         raise ValueError(f"a link lives 1 s to {LINK_MAX_TTL_S} s (7 days), not {ttl_s}")
+    base = urlsplit(base_url)
+    if (
+        base.scheme not in ("http", "https")
+        or not base.hostname
+        or base.username is not None
+        or base.query
+        or base.fragment
+        or any(c <= " " for c in base_url)
+    ):
+        raise ValueError(
+            f"--base-url must be the server's http(s) address such as "
+            f"https://gateledger.example.com, not {base_url[:100]!r}"
+        )
     now = int(time.time())
     claims = {
         "sub": person,
