@@ -75,7 +75,17 @@ class SignInPages(Controller):
 
     @post("/sign-in/link", operation_id="signInByLink", status_code=303)
     async def start(self, request: Request, store: Store) -> Response[Any]:
-        """Spend the link, start the session, go where the link leads."""
+        """Spend the link, start the session, go where the link leads. A POST from
+        another site is refused before anything happens: it would sign the visitor out
+        of their own session and in as the link's person (login CSRF), without the
+        anti-forgery token other forms carry (there is no session yet to hold one)."""
+        if request.headers.get("sec-fetch-site") == "cross-site":
+            return _refused(
+                request,
+                "this sign-in came from another site, so it was refused and nothing changed: "
+                "open the link itself and press Sign in",
+                status=403,
+            )
         form = await request.form()
         token = form.get("token")
         try:
@@ -111,5 +121,5 @@ class SignInPages(Controller):
         return response
 
 
-def _refused(request: Request, why: str) -> Template:
-    return render(request, "sign_in.html", title="Sign in", status=400, refused=why, next="")
+def _refused(request: Request, why: str, status: int = 400) -> Template:
+    return render(request, "sign_in.html", title="Sign in", status=status, refused=why, next="")

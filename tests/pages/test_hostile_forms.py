@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from tests.pages.conftest import Browser, Room
+from api.pages.sessions import mint_link
+from tests.pages.conftest import BASE, Browser, Room
 from tests.pages.test_sessions import _head
 
 
@@ -74,3 +75,23 @@ _FORM = {"content-type": "application/x-www-form-urlencoded"}
 
 def _encoded(pairs: list[tuple[str, str]]) -> bytes:
     return urlencode(pairs).encode()
+
+
+async def test_a_sign_in_posted_from_another_site_changes_no_session(room: Room) -> None:
+    """Login CSRF: another site's form posting its own person's link would sign the
+    visitor out and in as that person."""
+    dave = room.browser()
+    await dave.sign_in("dave")
+    cookie = dave.cookie
+    lure = mint_link(room.settings, BASE, "mallory").partition("token=")[2]
+    r = await dave.post("/sign-in/link", {"token": lure}, headers={"Sec-Fetch-Site": "cross-site"})
+    assert r.status_code == 403 and "another site" in r.text
+    assert "set-cookie" not in r.headers and dave.cookie == cookie
+    inbox = await dave.get("/inbox")
+    assert inbox.status_code == 200 and "dave" in inbox.text and "mallory" not in inbox.text
+    # the link was not spent: opened as a link is (same origin), it signs in
+    mallory = room.browser()
+    r = await mallory.post(
+        "/sign-in/link", {"token": lure}, headers={"Sec-Fetch-Site": "same-origin"}
+    )
+    assert r.status_code == 303 and mallory.cookie
