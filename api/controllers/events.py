@@ -86,6 +86,15 @@ async def open_stream(
 ) -> ServerSentEvent:
     """One new stream of what ``viewer`` may see (the API's route and the pages' ``/live``)."""
     start = _resume_point(last_event_id, after)
+    if start is not None and start > (head := await store.events.max_notification_id() or 0):
+        # never handed out (a log restored from an older backup, a typo): resuming there
+        # would skip, silently, every event until the log reached it
+        raise ProblemError(
+            422,
+            f"cannot resume after position {start}: it is past the end of the log "
+            f"(position {head})",
+            slug="validation",
+        )
     feed: EventFeed = request.app.state.feed
     settings = request.app.state.settings
     try:

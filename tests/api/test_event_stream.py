@@ -177,6 +177,12 @@ async def test_a_bad_last_event_id_is_refused(served: Served) -> None:
     r = await served.api.client.get("/events/stream?after=-1", headers=auth(served, "nina"))
     assert r.status_code == 422, r.text
     assert r.json()["errors"][0]["key"] == "after"
+    # a position the log never reached: the events until it would be skipped
+    r = await served.api.client.get("/events/stream?after=999999", headers=auth(served, "nina"))
+    assert r.status_code == 422 and "past the end of the log" in r.json()["detail"], r.text
+    headers = {**auth(served, "nina"), "Last-Event-ID": "999999"}
+    r = await served.api.client.get("/events/stream", headers=headers)
+    assert r.status_code == 422 and "past the end of the log" in r.json()["detail"], r.text
 
 
 async def test_open_streams_end_when_the_server_stops(served: Served) -> None:
