@@ -39,7 +39,8 @@ from litestar.exceptions import NotAuthorizedException
 from api.auth import GLOBAL_ROLES, Principal, principal_of
 from api.errors import ProblemError
 from api.settings import Settings
-from domain.checks import require_person
+from domain.bounds import MAX_NAME
+from domain.checks import require_label, require_person
 from domain.errors import InvalidValue
 from eventstore.database import Store
 from eventstore.schema import StoreNames
@@ -50,6 +51,7 @@ CSRF_FIELD = "csrf"
 SESSION_TTL_S = 12 * 3600  # a session lasts a working day
 LINK_TTL_S = 15 * 60  # a link, a quarter of an hour unless minted for longer
 LINK_MAX_TTL_S = 7 * 24 * 3600
+LINK_MAX_CHARS = 4000  # a link's token, as the sign-in routes take it
 _PURPOSE = b"gateledger sign-in link v1"
 _LINK_AUDIENCE = "gateledger-sign-in"
 
@@ -124,6 +126,8 @@ def mint_link(
             f"--base-url must be the server's http(s) address such as "
             f"https://gateledger.example.com, not {base_url[:100]!r}"
         )
+    if name:
+        require_label(name, "--name", MAX_NAME)
     now = int(time.time())
     claims = {
         "sub": person,
@@ -136,6 +140,8 @@ def mint_link(
         "exp": now + ttl_s,
     }
     token = jwt.encode(claims, _key(settings), algorithm="HS256")
+    if len(token) > LINK_MAX_CHARS:  # the server would refuse it: say so now
+        raise ValueError(f"the link would be too long ({len(token)} characters): shorten --to")
     return f"{base_url.rstrip('/')}/sign-in/link?token={token}"
 
 

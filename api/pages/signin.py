@@ -11,6 +11,7 @@ from litestar.response import Redirect, Template
 from api.pages.render import PAGE_HEADERS, render
 from api.pages.sessions import (
     COOKIE,
+    LINK_MAX_CHARS,
     SESSION_TTL_S,
     LinkRefused,
     link_used,
@@ -25,7 +26,7 @@ from eventstore.database import Store
 
 Next = QueryParameter(name="next", max_length=500, description="where to go after")
 SignedOut = Parameter(default="", max_length=1, description="just signed out")
-Token = Parameter(default="", max_length=4000, description="the link's token")
+Token = Parameter(default="", max_length=LINK_MAX_CHARS, description="the link's token")
 
 
 def _next(value: str) -> str:
@@ -89,7 +90,7 @@ class SignInPages(Controller):
         form = await request.form()
         token = form.get("token")
         try:
-            if not isinstance(token, str) or len(token) > 4000:
+            if not isinstance(token, str) or len(token) > LINK_MAX_CHARS:
                 raise LinkRefused("this is not a valid sign-in link")
             link = read_link(request.app.state.settings, token)
             value = await sign_in(store, link)

@@ -57,6 +57,8 @@ async def test_a_link_from_the_cli_works_on_the_server(env: None, room: Room) ->
         (["link", "dave", "--base-url", "https://u:p@gl.example"], "--base-url"),
         (["link", "dave", "--base-url", "https://gl.example/?a=1"], "--base-url"),
         (["link", "dave", "--base-url", "https://gl.example /"], "--base-url"),
+        (["link", "dave", "--name", "x" * 5000], "--name"),
+        (["link", "dave", "--name", "Dave\u202e"], "--name"),
     ],
 )
 def test_bad_options_are_one_line_and_print_no_link(env: None, args: list[str], says: str) -> None:
