@@ -149,3 +149,17 @@ def test_refusals_exit_non_zero_with_one_line_and_write_nothing(log: Log) -> Non
         assert said.lower() in errors.lower(), (args, errors)
         assert "Traceback" not in errors + out
     assert log.head() == before
+
+
+def test_a_mistyped_schema_is_refused_and_nothing_is_created(
+    log: Log, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = log.first("Project.Created")
+    typo = f"{log.schema}_typo"
+    monkeypatch.setenv("GATELEDGER_SCHEMA", typo)
+    got, out, errors = run("hold", project, "--reason", "r", "--as", "ada")
+    assert got == 1, (out, errors)
+    assert "no Gateledger log in schema" in errors and typo in errors
+    assert not log._fetch(
+        "SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", typo
+    )  # it used to be created, with every table, before "project not found"
