@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
+
 from api.settings import Settings
 from domain.stored_names import STORED_NAMES
 from eventstore.database import Store, Timeouts, open_store
@@ -39,6 +41,30 @@ def database_url(settings: Settings) -> str:
     if settings.database_url:
         return settings.database_url
     return start_embedded(settings.data_dir)
+
+
+class NoLog(Exception):
+    """The settings name a schema that holds no log."""
+
+
+async def require_log(settings: Settings) -> None:
+    """For the commands that act on or check an existing log (``admin``, ``verify``,
+    ``checkpoint``, ``checkpoints``): a schema without one (GATELEDGER_SCHEMA or
+    DATABASE_URL mistyped) is NoLog, before anything is created in it."""
+    conn = await asyncpg.connect(database_url(settings))
+    try:
+        found = await conn.fetchval(
+            "SELECT to_regclass(format('%I.%I', $1::text, $2::text))",
+            settings.schema,
+            StoreNames(schema=settings.schema).events,
+        )
+    finally:
+        await conn.close()
+    if found is None:
+        raise NoLog(
+            f"no Gateledger log in schema {settings.schema!r} of this database: check "
+            "GATELEDGER_SCHEMA and DATABASE_URL (nothing was created)"
+        )
 
 
 def serving_timeouts(settings: Settings) -> Timeouts:

@@ -23,7 +23,6 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from api.settings import Settings
     from domain.policy import Actor
     from eventstore.database import Store
     from workflows.uow import CommandOptions, CommandResult
@@ -82,37 +81,9 @@ def _options(if_version: int | None) -> CommandOptions:
     return CommandOptions(principal="cli", expected_version=if_version)
 
 
-class _NoLog(Exception):
-    """The settings name no store that holds a log."""
-
-
-async def _require_log(settings: Settings) -> None:
-    """An act changes what a log holds: a schema without one (GATELEDGER_SCHEMA or
-    DATABASE_URL mistyped) is refused before anything is created in it."""
-    import asyncpg
-
-    from api.bootstrap import database_url
-    from eventstore.schema import StoreNames
-
-    conn = await asyncpg.connect(database_url(settings))
-    try:
-        found = await conn.fetchval(
-            "SELECT to_regclass(format('%I.%I', $1::text, $2::text))",
-            settings.schema,
-            StoreNames(schema=settings.schema).events,
-        )
-    finally:
-        await conn.close()
-    if found is None:
-        raise _NoLog(
-            f"no Gateledger log in schema {settings.schema!r} of this database: check "
-            "GATELEDGER_SCHEMA and DATABASE_URL (nothing was created)"
-        )
-
-
 def _act(command: Callable[[Store], Awaitable[CommandResult]]) -> None:
     """Run one command against the store; print its answer or exit 1 with the refusal."""
-    from api.bootstrap import opened_store
+    from api.bootstrap import NoLog, opened_store, require_log
     from domain.errors import DomainError, InvalidValue
     from workflows.errors import WorkflowError
 
@@ -120,13 +91,13 @@ def _act(command: Callable[[Store], Awaitable[CommandResult]]) -> None:
 
     async def run() -> CommandResult:
         settings = _settings_of()
-        await _require_log(settings)
+        await require_log(settings)
         async with opened_store(settings) as store:
             return await command(store)
 
     try:
         result = asyncio.run(run())
-    except _NoLog as exc:
+    except NoLog as exc:
         _fail(str(exc), 1)
     except InvalidValue as exc:  # the API's 422: a value no rule could accept
         _fail(exc.message, 2)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -36,11 +37,19 @@ def _key(settings: Settings, *, create: bool = False) -> CheckpointKey:
         raise _fail(f"checkpoint key: {exc}") from None
 
 
-def _store(settings: Settings) -> AbstractAsyncContextManager[Store]:
-    """The settings' store, as it is: checking the record needs no read model."""
-    from api.bootstrap import opened_store
+@asynccontextmanager
+async def _store(settings: Settings) -> AsyncIterator[Store]:
+    """The settings' store, as it is: checking the record needs no read model. A schema
+    holding no log is exit 1 (a mistyped GATELEDGER_SCHEMA verified "intact: 0 events",
+    and was created, tables and all)."""
+    from api.bootstrap import NoLog, opened_store, require_log
 
-    return opened_store(settings, prepare_read_models=False)
+    try:
+        await require_log(settings)
+    except NoLog as exc:
+        raise _fail(str(exc), 1) from None
+    async with opened_store(settings, prepare_read_models=False) as store:
+        yield store
 
 
 def _read_checkpoint_file(path: Path) -> tuple[str, list[Checkpoint]]:

@@ -217,3 +217,32 @@ def test_a_write_error_in_the_middle_of_an_export_is_one_line_not_a_hang(
     )
     assert done.returncode == 1, done.stderr
     assert "cannot write /dev/full" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", [["verify"], ["checkpoint"], ["checkpoints"]])
+def test_a_mistyped_schema_is_exit_1_not_intact_and_is_not_created(
+    demo: int,
+    database_url: str,
+    schema_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+) -> None:
+    typo = f"{schema_name}_typo"
+    monkeypatch.setenv("GATELEDGER_SCHEMA", typo)
+    code, out, err = run(*command)
+    assert code == 1, (out, err)
+    assert "no Gateledger log in schema" in err and "intact" not in err + out
+
+    async def created() -> bool:
+        conn = await asyncpg.connect(database_url)
+        try:
+            found = await conn.fetchval(
+                "SELECT 1 FROM information_schema.schemata WHERE schema_name = $1", typo
+            )
+            if found:  # the old behaviour: leave nothing behind for the next run
+                await conn.execute(f'DROP SCHEMA "{typo}" CASCADE')
+            return bool(found)
+        finally:
+            await conn.close()
+
+    assert not asyncio.run(created())
