@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 from rich.console import Console
 
-from api.bootstrap import load_settings, opened_store, read_models
+from api.bootstrap import NoLog, load_settings, opened_store, read_models, require_log
 from api.cli_admin import register as register_admin_commands
 from api.cli_decision import register as register_decision_command
 from api.cli_ledger import register as register_ledger_commands
@@ -49,6 +49,16 @@ def _check_host(host: str) -> None:
         socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
         _usage_error(f"--host {host!r} is not an address or a name this machine resolves")
+
+
+async def _existing_log(settings: Settings) -> None:
+    """Exit 1 if the settings' schema holds no log (a mistyped GATELEDGER_SCHEMA would
+    otherwise be created, and export nothing or rebuild nothing, with exit 0)."""
+    try:
+        await require_log(settings)
+    except NoLog as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
 
 
 def _settings(**overrides: object) -> Settings:
@@ -231,6 +241,7 @@ def rebuild(
     )
 
     async def run() -> None:
+        await _existing_log(settings)
         async with opened_store(settings) as store:
             with Progress(*columns, console=err) as bar:
                 task = bar.add_task(label, total=None, rate=0.0)
@@ -355,6 +366,7 @@ def export(
 
     async def run() -> int:
         count = 0
+        await _existing_log(settings)
         async with opened_store(settings) as store:
             if format != "ledger":  # the ledger is the log itself: nothing to wait for
                 await _caught_up(store)

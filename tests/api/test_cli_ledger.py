@@ -219,7 +219,17 @@ def test_a_write_error_in_the_middle_of_an_export_is_one_line_not_a_hang(
     assert "cannot write /dev/full" in done.stderr and "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("command", [["verify"], ["checkpoint"], ["checkpoints"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["verify"],
+        ["checkpoint"],
+        ["checkpoints"],
+        ["export"],
+        ["export", "--format", "ledger"],
+        ["rebuild", "audit"],
+    ],
+)
 def test_a_mistyped_schema_is_exit_1_not_intact_and_is_not_created(
     demo: int,
     database_url: str,
