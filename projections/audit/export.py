@@ -1,4 +1,7 @@
-"""The audit trail as NDJSON or CSV bytes, streamed in chunks (constant memory)."""
+"""The audit trail as NDJSON or CSV bytes, streamed in chunks (constant memory). In CSV,
+a text cell that a spreadsheet would take for a formula (it starts with = + - @, a tab
+or a carriage return, and is not a number) is written with a leading apostrophe, so it
+opens as text; NDJSON and the ledger export keep every value exactly."""
 
 from __future__ import annotations
 
@@ -42,7 +45,23 @@ async def _csv(rows: AsyncGenerator[dict[str, Any], None]) -> AsyncGenerator[byt
         await rows.aclose()
 
 
+# A cell a spreadsheet would run as a formula (OWASP's "CSV injection"): a rationale of
+# =HYPERLINK(...) must open as the text it is. Numbers keep their sign.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    return value.isoformat() if isinstance(value, datetime) else str(value)
+    text = value.isoformat() if isinstance(value, datetime) else str(value)
+    if text.startswith(_FORMULA_START) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -144,3 +144,28 @@ async def test_change_requests_signoffs_and_portfolios_have_a_paged_history(api:
     assert (withdrawn["actor"], withdrawn["data"]["reason"]) == ("paula", "no longer")
     outsider = await api.client.get(f"/signoffs/{signoff}/history", headers=api.auth("mallory"))
     assert outsider.status_code == 404
+
+
+async def test_a_csv_export_opens_a_formula_as_text_and_ndjson_keeps_it(api: Api) -> None:
+    """CSV injection: a rationale a spreadsheet would run (=HYPERLINK(...)) is exported
+    with a leading apostrophe in CSV; NDJSON keeps it exactly; numbers keep their sign."""
+    project = await api.project()
+    await api.review(project)
+    formula = '=HYPERLINK("http://evil.example","click")'
+    r = await api.post(
+        f"/projects/{project}/gates/G0/votes", "dave", {"vote": "approve", "rationale": formula}
+    )
+    assert r.status_code == 200, r.text
+    r = await api.post(
+        f"/projects/{project}/gates/G0/votes", "erin", {"vote": "approve", "rationale": "-5 days"}
+    )
+    assert r.status_code == 200, r.text
+    await trail(api, f"project_id={project}")  # the trail holds them
+    r = await api.get(f"/audit/export?format=csv&project_id={project}")
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    rationales = {x["actor"]: x["rationale"] for x in rows if x["type"] == "Project.VoteCast"}
+    assert rationales == {"dave": "'" + formula, "erin": "'-5 days"}
+    assert all(not x["position"].startswith("'") for x in rows)
+    r = await api.get(f"/audit/export?format=ndjson&project_id={project}")
+    exported = [msgspec.json.decode(x) for x in r.content.splitlines()]
+    assert formula in {x["rationale"] for x in exported}
