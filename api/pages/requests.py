@@ -16,6 +16,7 @@ a refusal is the page again with the API's problem next to the form.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
@@ -25,6 +26,7 @@ from litestar import Controller, Request, get, post
 from litestar.response import Redirect, Template
 
 from api.auth import Principal
+from api.commands import Command
 from api.pages.render import api_problem, render
 from api.pages.reviews import REFUSALS, Done, _command, _text
 from api.reads import MinPosition, ensure_position, missing, utc_now
@@ -37,6 +39,7 @@ from projections.projects import queries as project_list
 from projections.requests.queries import subject
 from workflows import change_requests as crs
 from workflows import signoffs
+from workflows.uow import CommandResult
 
 CR_DECISIONS = (
     ("approve", "Approve: re-baseline the project"),
@@ -205,21 +208,52 @@ class ChangeRequestPages(Controller):
         await ensure_position(store, request.app.state.settings, min_position)
         return await change_request_page(request, store, principal, change_request_id, done=done)
 
+    async def _answer(
+        self,
+        request: Request,
+        change_request_id: UUID,
+        principal: Principal,
+        store: Store,
+        refused_form: str,
+        fields: tuple[str, str],
+        act: Callable[[dict[str, Any], Command], Awaitable[CommandResult]],
+    ) -> Redirect | Template:
+        """One form: ``fields`` (what is chosen, the rationale) and ``on_behalf_of`` sent
+        to ``act`` (the API's schema and workflow); a refusal shows the page again with
+        the API's message next to the form, and what was typed."""
+        form = await request.form()
+        choice, rationale = fields
+        sent = {
+            choice: _text(form, choice) or None,
+            rationale: _text(form, rationale),
+            "on_behalf_of": _text(form, "on_behalf_of") or None,
+        }
+        try:
+            result = await act(sent, _command(request, principal))
+        except REFUSALS as exc:
+            problem = _problem(request, exc)
+            return await change_request_page(
+                request,
+                store,
+                principal,
+                change_request_id,
+                status=int(problem["status"]),
+                refusal=problem,
+                refused_form=refused_form,
+                sent=sent,
+            )
+        done = "vote" if refused_form == "vote" else "decision"
+        return _after(f"/change-requests/{change_request_id}?done={done}", result.position)
+
     @post("/vote", operation_id="pageVoteChangeRequest", status_code=303)
     async def vote(
         self, request: Request, change_request_id: UUID, principal: Principal, store: Store
     ) -> Redirect | Template:
         """As ``voteChangeRequest``: the same schema (``CastVote``), the same workflow."""
-        form = await request.form()
-        sent = {
-            "vote": _text(form, "vote") or None,
-            "rationale": _text(form, "rationale"),
-            "on_behalf_of": _text(form, "on_behalf_of") or None,
-        }
-        try:
+
+        async def act(sent: dict[str, Any], command: Command) -> CommandResult:
             data = msgspec.convert(sent, CastVote)
-            command = _command(request, principal)
-            result = await crs.vote_change_request(
+            return await crs.vote_change_request(
                 store,
                 change_request_id=change_request_id,
                 vote=Vote(data.vote),
@@ -228,35 +262,19 @@ class ChangeRequestPages(Controller):
                 now=utc_now(),
                 options=command.options,
             )
-        except REFUSALS as exc:
-            problem = _problem(request, exc)
-            return await change_request_page(
-                request,
-                store,
-                principal,
-                change_request_id,
-                status=int(problem["status"]),
-                refusal=problem,
-                refused_form="vote",
-                sent=sent,
-            )
-        return _after(f"/change-requests/{change_request_id}?done=vote", result.position)
+
+        fields = ("vote", "rationale")
+        return await self._answer(request, change_request_id, principal, store, "vote", fields, act)
 
     @post("/decide", operation_id="pageDecideChangeRequest", status_code=303)
     async def decide(
         self, request: Request, change_request_id: UUID, principal: Principal, store: Store
     ) -> Redirect | Template:
         """As ``decideChangeRequest``: the same schema, the same workflow."""
-        form = await request.form()
-        sent = {
-            "decision": _text(form, "decision") or None,
-            "rationale": _text(form, "rationale"),
-            "on_behalf_of": _text(form, "on_behalf_of") or None,
-        }
-        try:
+
+        async def act(sent: dict[str, Any], command: Command) -> CommandResult:
             data = msgspec.convert(sent, DecideChangeRequest)
-            command = _command(request, principal)
-            result = await crs.decide_change_request(
+            return await crs.decide_change_request(
                 store,
                 change_request_id=change_request_id,
                 decision=CRDecision(data.decision),
@@ -265,19 +283,11 @@ class ChangeRequestPages(Controller):
                 now=utc_now(),
                 options=command.options,
             )
-        except REFUSALS as exc:
-            problem = _problem(request, exc)
-            return await change_request_page(
-                request,
-                store,
-                principal,
-                change_request_id,
-                status=int(problem["status"]),
-                refusal=problem,
-                refused_form="decide",
-                sent=sent,
-            )
-        return _after(f"/change-requests/{change_request_id}?done=decision", result.position)
+
+        fields = ("decision", "rationale")
+        return await self._answer(
+            request, change_request_id, principal, store, "decide", fields, act
+        )
 
 
 class SignOffPages(Controller):
