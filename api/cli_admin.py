@@ -206,6 +206,27 @@ def role(
     )
 
 
+def _with_reason(project_id: str, reason: str, by: str, if_version: int | None, what: str) -> None:
+    """A project act that takes only a reason: ``what`` names the workflow's use case
+    (``hold_project``, ``resume_project``)."""
+    from api.schemas import Reason
+    from workflows import administration
+
+    project = _uuid(project_id, "PROJECT_ID")
+    body = _body(Reason, reason=reason)
+    actor = _actor(by)
+    use_case = getattr(administration, what)
+    _act(
+        lambda store: use_case(
+            store,
+            project_id=project,
+            reason=body.reason,
+            by=actor,
+            options=_options(if_version),
+        )
+    )
+
+
 @admin_app.command()
 def hold(
     project_id: Annotated[str, typer.Argument(help="the project's id")],
@@ -214,21 +235,7 @@ def hold(
     if_version: IfVersion = None,
 ) -> None:
     """Put a proposed or active project on hold, outside a gate."""
-    from api.schemas import Reason
-    from workflows import administration
-
-    project = _uuid(project_id, "PROJECT_ID")
-    body = _body(Reason, reason=reason)
-    actor = _actor(by)
-    _act(
-        lambda store: administration.hold_project(
-            store,
-            project_id=project,
-            reason=body.reason,
-            by=actor,
-            options=_options(if_version),
-        )
-    )
+    _with_reason(project_id, reason, by, if_version, "hold_project")
 
 
 @admin_app.command()
@@ -239,21 +246,7 @@ def resume(
     if_version: IfVersion = None,
 ) -> None:
     """Resume a project on hold (whether the PMO or a gate's HOLD put it there)."""
-    from api.schemas import Reason
-    from workflows import administration
-
-    project = _uuid(project_id, "PROJECT_ID")
-    body = _body(Reason, reason=reason)
-    actor = _actor(by)
-    _act(
-        lambda store: administration.resume_project(
-            store,
-            project_id=project,
-            reason=body.reason,
-            by=actor,
-            options=_options(if_version),
-        )
-    )
+    _with_reason(project_id, reason, by, if_version, "resume_project")
 
 
 @admin_app.command()
