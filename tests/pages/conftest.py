@@ -19,6 +19,7 @@ from api.settings import Settings
 from tests.api.conftest import app_settings
 from tests.api.scenario import Api
 from tests.conftest import drop_store_schema
+from tests.pages.served import server  # noqa: F401  (the browser tests' served app)
 
 BASE = "http://testserver.local"
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')

@@ -16,27 +16,18 @@ refresh them: a test run does not change the tracked files otherwise.
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-import pytest
 from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect, sync_playwright
 
 from api.auth import mint_token
 from api.pages.sessions import mint_link
-from api.settings import Settings
-from tests.api.processes import start
 from tests.api.scenario import PORTFOLIO, project_body
-from tests.conftest import drop_store_schema
-from tests.e2e.server import SECRET, Server
+from tests.e2e.server import Server
+from tests.pages.served import CHROMIUM, SETTINGS, SHOTS, Api
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's; `playwright install` cannot download browsers here
-SHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
-SETTINGS = Settings(jwt_secret=SECRET)
 VIEWPORT: ViewportSize = {"width": 1000, "height": 720}
 EVIDENCE = [
     {
@@ -46,34 +37,6 @@ EVIDENCE = [
     },
     {"title": "Business case v1", "link": "javascript:alert(1)", "content_hash": "sha256:77aa03"},
 ]
-
-
-@pytest.fixture
-def server(database_url: str, schema_name: str, tmp_path: Path) -> Iterator[Server]:
-    served = start(database_url, schema_name, tmp_path)
-    try:
-        served.wait_healthy()
-        yield served
-    finally:
-        served.process.terminate()
-        served.process.wait(30)
-        asyncio.run(drop_store_schema(database_url, schema_name))
-
-
-class Api:
-    def __init__(self, server: Server) -> None:
-        self.origin = f"http://127.0.0.1:{server.port}"
-        self.http = httpx.Client(base_url=self.origin + "/api/v1", timeout=30)
-        self.position = 0
-
-    def call(self, method: str, path: str, who: str, body: Any = None, *roles: str) -> Any:
-        token = mint_token(SETTINGS, who, roles)
-        r = self.http.request(method, path, json=body, headers={"Authorization": f"Bearer {token}"})
-        assert r.status_code < 300, r.text
-        answer = r.json()
-        if isinstance(answer, dict) and isinstance(answer.get("position"), int):
-            self.position = max(self.position, answer["position"])
-        return answer
 
 
 def sign_in(browser: Browser, api: Api, who: str, **context: Any) -> Page:
