@@ -47,8 +47,12 @@ A = TypeVar("A", bound=Aggregate)
 SNAPSHOT_EVERY = 50
 # A command that meets a concurrent change is retried on fresh state for up to
 # RETRY_SECONDS, pausing a random 0..min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) seconds
-# between attempts; then it is refused (409) with Retry-After: RETRY_AFTER.
+# between attempts; then it is refused (409) with Retry-After: RETRY_AFTER. It always gets
+# MIN_ATTEMPTS, however long the first took: on a busy server a first attempt that
+# waited past the deadline (for the pool, the group commit) and then met a change
+# deserves one on fresh state, which is mostly a no-op or a success.
 RETRY_SECONDS = 2.0
+MIN_ATTEMPTS = 2
 BACKOFF_BASE = 0.005
 BACKOFF_CAP = 0.1
 RETRY_AFTER = 1
@@ -223,7 +227,7 @@ class _Backoff:
     async def pause(self) -> None:
         """Wait before the next attempt, or raise ConcurrencyConflict once out of time."""
         delay = random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**self.attempts))
-        if time.monotonic() + delay > self.deadline:
+        if self.attempts >= MIN_ATTEMPTS and time.monotonic() + delay > self.deadline:
             log.warning("gave up after %d attempts on concurrent changes", self.attempts)
             raise ConcurrencyConflict(
                 "too many concurrent changes to this resource; retry later",

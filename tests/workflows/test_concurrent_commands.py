@@ -189,3 +189,32 @@ async def test_with_if_match_a_concurrent_change_fails_at_once(store: Store) -> 
     with pytest.raises(PreconditionFailed):
         await run_command(store, _interleaved_vote(store, project_id, attempts, True), pinned)
     assert len(attempts) == 1
+
+
+async def test_a_command_slow_to_meet_a_change_still_gets_a_fresh_attempt(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first attempt that took past the deadline (a busy server) and then met a
+    concurrent change is tried again on fresh state, not refused at once; one beaten
+    every time is still refused."""
+    monkeypatch.setattr(uow, "RETRY_SECONDS", 0.0)
+    project_id = await reviewed_project(store)
+    attempts: list[int] = []
+
+    async def beaten_once(work: UnitOfWork) -> Project:
+        attempts.append(1)
+        project = await work.get(Project, project_id)
+        if len(attempts) == 1:  # another writer wins between this load and its save
+            await vote(store, project_id, by(GATEKEEPER), Vote.APPROVE)
+        project.cast_vote("G0", Vote.APPROVE, "mine", by(GATEKEEPER_2), BOARD)
+        return project
+
+    await run_command(store, beaten_once, OPTS)
+    assert len(attempts) == 2
+    voters = {e.by.person for e in await events_of(store, project_id, ".VoteCast")}
+    assert voters == {GATEKEEPER, GATEKEEPER_2}
+    every: list[int] = []
+    other = await reviewed_project(store)
+    with pytest.raises(ConcurrencyConflict):
+        await run_command(store, _interleaved_vote(store, other, every, False), OPTS)
+    assert len(every) == uow.MIN_ATTEMPTS
