@@ -41,10 +41,9 @@ from api.limits import charge
 from api.pages.sessions import page_principal
 from api.query_params import check_query_params
 from api.raw_input import check_raw_input
-from api.reads import ensure_position, utc_now
+from api.reads import caught_up_with_log, ensure_position, utc_now
 from eventstore.database import Store
 from projections import access
-from projections.positions import wait_for_position
 from workflows.errors import UnknownAggregate
 
 log = logging.getLogger(__name__)
@@ -374,15 +373,8 @@ async def _access_caught_up(connection: ASGIConnection, store: Store) -> None:
     command is judged on every role granted before it, and the answer to someone who
     may not see the object is 404 whatever its state (never the domain's 403 or 409,
     which would tell them it exists). 503 with Retry-After if it does not catch up."""
-    head = await store.events.max_notification_id() or 0
     wait_s = connection.app.state.settings.min_position_wait_s
-    if not await wait_for_position(store, head, wait_s, only=access.Access.name):
-        raise ProblemError(
-            503,
-            "the server is catching up with the log; retry shortly",
-            slug="not-yet-projected",
-            headers={"Retry-After": "1"},
-        )
+    await caught_up_with_log(store, wait_s, access.Access.name)
 
 
 async def _charge(

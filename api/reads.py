@@ -54,21 +54,28 @@ async def ensure_position(store: Store, settings: Settings, min_position: int | 
         )
 
 
-async def projects_of_portfolio(store: Store, portfolio_id: UUID, wait_s: float) -> list[UUID]:
-    """Every project of the portfolio, from the projects read model once it holds the
-    whole log (a project created a moment ago counts): what a board change checks its
-    quorums against. 503 + Retry-After if the model does not catch up in ``wait_s``."""
-    from projections.projects.model import Projects
-    from projections.projects.queries import project_ids_of
-
+async def caught_up_with_log(store: Store, wait_s: float, only: str) -> None:
+    """Wait (bounded) until the read model ``only`` holds every event the log holds now:
+    a command judged on the read side (who may see it, which projects a board governs)
+    then counts everything written before it. 503 + Retry-After if it does not."""
     head = await store.events.max_notification_id() or 0
-    if not await wait_for_position(store, head, wait_s, only=Projects.name):
+    if not await wait_for_position(store, head, wait_s, only=only):
         raise ProblemError(
             503,
             "the server is catching up with the log; retry shortly",
             slug="not-yet-projected",
             headers={"Retry-After": "1"},
         )
+
+
+async def projects_of_portfolio(store: Store, portfolio_id: UUID, wait_s: float) -> list[UUID]:
+    """Every project of the portfolio, from the projects read model once it holds the
+    whole log (a project created a moment ago counts): what a board change checks its
+    quorums against."""
+    from projections.projects.model import Projects
+    from projections.projects.queries import project_ids_of
+
+    await caught_up_with_log(store, wait_s, Projects.name)
     return await project_ids_of(store.pool, store.names, portfolio_id)
 
 
