@@ -34,6 +34,8 @@ admin_app = typer.Typer(
     rich_markup_mode=None,
 )
 T = TypeVar("T")
+# hold_project, resume_project: (store, *, project_id, reason, by, options) -> result
+ReasonUseCase = Callable[..., Awaitable["CommandResult"]]
 
 As = Annotated[str, typer.Option("--as", help="the pmo_admin in whose name the act is recorded")]
 Why = Annotated[str, typer.Option("--reason", help="why (recorded with the act; required)")]
@@ -206,16 +208,16 @@ def role(
     )
 
 
-def _with_reason(project_id: str, reason: str, by: str, if_version: int | None, what: str) -> None:
-    """A project act that takes only a reason: ``what`` names the workflow's use case
-    (``hold_project``, ``resume_project``)."""
+def _with_reason(
+    project_id: str, reason: str, by: str, if_version: int | None, use_case: ReasonUseCase
+) -> None:
+    """A project act that takes only a reason (``administration.hold_project``,
+    ``resume_project``)."""
     from api.schemas import Reason
-    from workflows import administration
 
     project = _uuid(project_id, "PROJECT_ID")
     body = _body(Reason, reason=reason)
     actor = _actor(by)
-    use_case = getattr(administration, what)
     _act(
         lambda store: use_case(
             store,
@@ -235,7 +237,9 @@ def hold(
     if_version: IfVersion = None,
 ) -> None:
     """Put a proposed or active project on hold, outside a gate."""
-    _with_reason(project_id, reason, by, if_version, "hold_project")
+    from workflows import administration
+
+    _with_reason(project_id, reason, by, if_version, administration.hold_project)
 
 
 @admin_app.command()
@@ -246,7 +250,9 @@ def resume(
     if_version: IfVersion = None,
 ) -> None:
     """Resume a project on hold (whether the PMO or a gate's HOLD put it there)."""
-    _with_reason(project_id, reason, by, if_version, "resume_project")
+    from workflows import administration
+
+    _with_reason(project_id, reason, by, if_version, administration.resume_project)
 
 
 @admin_app.command()
