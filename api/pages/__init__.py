@@ -14,7 +14,7 @@ Adding a page (docs/architecture.md, "Pages"):
 A form is a ``<form method="post">`` holding ``<input type="hidden" name="csrf"
 value="{{ csrf }}">``; its handler calls
 the same workflow as the API's route, converts the form with the API's request schema,
-and on a refusal shows the page again with ``api_problem``'s message next to the form.
+and on a refusal shows the page again with ``form_problem``'s message next to the form.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from litestar.response import Redirect, Template
 from api.auth import Principal
 from api.errors import ProblemError
 from api.pages.portfolios import project_cards
-from api.pages.render import api_problem, render
+from api.pages.render import form_problem, render
 from api.pages.requests import _after
 from api.pages.reviews import REFUSALS, Done, _command, _text
 from api.reads import MinPosition, ensure_position, projects_of_portfolio
@@ -111,13 +111,6 @@ async def boards(store: Store) -> list[dict[str, Any]]:
     ]
 
 
-def _problem(request: Request, exc: Exception) -> dict[str, Any]:
-    if isinstance(exc, msgspec.ValidationError):
-        return {"status": 422, "title": "Invalid request", "detail": str(exc)}
-    problem, _headers = api_problem(request, exc)
-    return problem
-
-
 def _members(text: str) -> list[str]:
     """Board members as typed: separated by commas, spaces or lines."""
     return [m for m in text.replace(",", " ").split() if m]
@@ -156,7 +149,7 @@ class AdministrationPages(Controller):
         portfolio_id: UUID | None = None,
         project_id: UUID | None = None,
     ) -> Template:
-        problem = _problem(request, exc)
+        problem = form_problem(request, exc)
         return await admin_page(
             request,
             store,

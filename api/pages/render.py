@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import msgspec
 from jinja2 import Environment
 from litestar import Request, Response, get
 from litestar.datastructures import CacheControlHeader
@@ -188,6 +189,16 @@ def api_problem(request: Request, exc: Exception) -> tuple[dict[str, Any], dict[
             }
             return dict(response.content), headers
     raise exc  # pragma: no cover: Exception is in the map
+
+
+def form_problem(request: Request, exc: Exception) -> dict[str, Any]:
+    """The problem to show next to a refused form: the API's answer to ``exc``, or for a
+    form its request schema refused (``msgspec.convert``), the 422 the API gives a body
+    it cannot take."""
+    if isinstance(exc, msgspec.ValidationError):
+        return {"status": 422, "title": "Invalid request", "detail": str(exc)}
+    problem, _headers = api_problem(request, exc)
+    return problem
 
 
 def page_error(request: Request, exc: Exception) -> Response[Any]:

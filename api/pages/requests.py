@@ -27,7 +27,7 @@ from litestar.response import Redirect, Template
 
 from api.auth import Principal
 from api.commands import Command
-from api.pages.render import api_problem, render
+from api.pages.render import form_problem, render
 from api.pages.reviews import REFUSALS, Done, _command, _text
 from api.reads import MinPosition, ensure_position, missing, utc_now
 from api.schemas import CastVote, DecideChangeRequest, SignOffAnswer
@@ -184,13 +184,6 @@ def _after(path: str, position: int) -> Redirect:
     return Redirect(f"{path}&min_position={position}", status_code=303)
 
 
-def _problem(request: Request, exc: Exception) -> dict[str, Any]:
-    if isinstance(exc, msgspec.ValidationError):
-        return {"status": 422, "title": "Invalid request", "detail": str(exc)}
-    problem, _headers = api_problem(request, exc)
-    return problem
-
-
 class ChangeRequestPages(Controller):
     path = "/change-requests/{change_request_id:uuid}"
     include_in_schema = False
@@ -231,7 +224,7 @@ class ChangeRequestPages(Controller):
         try:
             result = await act(sent, _command(request, principal))
         except REFUSALS as exc:
-            problem = _problem(request, exc)
+            problem = form_problem(request, exc)
             return await change_request_page(
                 request,
                 store,
@@ -324,7 +317,7 @@ class SignOffPages(Controller):
                 options=command.options,
             )
         except REFUSALS as exc:
-            problem = _problem(request, exc)
+            problem = form_problem(request, exc)
             return await signoff_page(
                 request,
                 store,

@@ -25,7 +25,7 @@ from litestar.response import Redirect, Template
 from api.auth import Principal
 from api.commands import Command
 from api.errors import ProblemError
-from api.pages.render import api_problem, render
+from api.pages.render import form_problem, render
 from api.reads import utc_now
 from api.schemas import CastVote, DecideGate
 from domain.errors import DomainError
@@ -260,11 +260,7 @@ async def _refused(
     sent: dict[str, Any],
 ) -> Template:
     """The page again, the API's problem next to the form that was refused."""
-    problem: dict[str, Any]
-    if isinstance(exc, msgspec.ValidationError):
-        problem = {"status": 422, "title": "Invalid request", "detail": str(exc)}
-    else:
-        problem, _headers = api_problem(request, exc)
+    problem = form_problem(request, exc)
     return await review_page(
         request,
         store,
