@@ -20,6 +20,15 @@ from projections.engine.read_model import BulkContext, index_name, table
 TABLE = "rm_audit"
 SCOPE = "rm_audit_scope"  # aggregate -> project and portfolio, for rows of later events
 LABELS = "rm_audit_labels"  # change request, sign-off, condition -> what names it
+# A time index over the log: for each bucket of MARK_EVERY positions, the earliest and
+# latest ``at`` of its rows. ``at`` is the event's own time, only roughly in log order,
+# so no position can be found from a time directly; but every row at or after a time
+# lies in or after the first bucket whose latest ``at`` reaches it (and every row
+# before a time in or before the last bucket whose earliest ``at`` is before it). A
+# time filter thus starts the scan of the log at its window instead of walking (and
+# filtering) every row before it: 263,242 rows for the auditor page at 1M events.
+MARKS = "rm_audit_marks"
+MARK_EVERY = 1024
 COLUMNS = (
     "position",
     "at",
@@ -51,6 +60,9 @@ INDEXES = (
 _KEYS = {"actor": "actor_key = hashtextextended({p}, 0)", "type": "type_key = hashtext({p})"}
 
 
+Marks = dict[int, tuple[datetime, datetime]]  # bucket -> earliest and latest ``at``
+
+
 @dataclass
 class AuditBulk:
     """A rebuild's state: the scope map, rows not yet sent, and the COPY in flight."""
@@ -60,6 +72,7 @@ class AuditBulk:
     scope: Scope = field(default_factory=dict)
     labels: Labels = field(default_factory=dict)
     rows: list[AuditRow] = field(default_factory=list)
+    marks: Marks = field(default_factory=dict)
     copying: asyncio.Task[Any] | None = None
     writer: asyncpg.Connection | None = None  # COPY connection, timestamps as integers
 
@@ -83,12 +96,13 @@ class AuditTrail:
     """Projection ``audit``: append-only rows, one per event (``projections.audit.rows``)."""
 
     name = "audit"
-    tables = (TABLE, SCOPE, LABELS)
+    tables = (TABLE, SCOPE, LABELS, MARKS)
     # 2: rows computed in Python, actor/type hash keys, change requests and sign-offs
     # scoped to their project (rm_audit_scope replaced rm_audit_projects).
     # 3: the rationale column; lines name the condition, sign-off or change request
     # (rm_audit_labels); on_behalf_of and portfolio_id indexes.
-    version = 3
+    # 4: the time index (rm_audit_marks).
+    version = 4
     retired = ("rm_audit_projects",)
 
     def ddl(self, names: StoreNames, suffix: str) -> list[str]:
@@ -98,6 +112,8 @@ class AuditTrail:
             "PRIMARY KEY, project_id uuid, portfolio_id uuid)",
             f"CREATE TABLE IF NOT EXISTS {table(names, LABELS, suffix)} (id uuid PRIMARY KEY, "
             "label text NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {table(names, MARKS, suffix)} (bucket bigint PRIMARY "
+            "KEY, at_min timestamptz NOT NULL, at_max timestamptz NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {t} (position bigint PRIMARY KEY, at timestamptz "
             'NOT NULL, aggregate_id uuid NOT NULL, aggregate_type text COLLATE "C" NOT NULL, '
             'type text COLLATE "C" NOT NULL, actor text COLLATE "C", on_behalf_of text, '
@@ -141,6 +157,18 @@ class AuditTrail:
                 learnt,
             )
         await _copy(conn, names, TABLE + suffix, rows)
+        marks: Marks = {}
+        _mark(marks, rows)
+        if marks:
+            await conn.executemany(
+                f"INSERT INTO {table(names, MARKS, suffix)} VALUES ($1, $2, $3) "
+                "ON CONFLICT (bucket) DO UPDATE SET "
+                "at_min = least(EXCLUDED.at_min, "
+                f"{table(names, MARKS, suffix)}.at_min), "
+                "at_max = greatest(EXCLUDED.at_max, "
+                f"{table(names, MARKS, suffix)}.at_max)",
+                [(b, lo, hi) for b, (lo, hi) in marks.items()],
+            )
 
     def bulk(self, context: BulkContext) -> AuditBulk:
         return AuditBulk(context.head, context.pool)
@@ -159,6 +187,7 @@ class AuditTrail:
         if state.writer is None:
             state.writer = await _writer(state.pool)
         failed: list[tuple[Change, Exception]] = []
+        made = len(state.rows)
         try:
             state.rows += audit_rows(changes, state.scope, state.labels)
         except Exception:
@@ -167,6 +196,7 @@ class AuditTrail:
                     state.rows += audit_rows([change], state.scope, state.labels)
                 except Exception as exc:
                     failed.append((change, exc))
+        _mark(state.marks, state.rows[made:])
         if len(state.rows) >= COPY_ROWS:
             await state.settle()
             rows, state.rows = state.rows, []
@@ -203,6 +233,23 @@ class AuditTrail:
             await conn.copy_records_to_table(
                 LABELS + suffix, records=list(state.labels.items()), schema_name=names.schema
             )
+        if state.marks:
+            await conn.copy_records_to_table(
+                MARKS + suffix,
+                records=[(b, lo, hi) for b, (lo, hi) in state.marks.items()],
+                schema_name=names.schema,
+            )
+
+
+def _mark(marks: Marks, rows: Sequence[AuditRow]) -> None:
+    """Widen the buckets of ``rows`` to their times."""
+    for row in rows:
+        bucket, at = row[0] // MARK_EVERY, row[1]
+        found = marks.get(bucket)
+        if found is None:
+            marks[bucket] = (at, at)
+        elif at < found[0] or at > found[1]:
+            marks[bucket] = (min(at, found[0]), max(at, found[1]))
 
 
 async def _labels(conn: asyncpg.Connection, labels: str, changes: Sequence[Change]) -> Labels:
@@ -265,9 +312,22 @@ class AuditFilter:
     after: int = 0
 
 
-def _where(f: AuditFilter) -> tuple[str, list[Any]]:
+def _where(names: StoreNames, f: AuditFilter) -> tuple[str, list[Any]]:
     clauses: list[str] = ["position > $1"]
     params: list[Any] = [f.after]
+    marks = table(names, MARKS)
+    if f.start is not None:  # from the first bucket that reaches the start (none: no row)
+        params.append(f.start)
+        clauses.append(
+            f"position >= coalesce((SELECT min(bucket) FROM {marks} WHERE at_max >= "
+            f"${len(params)}), {2**62 // MARK_EVERY}) * {MARK_EVERY}"
+        )
+    if f.end is not None:  # up to the last bucket that begins before the end
+        params.append(f.end)
+        clauses.append(
+            f"position < coalesce((SELECT max(bucket) + 1 FROM {marks} WHERE at_min < "
+            f"${len(params)}), 0) * {MARK_EVERY}"
+        )
     if f.actor is not None:
         params.append(f.actor)
         p = f"${len(params)}"
@@ -292,7 +352,7 @@ def _where(f: AuditFilter) -> tuple[str, list[Any]]:
 
 def page_sql(names: StoreNames, f: AuditFilter, limit: int) -> tuple[str, list[Any]]:
     """The statement and parameters of one page of the trail."""
-    where, params = _where(f)
+    where, params = _where(names, f)
     params.append(limit)
     sql = (
         f"SELECT {', '.join(COLUMNS)} FROM {table(names, TABLE)} WHERE {where} "
@@ -307,7 +367,11 @@ async def query(
     """A page of the trail in position order, and the cursor for the next page."""
     sql, params = page_sql(names, f, limit + 1)
     async with pool.acquire() as conn:
-        rows = await conn.fetch(sql, *params)
+        # A statement of its own, planned for these values: the cached one would switch
+        # to a generic plan after five runs, which cannot see how narrow a filter is and
+        # read and sorted every row of a busy actor's window (85 ms instead of 1 ms).
+        statement = await conn.prepare(sql)
+        rows = await statement.fetch(*params)
     items = [dict(r) for r in rows[:limit]]
     more = len(rows) > limit
     return items, (items[-1]["position"] if more and items else None)
@@ -317,7 +381,7 @@ async def stream(
     pool: asyncpg.Pool, names: StoreNames, f: AuditFilter, chunk: int = 2000
 ) -> AsyncGenerator[dict[str, Any], None]:
     """Every matching row, read with a server-side cursor: constant memory."""
-    where, params = _where(f)
+    where, params = _where(names, f)
     sql = f"SELECT {', '.join(COLUMNS)} FROM {table(names, TABLE)} WHERE {where} ORDER BY position"
     async with pool.acquire() as conn, conn.transaction():
         async for r in conn.cursor(sql, *params, prefetch=chunk):
