@@ -81,7 +81,7 @@ async def test_a_time_window_finds_exactly_the_rows_whose_time_is_in_it(
     async with store.pool.acquire() as conn:
         marks = await conn.fetch(f"SELECT * FROM {store.names.q('rm_audit_marks')}")
     # one mark per bucket, spanning exactly its rows' times
-    want = {}
+    want: dict[int, tuple[datetime, datetime]] = {}
     for c in log:
         lo, hi = want.get(c.position // EVERY, (c.at, c.at))
         want[c.position // EVERY] = (min(lo, c.at), max(hi, c.at))
