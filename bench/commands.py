@@ -2,13 +2,15 @@
 
 Starts ``gateledger serve`` (a process of its own, rate limits and the escalation job
 off, the projector on as in production) on a fresh schema, seeds it through HTTP
-(portfolios with boards, projects with an open G0 review), then runs closed-loop
-clients (httpx, async) at 1, 8, 32 and 128 concurrent clients. Each client picks a
-random project for every command: three times in four a board member votes (changing
-their vote, so every vote records an event), else the project's PM drafts a change
-request and submits it (two commands). 409/412 answers (a concurrent change the server
-gave up on) are counted apart from other failures. Then an open-loop run at half the
-peak rate gives the latency the targets speak of (p99 under 50 ms at half the peak).
+(portfolios with boards, projects with an open G0 review), then runs closed-loop clients
+at 1, 8, 32 and 128 concurrent clients (async, on keep-alive connections of
+``bench.rawhttp``, a lean client: httpx cost the shared cores more CPU per command than
+the server). Each client picks a random project for every command: three times in four a
+board member votes (changing their vote, so every vote records an event), else the
+project's PM drafts a change request and submits it (two commands). 409/412 answers (a
+concurrent change the server gave up on) are counted apart from other failures. Then an
+open-loop run at half the peak rate gives the latency the targets speak of (p99 under 50
+ms at half the peak).
 
 The floor, in the same run (before and after the HTTP runs, averaged), with 32 writers
 each appending one event per transaction to an aggregate of its own:
@@ -54,6 +56,7 @@ from api.settings import Settings
 from bench.append import Writer, datastore_for, eventsourcing_round, gateledger_round
 from bench.dataset import bench_parser, log, print_result, resolve_database
 from bench.queries import free_port, percentile, start_server, wait_healthy
+from bench.rawhttp import RawClient, RawError, RawResponse
 from eventstore.database import open_store
 from eventstore.schema import StoreNames, create_schema, drop_schema, quote_ident
 from eventstore.verify import verify_chain
@@ -162,7 +165,7 @@ class Tally:
     failures: Counter[str] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
 
-    def note(self, kind: str, r: httpx.Response | None, ms: float, error: str = "") -> bool:
+    def note(self, kind: str, r: RawResponse | None, ms: float, error: str = "") -> bool:
         if r is not None and r.status_code in (200, 201):
             self.latencies.append(ms)
             self.by_kind.setdefault(kind, []).append(ms)
@@ -180,7 +183,7 @@ class Tally:
 class Load:
     """Sends the commands: votes, change-request drafts and submissions."""
 
-    def __init__(self, client: httpx.AsyncClient, world: World, settings: Settings) -> None:
+    def __init__(self, client: RawClient, world: World, settings: Settings) -> None:
         self.client, self.world, self.settings = client, world, settings
         self.rounds = 0
 
@@ -189,8 +192,8 @@ class Load:
         t0 = time.perf_counter()
         try:
             r = await self.client.post(url, json=body, headers=headers)
-        except httpx.HTTPError as exc:
-            tally.note(kind, None, 0.0, type(exc).__name__)
+        except RawError as exc:
+            tally.note(kind, None, 0.0, str(exc).partition(":")[0])
             return None
         ok = tally.note(kind, r, (time.perf_counter() - t0) * 1000)
         return r.json() if ok else None
@@ -262,22 +265,52 @@ class Load:
 # --- the server's costs -----------------------------------------------------------------
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process so far (Linux /proc)."""
+def _stat(pid: int) -> list[str]:
     with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return f.read().rsplit(")", 1)[1].split()
+
+
+def server_pids(pid: int) -> list[int]:
+    """The server process and its workers (forked children, ``--workers N``)."""
+    found = [pid]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(_stat(int(entry))[1]) == pid:
+                    found.append(int(entry))
+            except (OSError, IndexError, ValueError):
+                continue
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds so far of a server process and its workers (/proc)."""
+    total = 0
+    for p in server_pids(pid):
+        try:
+            fields = _stat(p)
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def memory_mb(pid: int) -> tuple[float, float]:
-    """(resident, peak resident) MB of a process."""
-    found: dict[str, float] = {}
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                found[key] = int(value.split()[0]) / 1024
-    return found.get("VmRSS", 0.0), found.get("VmHWM", 0.0)
+    """(resident, peak resident) MB of the largest of a server's processes (each worker
+    is a whole server)."""
+    rss = peak = 0.0
+    for p in server_pids(pid):
+        found: dict[str, float] = {}
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    if key in ("VmRSS", "VmHWM"):
+                        found[key] = int(value.split()[0]) / 1024
+        except OSError:
+            continue
+        rss, peak = max(rss, found.get("VmRSS", 0.0)), max(peak, found.get("VmHWM", 0.0))
+    return rss, peak
 
 
 def profile(pid: int, out: str | None) -> subprocess.Popen[bytes] | None:
@@ -286,7 +319,7 @@ def profile(pid: int, out: str | None) -> subprocess.Popen[bytes] | None:
     if not out:
         return None
     spy = Path(sys.executable).parent / "py-spy"
-    command = [str(spy), "record", "-p", str(pid), "-o", out, "-f", "raw", "-r", "200"]
+    command = [str(spy), "record", "-p", str(pid), "-o", out, "-f", "raw", "-r", "200", "-s"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -429,7 +462,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             data_dir=Path(tempfile.mkdtemp(prefix="gateledger-bench-")),
         )
         port = free_port()
-        server = start_server(settings, port)
+        server = start_server(settings, port, args.workers)
         try:
             limits = httpx.Limits(
                 max_connections=max(levels) * 2 + 16,
@@ -443,7 +476,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 t0 = time.perf_counter()
                 world = await seed(client, settings, max(1, projects // 16), projects)
                 log(f"seeded {projects} projects in {time.perf_counter() - t0:.1f} s")
-                load = Load(client, world, settings)
+                # the load's own client: httpx cost more CPU per command than the server
+                load = Load(RawClient("127.0.0.1", port), world, settings)
                 spy = profile(server.pid, args.py_spy)
                 await load.closed(8, 1.5 if args.quick else 3.0, 0)  # warm-up
                 peak = 0.0
@@ -520,6 +554,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     result.update(
         projects=projects,
+        server_workers=args.workers,
         seconds_each=seconds,
         baseline_writers=BASELINE_WRITERS,
         cpus=os.cpu_count(),
@@ -534,6 +569,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, help="measured seconds per level")
     p.add_argument("--projects", type=int, help="projects (default 256; 128 with --quick)")
     p.add_argument("--py-spy", help="record the server with py-spy into this file (raw stacks)")
+    p.add_argument(
+        "--workers", type=int, default=1, help="server processes (gateledger serve --workers)"
+    )
     p.add_argument(
         "--clients", default=",".join(map(str, LEVELS)), help="concurrency levels (1,8,32,128)"
     )

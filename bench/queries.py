@@ -155,8 +155,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(settings: Settings, port: int) -> subprocess.Popen[bytes]:
-    """``gateledger serve`` in a process of its own, on the benchmark's schema."""
+def start_server(settings: Settings, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+    """``gateledger serve`` in a process of its own (``workers`` forked servers on one
+    port), on the benchmark's schema."""
     env = {
         **os.environ,
         "DATABASE_URL": settings.database_url or "",
@@ -170,6 +171,8 @@ def start_server(settings: Settings, port: int) -> subprocess.Popen[bytes]:
         "GATELEDGER_ESCALATION": "off",
     }
     command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
