@@ -18,8 +18,10 @@ members vote, ...), checked on the aggregate as loaded, so replay checks it agai
 Lists filter with the same visibility rule (``Viewer``).
 
 For a command, "sees" is decided by the access read model only when that model has
-caught up with the log: while it lags (a role granted a moment ago), the domain's rule
-decides alone, so a command never fails because a read model is behind.
+caught up with the log: while it lags (a role granted a moment ago), the guard waits for
+it, so a command is never refused because a read model is behind. A change request or
+sign-off the model does not hold yet is seen exactly as its project (read from the
+object itself): its submission right after its draft need not wait.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from api.query_params import check_query_params
 from api.raw_input import check_raw_input
 from api.reads import caught_up_with_log, ensure_position, utc_now
 from eventstore.database import Store
+from eventstore.loader import load_aggregate
 from projections import access
 from workflows.errors import UnknownAggregate
 
@@ -357,11 +360,31 @@ async def _check_object(
         return
     if await access.sees(store.pool, store.names, principal.sub, object_id, policy.kind, at):
         return
+    if policy.command and await _sees_its_project(store, principal, object_id, policy.kind, at):
+        return
     if policy.command:  # a role granted a moment ago: wait for the model to hold it
         await _access_caught_up(connection, store)
         if await access.sees(store.pool, store.names, principal.sub, object_id, policy.kind, at):
             return
     raise not_found
+
+
+async def _sees_its_project(
+    store: Store, principal: Principal, object_id: UUID, kind: Kind, at: datetime
+) -> bool:
+    """A change request or sign-off is seen exactly as its project is (the access model
+    files it under its project and portfolio, ``access.visible_sql``). So when the model
+    does not hold one yet (drafted a moment ago, then submitted), its project, read from
+    the object itself, decides without waiting for the model to catch up with the log;
+    someone who does not see the project still waits for it (a signatory named by the
+    request sees it only once the model holds the request)."""
+    if kind not in (access.CHANGE_REQUEST, access.SIGNOFF):
+        return False
+    found = await load_aggregate(store, object_id)  # cached: the command loads it next
+    project_id = getattr(found, "project_id", None)
+    if not isinstance(project_id, UUID):
+        return False
+    return await access.sees(store.pool, store.names, principal.sub, project_id, "project", at)
 
 
 def _aggregate(store: Store, topic: str) -> str:

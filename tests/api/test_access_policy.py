@@ -777,6 +777,44 @@ async def test_a_command_on_a_hidden_object_never_answers_the_domains_rule_while
     assert r.status_code == 200, r.text
 
 
+async def test_a_change_request_drafted_a_moment_ago_is_submitted_without_waiting_for_the_model(
+    lagging: Any,
+) -> None:
+    """The access model files a change request under its project, so while the model
+    does not hold a new one yet, its project decides: the PM submits it at once (the
+    submission used to wait for the projector, 2-5x a vote's latency under load), and
+    anyone who does not see the project still gets no answer of the domain's."""
+    api, conn, names = lagging
+    project = await api.project(await api.portfolio())
+    await api.state(project)  # every read model has caught up
+    draft = {
+        "title": "Small",
+        "description": "A little more",
+        "cost_delta": {"amount": "10.00", "currency": "EUR"},
+        "schedule_delta_days": 1,
+    }
+    tracking, objects = names.q(names.tracking), names.q("rm_access_objects")
+    async with conn.transaction():
+        await conn.execute(f"SELECT 1 FROM {tracking} WHERE application_name = 'access' FOR UPDATE")
+        r = await api.post(f"/projects/{project}/change-requests", "paula", draft)
+        assert r.status_code == 201, r.text
+        cr = r.json()["id"]
+        assert await conn.fetchval(f"SELECT count(*) FROM {objects} WHERE object_id = $1", cr) == 0
+        outsider = await api.post(f"/change-requests/{cr}/submit", "nina", None)
+        assert outsider.status_code == 503, outsider.text  # it waited, and never a 403
+        started = time.monotonic()
+        r = await api.post(f"/change-requests/{cr}/submit", "paula", None)
+        assert r.status_code == 200, r.text
+        assert time.monotonic() - started < 0.3  # decided without waiting (the wait is 0.3 s)
+        assert await conn.fetchval(f"SELECT count(*) FROM {objects} WHERE object_id = $1", cr) == 0
+    state = await api.client.get(
+        f"/change-requests/{cr}?min_position={r.json()['position']}", headers=api.auth("paula")
+    )
+    assert state.status_code == 200, state.text
+    assert state.json()["status"] == "submitted"
+    assert (await api.post(f"/change-requests/{cr}/submit", "nina", None)).status_code == 404
+
+
 async def test_min_position_waits_before_visibility_is_judged(lagging: Any) -> None:
     """A read with the position a delegation (or its revocation) answered sees its effect."""
     api, _conn, _names = lagging
