@@ -10,6 +10,14 @@ A batch that fails (for a reason other than a lost connection) is retried a few 
 backing off; then it is applied event by event and each event that still fails is set
 aside (``projections.engine.set_aside``) so that the projection moves on. Each projection
 advances on its own: one that fails never holds up the others.
+
+While every projection is healthy they advance together (``apply_together``): one
+transaction locks their tracking rows (skipping any another transaction holds, such as
+a rebuild's switch-over), reads and decodes the new events once, applies them to each
+and records each position, where a batch per projection read and decoded the same
+events and committed once per projection (eight times). The first failure rolls the
+whole batch back, and the projections then advance one by one as above, which finds
+the one that fails.
 """
 
 from __future__ import annotations
@@ -47,6 +55,51 @@ async def apply_batch(
         await projection.apply(conn, store.names, changes, "")
         await set_position(conn, store.names, projection.name, rows[-1][0])
         return len(rows)
+
+
+async def apply_together(
+    conn: asyncpg.Connection, store: Store, projections: Sequence[Projection], limit: int = 1000
+) -> tuple[int, set[str]]:
+    """Apply up to ``limit`` new events to each projection in one transaction: the
+    events after the earliest of their positions, each projection getting those after
+    its own. Projections whose tracking row another transaction holds are left out.
+    Returns the events applied (summed) and the names of the projections it served."""
+    t = store.names.q(store.names.tracking)
+    wanted = [p.name for p in projections]
+    async with conn.transaction():
+        await conn.execute(
+            f"INSERT INTO {t} (application_name, notification_id) "
+            "SELECT unnest($1::text[]), 0 ON CONFLICT (application_name) DO NOTHING",
+            wanted,
+        )
+        found = await conn.fetch(
+            f"SELECT application_name, notification_id FROM {t} "
+            "WHERE application_name = ANY($1::text[]) FOR UPDATE SKIP LOCKED",
+            wanted,
+        )
+        at: dict[str, int] = {r[0]: r[1] for r in found}
+        mine = [p for p in projections if p.name in at]
+        if not mine:
+            return 0, set()
+        start = min(at[p.name] for p in mine)
+        rows = await select_event_rows_on(conn, store.names, start, limit)
+        if not rows:
+            return 0, set(at)
+        changes = [change_of(*r) for r in rows]
+        moved = 0
+        for projection in mine:
+            after = at[projection.name]
+            todo = changes if after == start else [c for c in changes if c.position > after]
+            if todo:
+                await projection.apply(conn, store.names, todo, "")
+                moved += len(todo)
+        await conn.execute(
+            f"UPDATE {t} SET notification_id = $2 "
+            "WHERE application_name = ANY($1::text[]) AND notification_id < $2",
+            list(at),
+            rows[-1][0],
+        )
+        return moved, set(at)
 
 
 class Projector:
@@ -130,10 +183,20 @@ class Projector:
             await _sleep_or_stop(stop, self.poll_interval * random.uniform(0.5, 1.5))
 
     async def catch_up(self, conn: asyncpg.Connection) -> int:
-        """Apply one batch to every projection; returns the number of events applied."""
-        total = 0
+        """Apply one batch to every projection; returns the number of events applied
+        (summed over the projections)."""
+        total, done = 0, set[str]()
+        healthy = [p for p in self.projections if p.name not in self._failures]
+        if len(healthy) > 1:
+            try:
+                total, done = await apply_together(conn, self.store, healthy, self.batch_size)
+            except UNREACHABLE:
+                raise
+            except Exception as exc:  # one of them fails: find it, one by one
+                log.info("projections failed together (%s); applying one by one", exc)
         for projection in self.projections:
-            total += await self.advance(conn, projection)
+            if projection.name not in done:
+                total += await self.advance(conn, projection)
         return total
 
     async def advance(self, conn: asyncpg.Connection, projection: Projection) -> int:
