@@ -26,14 +26,14 @@ async def test_read_models_at_different_positions_each_get_only_their_new_events
 ) -> None:
     store = projected
     await busy_portfolio(store, projects=4)
-    head = await store.events.max_notification_id()
+    head = await store.events.max_notification_id() or 0
     models = all_projections()
     by_name = {p.name: p for p in models}
     async with store.pool.acquire() as conn:
         # audit and inbox ahead of the others, by different amounts
         await apply_batch(conn, store, by_name["audit"], head // 2)
         await apply_batch(conn, store, by_name["inbox"], head // 3)
-        total, served = 0, set()
+        total, served = 0, set[str]()
         while True:
             moved, served = await apply_together(conn, store, models, 7)
             if not moved:
@@ -55,7 +55,7 @@ async def test_a_read_model_whose_row_is_held_elsewhere_is_left_out_and_keeps_it
 ) -> None:
     store = projected
     await busy_portfolio(store, projects=2)
-    head = await store.events.max_notification_id()
+    head = await store.events.max_notification_id() or 0
     models = all_projections()
     tracking = store.names.q(store.names.tracking)
     async with store.pool.acquire() as holder, store.pool.acquire() as conn:
