@@ -20,7 +20,8 @@ each appending one event per transaction to an aggregate of its own:
   same layout (no lock, no chain: the database's own cost of a transaction);
 * ``store``: Gateledger's store alone (``insert_events``, group commit, chained).
 
-Also measured: the server's CPU time per command (from /proc) and its resident memory.
+Also measured: the server's CPU time per command (from /proc, its workers included),
+PostgreSQL's (every postgres process on this machine) and its resident memory.
 Progress goes to stderr; the last line on stdout is one JSON object.
 
     .venv/bin/python -m bench.commands --quick
@@ -295,6 +296,24 @@ def cpu_seconds(pid: int) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU seconds so far of every PostgreSQL process on this machine (the database's
+    share of a command, when it runs here; 0 when it runs elsewhere)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue
+        if raw[raw.find("(") + 1 : raw.rfind(")")] == "postgres":
+            fields = raw.rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def memory_mb(pid: int) -> tuple[float, float]:
     """(resident, peak resident) MB of the largest of a server's processes (each worker
     is a whole server)."""
@@ -483,12 +502,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 peak = 0.0
                 for clients in levels:
                     cpu0, client_cpu0 = cpu_seconds(server.pid), time.process_time()
+                    db_cpu0 = postgres_cpu_seconds()
                     tally, elapsed = await load.closed(clients, seconds, clients)
                     cpu = cpu_seconds(server.pid) - cpu0
                     client_cpu = time.process_time() - client_cpu0
+                    db_cpu = postgres_cpu_seconds() - db_cpu0
                     s = summary(tally, elapsed)
                     s["server_cpu_ms_per_command"] = (
                         round(cpu * 1000 / s["commands"], 2) if s["commands"] else None
+                    )
+                    s["postgres_cpu_ms_per_command"] = (
+                        round(db_cpu * 1000 / s["commands"], 2) if s["commands"] else None
                     )
                     s["client_cpu_ms_per_command"] = (
                         round(client_cpu * 1000 / s["commands"], 2) if s["commands"] else None
