@@ -9,11 +9,16 @@ import csv
 import io
 import re
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import pytest
 
 from api.pages import portfolios as portfolio_pages
+from domain.stored_names import STORED_NAMES
+from eventstore.database import open_store
+from eventstore.schema import StoreNames
+from projections.projects import queries as project_list
 from tests.pages.conftest import Browser, Room
 
 CR = {
@@ -260,6 +265,41 @@ async def test_the_portfolio_page_shows_stages_budget_and_overruns(
     await nina.sign_in("nina")
     assert (await nina.get(f"/portfolios/{small}")).status_code == 404
     assert "Tight" not in (await nina.get("/portfolios")).text
+
+
+async def test_a_project_card_says_what_the_project_list_says(room: Room) -> None:
+    """The cards (portfolio and administration pages) come from the read model's columns
+    and the open review's gate, not the documents: the same as the API's list."""
+    api = room.api
+    small = await api.portfolio(name="Cards")
+    baseline = {
+        "budget": {"amount": "1234.50", "currency": "EUR"},
+        "start": "2027-01-01",
+        "end": "2027-12-31",
+        "scope": "A pilot",
+    }
+    await api.project(small, name="Alpha", baseline=baseline)
+    beta = await api.project(small, name="Beta")
+    await api.review(beta)
+    await api.state(beta)
+    store = await open_store(
+        room.database_url, StoreNames(schema=room.schema), stored_names=STORED_NAMES, max_size=2
+    )
+    try:
+        listed, _ = await project_list.list_projects(store.pool, store.names, limit=100)
+        cards, more = await portfolio_pages.project_cards(store, limit=100)
+        mine, _ = await project_list.list_projects(
+            store.pool, store.names, portfolio_id=UUID(small), limit=100
+        )
+        by_stage, _ = await portfolio_pages.project_cards(
+            store, portfolio_id=UUID(small), per_stage=portfolio_pages.PER_STAGE
+        )
+    finally:
+        await store.pool.close()
+    assert cards == listed and not more
+    shown = {c["name"]: (c["open_review"], c["budget"]["amount"]) for c in cards}
+    assert shown["Alpha"] == (None, "1234.50") and shown["Beta"][0] == "G0"
+    assert by_stage == mine and [c["name"] for c in mine] == ["Alpha", "Beta"]
 
 
 async def test_the_auditor_filters_exports_and_verifies(room: Room) -> None:
