@@ -59,6 +59,12 @@ class AsyncApplicationRecorder:
             "WHERE originator_id = $1 AND originator_version > coalesce($2::bigint, 0) "
             f"AND originator_version <= coalesce($3::bigint, {_MAX_VERSION}) "
         )
+        self._select_after_each_sql = (
+            f"SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            f"FROM unnest($1::uuid[], $2::bigint[]) AS k(id, v) JOIN {ev} e "
+            "ON e.originator_id = k.id AND e.originator_version > k.v "
+            "ORDER BY e.originator_id, e.originator_version"
+        )
         self._select_originator_notifications_sql = (
             f"SELECT notification_id, originator_id, originator_version, topic, state "
             f"FROM {ev} WHERE originator_id = $1 "
@@ -155,6 +161,22 @@ class AsyncApplicationRecorder:
         async with self.pool.acquire() as c:
             rows = await c.fetch(sql, *params)
         return [StoredEvent(_uuid(r[0]), r[1], r[2], bytes(r[3])) for r in rows]
+
+    async def select_events_after_each(
+        self, after: Sequence[tuple[UUID, int]]
+    ) -> dict[UUID, list[StoredEvent]]:
+        """The events of several aggregates, each after its own version, in one statement
+        (by aggregate, then version)."""
+        async with self.pool.acquire() as c:
+            rows = await c.fetch(
+                self._select_after_each_sql, [a for a, _ in after], [v for _, v in after]
+            )
+        found: dict[UUID, list[StoredEvent]] = {}
+        for r in rows:
+            found.setdefault(_uuid(r[0]), []).append(
+                StoredEvent(_uuid(r[0]), r[1], r[2], bytes(r[3]))
+            )
+        return found
 
     async def first_topic(self, originator_id: UUID) -> str | None:
         """The topic of an aggregate's first event (what kind of aggregate it is), or None

@@ -52,6 +52,7 @@ async def _acting_on(
     """The CR and what it is decided against, once ``by`` may act on it at ``now`` (in
     person, or as a delegate whose delegation covers the CR's project)."""
     cr = await _cr(uow, change_request_id)
+    await uow.prefetch(cr.project_id, cr.portfolio_id)
     project = await uow.get(Project, cr.project_id)
     portfolio = await uow.get(Portfolio, cr.portfolio_id)
     await authorise(uow, by, now, portfolio_id=cr.portfolio_id, project_id=cr.project_id)

@@ -23,6 +23,16 @@ async def _project(uow: UnitOfWork, project_id: UUID) -> Project:
     return project
 
 
+async def _project_and_portfolio(uow: UnitOfWork, project_id: UUID) -> tuple[Project, Portfolio]:
+    """The project (If-Match checked) and its portfolio, read in one round trip when
+    this process has both cached (the cached project names its portfolio)."""
+    portfolio_id = getattr(uow.cached(project_id), "portfolio_id", None)
+    if isinstance(portfolio_id, UUID):
+        await uow.prefetch(project_id, portfolio_id)
+    project = await _project(uow, project_id)
+    return project, await uow.get(Portfolio, project.portfolio_id)
+
+
 async def _signed_hashes(uow: UnitOfWork, project: Project, gate: str) -> dict[str, str]:
     """The content hash each completed required deliverable of ``gate`` was signed off
     with (read from its sign-off); an unknown gate is the project's to refuse."""
@@ -95,8 +105,7 @@ async def cast_vote(
     at = now or datetime.now(UTC)
 
     async def use_case(uow: UnitOfWork) -> Project:
-        project = await _project(uow, project_id)
-        portfolio = await uow.get(Portfolio, project.portfolio_id)
+        project, portfolio = await _project_and_portfolio(uow, project_id)
         await authorise(uow, by, at, portfolio_id=portfolio.id, project_id=project.id)
         project.cast_vote(gate, vote, rationale, by, portfolio.board, portfolio.configured_by)
         return project
@@ -125,8 +134,7 @@ async def decide_gate(
     at = now or datetime.now(UTC)
 
     async def use_case(uow: UnitOfWork) -> tuple[Project, dict[str, object]]:
-        project = await _project(uow, project_id)
-        portfolio = await uow.get(Portfolio, project.portfolio_id)
+        project, portfolio = await _project_and_portfolio(uow, project_id)
         await authorise(uow, by, at, portfolio_id=portfolio.id, project_id=project.id)
         board, barred = portfolio.board, portfolio.configured_by
         head = await store.events.max_notification_id() or 0  # none given: what was there

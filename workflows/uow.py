@@ -31,7 +31,7 @@ from domain.errors import DomainError
 from eventstore.database import Store
 from eventstore.errors import VersionConflict
 from eventstore.idempotency import IdempotencyRace, IdempotencyRecord, IdempotencyStore
-from eventstore.loader import load_aggregate
+from eventstore.loader import load_aggregate, load_cached_aggregates
 from workflows.errors import (
     ConcurrencyConflict,
     IdempotencyKeyReused,
@@ -96,6 +96,21 @@ class UnitOfWork:
             raise UnknownAggregate(f"{what or cls.__name__.lower()} {aggregate_id} not found")
         self._seen[aggregate_id] = found
         return found
+
+    async def prefetch(self, *aggregate_ids: UUID) -> None:
+        """Load aggregates ``get`` will be asked for next, in one round trip when this
+        process has them all cached (else nothing here: ``get`` loads each)."""
+        todo = [i for i in dict.fromkeys(aggregate_ids) if i not in self._seen]
+        if len(todo) < 2:
+            return
+        found = await load_cached_aggregates(self.store, todo)
+        for aggregate_id, aggregate in zip(todo, found or (), strict=False):
+            self._seen[aggregate_id] = aggregate
+
+    def cached(self, aggregate_id: UUID) -> Any | None:
+        """This process's cached copy of an aggregate (maybe not its latest version), to
+        learn the ids of what it names before loading it; not to be changed."""
+        return self.store.aggregates.get(aggregate_id)
 
     def expect(self, aggregate: Aggregate) -> None:
         """Check the caller's If-Match version against the loaded aggregate."""

@@ -13,10 +13,20 @@ from api.bootstrap import opened_store
 from api.settings import Settings
 from domain.errors import DomainError
 from domain.gate_review import Evidence, Vote
+from domain.policy import Board
 from eventstore.database import Store
 from eventstore.loader import load_aggregate
-from tests.workflows.given import GATEKEEPER, GATEKEEPER_2, OPTS, PM, by, new_project, project_of
-from workflows import gates
+from tests.workflows.given import (
+    CHAIR,
+    GATEKEEPER,
+    GATEKEEPER_2,
+    OPTS,
+    PM,
+    by,
+    new_project,
+    project_of,
+)
+from workflows import administration, gates
 
 
 @pytest.fixture
@@ -91,3 +101,43 @@ async def test_what_a_caller_does_to_its_copy_never_reaches_the_cache(store: Sto
         )
     after = await load_aggregate(store, project.id)
     assert after is not None and after.version == project.version and after.review is None
+
+
+async def test_a_vote_reads_its_cached_project_and_portfolio_in_one_statement_and_sees_a_new_board(
+    store: Store, other: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both cached here: their newer events come in one statement (one round trip, not
+    two), and still include what another process wrote (a board without the voter)."""
+    project = await new_project(store)
+    evidence = [Evidence("Mandate", "https://docs/mandate", "sha256:aa")]
+    await gates.request_review(
+        store, project_id=project.id, gate="G0", evidence=evidence, by=by(PM), options=OPTS
+    )
+    await vote(store, project.id, GATEKEEPER, Vote.APPROVE, "first")  # both cached here
+    assert {project.id, project.portfolio_id} <= set(store.aggregates._entries)
+    calls: list[str] = []
+    for name in ("select_events", "select_events_after_each", "select_latest"):
+        real = getattr(store.events, name)
+
+        def counted(*args: Any, _real: Any = real, _name: str = name, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(store.events, name, counted)
+    await vote(store, project.id, GATEKEEPER_2, Vote.APPROVE, "second")
+    assert calls == ["select_events_after_each"]
+
+    await administration.change_board(
+        other,
+        portfolio_id=project.portfolio_id,
+        board=Board((CHAIR, GATEKEEPER), CHAIR),
+        reason="GK2 left",
+        by=by("pmo"),
+        options=OPTS,
+    )
+    calls.clear()
+    with pytest.raises(DomainError):
+        await vote(store, project.id, GATEKEEPER_2, Vote.REJECT, "no longer on the board")
+    assert calls == ["select_events_after_each"]
+    portfolio = await load_aggregate(store, project.portfolio_id)
+    assert GATEKEEPER_2 not in portfolio.board.members
