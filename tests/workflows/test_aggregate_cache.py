@@ -140,4 +140,5 @@ async def test_a_vote_reads_its_cached_project_and_portfolio_in_one_statement_an
         await vote(store, project.id, GATEKEEPER_2, Vote.REJECT, "no longer on the board")
     assert calls == ["select_events_after_each"]
     portfolio = await load_aggregate(store, project.portfolio_id)
+    assert portfolio is not None
     assert GATEKEEPER_2 not in portfolio.board.members
