@@ -155,10 +155,32 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(settings: Settings, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
+def start_server(
+    settings: Settings, port: int, workers: int = 1, projector: bool = True
+) -> subprocess.Popen[bytes]:
     """``gateledger serve`` in a process of its own (``workers`` forked servers on one
-    port), on the benchmark's schema."""
-    env = {
+    port), on the benchmark's schema; ``projector=False``: with no projector in it."""
+    command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
+    env = server_env(settings)
+    if not projector:
+        env["GATELEDGER_PROJECTOR"] = "off"
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def start_projector(settings: Settings) -> subprocess.Popen[bytes]:
+    """``gateledger project``: the projector as a process of its own."""
+    command = [sys.executable, "-m", "api.cli", "project"]
+    return subprocess.Popen(
+        command, env=server_env(settings), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def server_env(settings: Settings) -> dict[str, str]:
+    """The environment of a benchmark's server: its database, schema and secret, the
+    rate limits and the escalation job off."""
+    return {
         **os.environ,
         "DATABASE_URL": settings.database_url or "",
         "GATELEDGER_SCHEMA": settings.schema,
@@ -170,10 +192,6 @@ def start_server(settings: Settings, port: int, workers: int = 1) -> subprocess.
         # Measure reads only: no escalation job writing events (and changing a kept log).
         "GATELEDGER_ESCALATION": "off",
     }
-    command = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    if workers > 1:
-        command += ["--workers", str(workers)]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 async def wait_healthy(client: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> None:
