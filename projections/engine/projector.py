@@ -63,7 +63,8 @@ async def apply_together(
     """Apply up to ``limit`` new events to each projection in one transaction: the
     events after the earliest of their positions, each projection getting those after
     its own. Projections whose tracking row another transaction holds are left out.
-    Returns the events applied (summed) and the names of the projections it served."""
+    Returns the events applied (summed) and the names of the projections it served
+    (not those a full batch ended before: they have more to take on their own)."""
     t = store.names.q(store.names.tracking)
     wanted = [p.name for p in projections]
     async with conn.transaction():
@@ -93,13 +94,18 @@ async def apply_together(
             if todo:
                 await projection.apply(conn, store.names, todo, "")
                 moved += len(todo)
+        last = rows[-1][0]
         await conn.execute(
             f"UPDATE {t} SET notification_id = $2 "
             "WHERE application_name = ANY($1::text[]) AND notification_id < $2",
             list(at),
-            rows[-1][0],
+            last,
         )
-        return moved, set(at)
+        # A read model already at or past the end of a full batch got nothing from it
+        # (one far behind set the batch's start): not served, it advances on its own,
+        # else a read model refilled from 0 would hold the others back until it caught up.
+        full = len(rows) >= limit
+        return moved, {name for name, position in at.items() if not (full and position >= last)}
 
 
 class Projector:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 
 from eventstore.database import Store
-from projections.engine.projector import apply_batch, apply_together
+from projections.engine.projector import Projector, apply_batch, apply_together
 from projections.engine.rebuild import rebuild_many
 from projections.engine.tracking import read_position
 from projections.registry import all_projections, create_tables
-from tests.projections.helpers import busy_portfolio, dump
+from tests.projections.helpers import busy_portfolio, drain, dump, new_project
 
 
 @pytest.fixture
@@ -75,3 +75,30 @@ async def test_a_read_model_whose_row_is_held_elsewhere_is_left_out_and_keeps_it
         while (await apply_together(conn, store, models, 50))[0]:
             pass
         assert await read_position(conn, store.names, "access") == head
+
+
+async def test_a_read_model_far_behind_holds_up_none_of_the_others(projected: Store) -> None:
+    """A read model refilled from the start (one added by an upgrade starts at 0) must
+    not keep the others from the log's new events until it has caught up: they take
+    their new events in the same round, as when each advanced on its own."""
+    store = projected
+    portfolio = await busy_portfolio(store, projects=2)
+    models = all_projections()
+    by_name = {p.name: p for p in models}
+    await drain(store)
+    tracking = store.names.q(store.names.tracking)
+    async with store.pool.acquire() as conn:  # audit made anew, empty, as an upgrade does
+        for base in by_name["audit"].tables:
+            await conn.execute(f"TRUNCATE {store.names.q(base)}")
+        await conn.execute(
+            f"UPDATE {tracking} SET notification_id = 0 WHERE application_name = 'audit'"
+        )
+    await new_project(store, portfolio, "Late")
+    head = await store.events.max_notification_id() or 0
+    projector = Projector(store, models, batch_size=5)
+    async with store.pool.acquire() as conn:
+        await projector.catch_up(conn)
+    for p in models:
+        if p.name != "audit":
+            assert await read_position(store.pool, store.names, p.name) == head, p.name
+    assert await read_position(store.pool, store.names, "audit") == 5
