@@ -58,21 +58,29 @@ async def apply_batch(
 
 
 async def apply_together(
-    conn: asyncpg.Connection, store: Store, projections: Sequence[Projection], limit: int = 1000
+    conn: asyncpg.Connection,
+    store: Store,
+    projections: Sequence[Projection],
+    limit: int = 1000,
+    *,
+    make_rows: bool = True,
 ) -> tuple[int, set[str]]:
     """Apply up to ``limit`` new events to each projection in one transaction: the
     events after the earliest of their positions, each projection getting those after
     its own. Projections whose tracking row another transaction holds are left out.
     Returns the events applied (summed) and the names of the projections it served
-    (not those a full batch ended before: they have more to take on their own)."""
+    (not those a full batch ended before: they have more to take on their own).
+    ``make_rows=False`` when every tracking row is known to exist: the ``INSERT`` that
+    makes missing ones would wait for a transaction updating one of them."""
     t = store.names.q(store.names.tracking)
     wanted = [p.name for p in projections]
     async with conn.transaction():
-        await conn.execute(
-            f"INSERT INTO {t} (application_name, notification_id) "
-            "SELECT unnest($1::text[]), 0 ON CONFLICT (application_name) DO NOTHING",
-            wanted,
-        )
+        if make_rows:
+            await conn.execute(
+                f"INSERT INTO {t} (application_name, notification_id) "
+                "SELECT unnest($1::text[]), 0 ON CONFLICT (application_name) DO NOTHING",
+                wanted,
+            )
         found = await conn.fetch(
             f"SELECT application_name, notification_id FROM {t} "
             "WHERE application_name = ANY($1::text[]) FOR UPDATE SKIP LOCKED",
@@ -130,6 +138,7 @@ class Projector:
         self._failures: dict[str, int] = {}
         self._retry_at: dict[str, float] = {}
         self._wake = asyncio.Event()
+        self._rows_made = False  # every tracking row exists (made by a joint batch)
         self.active = False
         self.backend_pid: int | None = None
 
@@ -195,7 +204,10 @@ class Projector:
         healthy = [p for p in self.projections if p.name not in self._failures]
         if len(healthy) > 1:
             try:
-                total, done = await apply_together(conn, self.store, healthy, self.batch_size)
+                total, done = await apply_together(
+                    conn, self.store, healthy, self.batch_size, make_rows=not self._rows_made
+                )
+                self._rows_made = True
             except UNREACHABLE:
                 raise
             except Exception as exc:  # one of them fails: find it, one by one

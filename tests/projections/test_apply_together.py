@@ -4,6 +4,7 @@ another transaction holds is left to wait without holding up the others."""
 
 from __future__ import annotations
 
+import asyncpg
 import pytest
 
 from eventstore.database import Store
@@ -102,3 +103,29 @@ async def test_a_read_model_far_behind_holds_up_none_of_the_others(projected: St
         if p.name != "audit":
             assert await read_position(store.pool, store.names, p.name) == head, p.name
     assert await read_position(store.pool, store.names, "audit") == 5
+
+
+async def test_once_the_rows_exist_an_uncommitted_update_of_one_holds_up_none_of_the_others(
+    projected: Store,
+) -> None:
+    """The INSERT that makes missing tracking rows waits for a transaction updating one
+    (a rebuild's switch-over); once they exist it is left out, and the row is skipped."""
+    store = projected
+    await busy_portfolio(store, projects=2)
+    head = await store.events.max_notification_id() or 0
+    models = all_projections()
+    tracking = store.names.q(store.names.tracking)
+    async with store.pool.acquire() as holder, store.pool.acquire() as conn:
+        await apply_together(conn, store, models, 1)  # every tracking row exists
+        async with holder.transaction():
+            await holder.execute(
+                f"UPDATE {tracking} SET notification_id = notification_id "
+                "WHERE application_name = 'access'"
+            )
+            await conn.execute("SET lock_timeout = '2s'")
+            _, served = await apply_together(conn, store, models, 10_000, make_rows=False)
+            assert served == {p.name for p in models} - {"access"}
+            assert await read_position(conn, store.names, "inbox") == head
+            with pytest.raises(asyncpg.LockNotAvailableError):  # what make_rows would meet
+                await apply_together(conn, store, models, 10_000)
+        await conn.execute("RESET lock_timeout")
