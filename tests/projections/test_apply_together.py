@@ -9,6 +9,7 @@ import pytest
 
 from eventstore.database import Store
 from projections.engine.projector import Projector, apply_batch, apply_together
+from projections.engine.read_model import Projection
 from projections.engine.rebuild import rebuild_many
 from projections.engine.tracking import read_position
 from projections.registry import all_projections, create_tables
@@ -20,6 +21,13 @@ async def projected(store: Store) -> Store:
     async with store.pool.acquire() as conn:
         await create_tables(conn, store.names)
     return store
+
+
+async def _two_projects(store: Store) -> tuple[int, list[Projection], str]:
+    """A short log; its head, every read model, the tracking table's name."""
+    await busy_portfolio(store, projects=2)
+    head = await store.events.max_notification_id() or 0
+    return head, all_projections(), store.names.q(store.names.tracking)
 
 
 async def test_read_models_at_different_positions_each_get_only_their_new_events(
@@ -55,10 +63,7 @@ async def test_a_read_model_whose_row_is_held_elsewhere_is_left_out_and_keeps_it
     projected: Store,
 ) -> None:
     store = projected
-    await busy_portfolio(store, projects=2)
-    head = await store.events.max_notification_id() or 0
-    models = all_projections()
-    tracking = store.names.q(store.names.tracking)
+    head, models, tracking = await _two_projects(store)
     async with store.pool.acquire() as holder, store.pool.acquire() as conn:
         await apply_together(conn, store, models, 1)  # every tracking row exists
         async with holder.transaction():
@@ -111,10 +116,7 @@ async def test_once_the_rows_exist_an_uncommitted_update_of_one_holds_up_none_of
     """The INSERT that makes missing tracking rows waits for a transaction updating one
     (a rebuild's switch-over); once they exist it is left out, and the row is skipped."""
     store = projected
-    await busy_portfolio(store, projects=2)
-    head = await store.events.max_notification_id() or 0
-    models = all_projections()
-    tracking = store.names.q(store.names.tracking)
+    head, models, tracking = await _two_projects(store)
     async with store.pool.acquire() as holder, store.pool.acquire() as conn:
         await apply_together(conn, store, models, 1)  # every tracking row exists
         async with holder.transaction():
