@@ -33,6 +33,7 @@ from domain.gate_review import Vote
 from eventstore.database import Store
 from projections.requests.queries import subject, subjects_of_project
 from workflows import change_requests as crs
+from workflows.uow import CommandResult
 
 KIND = "change_request"
 
@@ -193,16 +194,7 @@ class ChangeRequestController(Controller):
         command: Command,
         store: Store,
     ) -> Response[CommandAnswer]:
-        result = await crs.vote_change_request(
-            store,
-            change_request_id=change_request_id,
-            vote=Vote(data.vote),
-            rationale=data.rationale,
-            by=command.by(data.on_behalf_of),
-            now=utc_now(),
-            options=command.options,
-        )
-        return answer(result)
+        return answer(await vote_on(store, change_request_id, data, command))
 
     @post(
         "/decision",
@@ -217,16 +209,7 @@ class ChangeRequestController(Controller):
         command: Command,
         store: Store,
     ) -> Response[CommandAnswer]:
-        result = await crs.decide_change_request(
-            store,
-            change_request_id=change_request_id,
-            decision=CRDecision(data.decision),
-            rationale=data.rationale,
-            by=command.by(data.on_behalf_of),
-            now=utc_now(),
-            options=command.options,
-        )
-        return answer(result)
+        return answer(await decide_on(store, change_request_id, data, command))
 
     @post(
         "/withdraw",
@@ -266,3 +249,33 @@ class ChangeRequestController(Controller):
             options=command.options,
         )
         return answer(result)
+
+
+async def vote_on(
+    store: Store, change_request_id: UUID, data: CastVote, command: Command
+) -> CommandResult:
+    """``voteChangeRequest``'s body as the workflow takes it (the CR page's form too)."""
+    return await crs.vote_change_request(
+        store,
+        change_request_id=change_request_id,
+        vote=Vote(data.vote),
+        rationale=data.rationale,
+        by=command.by(data.on_behalf_of),
+        now=utc_now(),
+        options=command.options,
+    )
+
+
+async def decide_on(
+    store: Store, change_request_id: UUID, data: DecideChangeRequest, command: Command
+) -> CommandResult:
+    """``decideChangeRequest``'s body as the workflow takes it (the CR page's form too)."""
+    return await crs.decide_change_request(
+        store,
+        change_request_id=change_request_id,
+        decision=CRDecision(data.decision),
+        rationale=data.rationale,
+        by=command.by(data.on_behalf_of),
+        now=utc_now(),
+        options=command.options,
+    )

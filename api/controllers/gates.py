@@ -15,6 +15,7 @@ from eventstore.database import Store
 from projections.projects.decisions import decision_context
 from workflows import gates
 from workflows.errors import UnknownAggregate
+from workflows.uow import CommandResult
 
 Gate = Parameter(max_length=50, description="gate name, e.g. G1")
 
@@ -85,16 +86,7 @@ class GateController(Controller):
         store: Store,
         gate: str = Gate,
     ) -> Response[CommandAnswer]:
-        result = await gates.cast_vote(
-            store,
-            project_id=project_id,
-            gate=gate,
-            vote=Vote(data.vote),
-            rationale=data.rationale,
-            by=command.by(data.on_behalf_of),
-            options=command.options,
-        )
-        return answer(result)
+        return answer(await cast_vote(store, project_id, gate, data, command))
 
     @post(
         "/gates/{gate:str}/decision",
@@ -110,18 +102,7 @@ class GateController(Controller):
         store: Store,
         gate: str = Gate,
     ) -> Response[CommandAnswer]:
-        result = await gates.decide_gate(
-            store,
-            project_id=project_id,
-            gate=gate,
-            decision=Decision(data.decision),
-            rationale=data.rationale,
-            conditions=[(c.description, c.owner, c.due) for c in data.conditions],
-            seen_position=data.seen_position,
-            by=command.by(data.on_behalf_of),
-            options=command.options,
-        )
-        return answer(result)
+        return answer(await decide_gate(store, project_id, gate, data, command))
 
     @post(
         "/conditions/{condition_id:uuid}/close",
@@ -167,3 +148,35 @@ class GateController(Controller):
         if found is None:
             raise UnknownAggregate(f"no decision {n} on gate {gate!r} of project {project_id}")
         return typed(found, DecisionContext)
+
+
+async def cast_vote(
+    store: Store, project_id: UUID, gate: str, data: CastVote, command: Command
+) -> CommandResult:
+    """``castGateVote``'s body as the workflow takes it (the review page's form too)."""
+    return await gates.cast_vote(
+        store,
+        project_id=project_id,
+        gate=gate,
+        vote=Vote(data.vote),
+        rationale=data.rationale,
+        by=command.by(data.on_behalf_of),
+        options=command.options,
+    )
+
+
+async def decide_gate(
+    store: Store, project_id: UUID, gate: str, data: DecideGate, command: Command
+) -> CommandResult:
+    """``decideGate``'s body as the workflow takes it (the review page's form too)."""
+    return await gates.decide_gate(
+        store,
+        project_id=project_id,
+        gate=gate,
+        decision=Decision(data.decision),
+        rationale=data.rationale,
+        conditions=[(c.description, c.owner, c.due) for c in data.conditions],
+        seen_position=data.seen_position,
+        by=command.by(data.on_behalf_of),
+        options=command.options,
+    )

@@ -27,17 +27,15 @@ from litestar.response import Redirect, Template
 
 from api.auth import Principal
 from api.commands import Command
+from api.controllers.change_requests import decide_on, vote_on
 from api.pages.render import form_problem, render
 from api.pages.reviews import REFUSALS, Done, _command, _text
 from api.reads import MinPosition, ensure_position, missing, utc_now
 from api.schemas import CastVote, DecideChangeRequest, SignOffAnswer
-from domain.change_request import CRDecision
-from domain.gate_review import Vote
 from eventstore.database import Store
 from projections.inbox import queries as inbox
 from projections.projects import queries as project_list
 from projections.requests.queries import subject
-from workflows import change_requests as crs
 from workflows import signoffs
 from workflows.uow import CommandResult
 
@@ -245,16 +243,7 @@ class ChangeRequestPages(Controller):
         """As ``voteChangeRequest``: the same schema (``CastVote``), the same workflow."""
 
         async def act(sent: dict[str, Any], command: Command) -> CommandResult:
-            data = msgspec.convert(sent, CastVote)
-            return await crs.vote_change_request(
-                store,
-                change_request_id=change_request_id,
-                vote=Vote(data.vote),
-                rationale=data.rationale,
-                by=command.by(data.on_behalf_of),
-                now=utc_now(),
-                options=command.options,
-            )
+            return await vote_on(store, change_request_id, msgspec.convert(sent, CastVote), command)
 
         fields = ("vote", "rationale")
         return await self._answer(request, change_request_id, principal, store, "vote", fields, act)
@@ -267,15 +256,7 @@ class ChangeRequestPages(Controller):
 
         async def act(sent: dict[str, Any], command: Command) -> CommandResult:
             data = msgspec.convert(sent, DecideChangeRequest)
-            return await crs.decide_change_request(
-                store,
-                change_request_id=change_request_id,
-                decision=CRDecision(data.decision),
-                rationale=data.rationale,
-                by=command.by(data.on_behalf_of),
-                now=utc_now(),
-                options=command.options,
-            )
+            return await decide_on(store, change_request_id, data, command)
 
         fields = ("decision", "rationale")
         return await self._answer(

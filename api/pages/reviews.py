@@ -24,12 +24,12 @@ from litestar.response import Redirect, Template
 
 from api.auth import Principal
 from api.commands import Command
+from api.controllers.gates import cast_vote, decide_gate
 from api.errors import ProblemError
 from api.pages.render import form_problem, render
 from api.reads import utc_now
 from api.schemas import CastVote, DecideGate
 from domain.errors import DomainError
-from domain.gate_review import Decision, Vote
 from domain.portfolio import Portfolio
 from domain.project import Project
 from eventstore.database import Store
@@ -37,7 +37,6 @@ from eventstore.errors import UNSTORABLE_TEXT
 from eventstore.loader import load_aggregate
 from projections.inbox import queries as inbox
 from projections.projects.decisions import review_view
-from workflows import gates
 from workflows.errors import UnknownAggregate, WorkflowError
 from workflows.uow import CommandOptions
 
@@ -204,15 +203,7 @@ class ReviewPages(Controller):
         }
         try:
             data = msgspec.convert(sent, CastVote)
-            await gates.cast_vote(
-                store,
-                project_id=project_id,
-                gate=_gate(form),
-                vote=Vote(data.vote),
-                rationale=data.rationale,
-                by=(command := _command(request, principal)).by(data.on_behalf_of),
-                options=command.options,
-            )
+            await cast_vote(store, project_id, _gate(form), data, _command(request, principal))
         except REFUSALS as exc:
             return await _refused(request, store, principal, project_id, exc, "vote", sent)
         return Redirect(f"/projects/{project_id}/review?done=vote", status_code=303)
@@ -234,17 +225,7 @@ class ReviewPages(Controller):
         try:
             _whole_conditions(form)
             data = msgspec.convert(sent, DecideGate)
-            await gates.decide_gate(
-                store,
-                project_id=project_id,
-                gate=_gate(form),
-                decision=Decision(data.decision),
-                rationale=data.rationale,
-                conditions=[(c.description, c.owner, c.due) for c in data.conditions],
-                seen_position=data.seen_position,
-                by=(command := _command(request, principal)).by(data.on_behalf_of),
-                options=command.options,
-            )
+            await decide_gate(store, project_id, _gate(form), data, _command(request, principal))
         except REFUSALS as exc:
             return await _refused(request, store, principal, project_id, exc, "decide", sent)
         return Redirect(f"/projects/{project_id}/review?done=decision", status_code=303)
