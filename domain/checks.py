@@ -60,38 +60,31 @@ def require_person(value: object, what: str) -> str:
     """A person id: non-blank text of at most MAX_PERSON characters, in Unicode NFC, with
     no leading or trailing whitespace and no control, format, invisible or separator
     character other than an inner space (so "paula\u200b" is never a second "paula")."""
-    person = require_text(value, what, MAX_PERSON)
-    if person != person.strip():
-        raise InvalidValue(f"{what}: a person id has no leading or trailing whitespace")
-    if not unicodedata.is_normalized("NFC", person):
-        raise InvalidValue(f"{what}: a person id must be in Unicode NFC")
-    for char in person:
-        if _is_hidden(char):
-            name = unicodedata.name(char, "unnamed")
-            raise InvalidValue(
-                f"{what}: a person id must not contain U+{ord(char):04X} ({name}): no "
-                "control, format, invisible or separator characters"
-            )
-    return person
+    return _visible_name(value, f"{what}: a person id", what, MAX_PERSON)
 
 
 def require_label(value: object, what: str, limit: int = MAX_TEXT) -> str:
     """A name others type or match by equality (a gate, a stage): non-blank text with no
     leading or trailing whitespace, in NFC, with no control, format, invisible or
     separator character other than an inner space (so "G0\u200b" is never a second "G0")."""
-    label = require_text(value, what, limit)
-    if label != label.strip():
-        raise InvalidValue(f"{what}: no leading or trailing whitespace")
-    if not unicodedata.is_normalized("NFC", label):
-        raise InvalidValue(f"{what} must be in Unicode NFC")
-    for char in label:
+    return _visible_name(value, what, what, limit)
+
+
+def _visible_name(value: object, subject: str, what: str, limit: int) -> str:
+    """Text that reads as what it is: one spelling per name (``subject`` in messages)."""
+    name = require_text(value, what, limit)
+    if name != name.strip():
+        raise InvalidValue(f"{subject} must have no leading or trailing whitespace")
+    if not unicodedata.is_normalized("NFC", name):
+        raise InvalidValue(f"{subject} must be in Unicode NFC")
+    for char in name:
         if _is_hidden(char):
-            name = unicodedata.name(char, "unnamed")
             raise InvalidValue(
-                f"{what} must not contain U+{ord(char):04X} ({name}): no control, format, "
-                "invisible or separator characters"
+                f"{subject} must not contain U+{ord(char):04X} "
+                f"({unicodedata.name(char, 'unnamed')}): no control, format, invisible "
+                "or separator characters"
             )
-    return label
+    return name
 
 
 def _is_hidden(char: str) -> bool:
