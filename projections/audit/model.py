@@ -318,15 +318,17 @@ def _where(names: StoreNames, f: AuditFilter) -> tuple[str, list[Any]]:
     marks = table(names, MARKS)
     if f.start is not None:  # from the first bucket that reaches the start (none: no row)
         params.append(f.start)
+        p = f"${len(params)}"
         clauses.append(
-            f"position >= coalesce((SELECT min(bucket) FROM {marks} WHERE at_max >= "
-            f"${len(params)}), {2**62 // MARK_EVERY}) * {MARK_EVERY}"
+            f"at >= {p} AND position >= coalesce((SELECT min(bucket) FROM {marks} "
+            f"WHERE at_max >= {p}), {2**62 // MARK_EVERY}) * {MARK_EVERY}"
         )
     if f.end is not None:  # up to the last bucket that begins before the end
         params.append(f.end)
+        p = f"${len(params)}"
         clauses.append(
-            f"position < coalesce((SELECT max(bucket) + 1 FROM {marks} WHERE at_min < "
-            f"${len(params)}), 0) * {MARK_EVERY}"
+            f"at < {p} AND position < coalesce((SELECT max(bucket) + 1 FROM {marks} "
+            f"WHERE at_min < {p}), 0) * {MARK_EVERY}"
         )
     if f.actor is not None:
         params.append(f.actor)
@@ -339,8 +341,6 @@ def _where(names: StoreNames, f: AuditFilter) -> tuple[str, list[Any]]:
         ("portfolio_id", f.portfolio_id, "="),
         ("on_behalf_of", f.on_behalf_of, "="),
         ("type", f.type, "="),
-        ("at", f.start, ">="),
-        ("at", f.end, "<"),
     ):
         if value is not None:
             params.append(value)
